@@ -1,0 +1,186 @@
+"""What crosses the core boundary: job requests, jobs, refusals and the events the queue publishes.
+
+The bot and the GUI build a `JobRequest`, hand it to `JobService.submit`, and from then on only
+observe these events on the `EventBus`. Everything here is plain data.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"          # stored, waiting in our queue
+    SUBMITTED = "submitted"    # posted to ComfyUI, waiting in ComfyUI's own queue
+    RUNNING = "running"        # ComfyUI is executing it
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+class Priority(enum.IntEnum):
+    """Lower runs first. Role priorities from settings may use any int in between."""
+    ADMIN = 0
+    ROLE = 50
+    USER = 100
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything a caller knows about a request. `input_image` is raw attachment bytes (edit only)."""
+    user_id: int
+    user_name: str
+    workflow: str                      # workflow name (file stem in flujos/)
+    prompt: str
+    negative_prompt: str = ""
+    width: int | None = None
+    height: int | None = None
+    seed: int | None = None            # None: random
+    batch_size: int | None = None
+    input_image: bytes | None = None
+    input_image_name: str | None = None
+    source: str = "discord"            # "discord" | "tray"
+    guild_id: int | None = None
+    channel_id: int | None = None      # where feedback goes (the user's session channel)
+    role_ids: tuple[int, ...] = ()
+    is_admin: bool = False
+    locale: str = "en"
+    parent_job_id: int | None = None   # reroll / edit of an earlier result
+
+
+@dataclass
+class Job:
+    id: int
+    request: JobRequest
+    state: JobState
+    priority: int
+    created_at: datetime
+    seed: int | None = None            # the seed actually used, once filled
+    backend: str | None = None         # ComfyUI base URL it ran on
+    prompt_id: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempts: int = 0
+    error_code: str | None = None
+    error_text: str | None = None
+    outputs: list[Path] = field(default_factory=list)
+
+    @property
+    def user_id(self) -> int:
+        return self.request.user_id
+
+    @property
+    def workflow(self) -> str:
+        return self.request.workflow
+
+    @property
+    def queue_wait_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.started_at - self.created_at).total_seconds()
+
+    @property
+    def generation_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class RefusalCode(enum.StrEnum):
+    UNKNOWN_WORKFLOW = "unknown_workflow"
+    WORKFLOW_DISABLED = "workflow_disabled"
+    WRONG_KIND = "wrong_kind"              # /edit with an imagine workflow, or the reverse
+    EMPTY_PROMPT = "empty_prompt"
+    PROMPT_TOO_LONG = "prompt_too_long"
+    USER_LIMIT = "user_limit"
+    QUEUE_FULL = "queue_full"
+    QUEUE_PAUSED = "queue_paused"
+    BAD_IMAGE = "bad_image"
+    IMAGE_TOO_LARGE = "image_too_large"
+    IMAGE_REQUIRED = "image_required"
+    BAD_PARAMETER = "bad_parameter"
+    NOT_FOUND = "not_found"
+    NOT_ALLOWED = "not_allowed"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job: Job
+    position: int                      # 1 = next to run
+    eta_s: float | None
+
+
+# ---- events published on the core EventBus ----
+
+@dataclass(frozen=True)
+class JobEvent:
+    job_id: int
+    user_id: int
+
+
+@dataclass(frozen=True)
+class JobQueued(JobEvent):
+    job: Job
+    position: int
+
+
+@dataclass(frozen=True)
+class JobPositionChanged(JobEvent):
+    position: int                      # 1 = next to run
+    queue_length: int
+    eta_s: float | None
+
+
+@dataclass(frozen=True)
+class JobStarted(JobEvent):
+    job: Job
+    backend: str
+
+
+@dataclass(frozen=True)
+class JobProgress(JobEvent):
+    value: int
+    max: int
+    preview: bytes | None = None       # latest preview image, if ComfyUI sent one
+    preview_mime: str | None = None
+
+
+@dataclass(frozen=True)
+class JobFinished(JobEvent):
+    job: Job
+    images: tuple[Path, ...]           # metadata-free files in the data folder
+    queue_wait_s: float
+    generation_s: float
+    seed: int | None
+    backend: str
+
+
+@dataclass(frozen=True)
+class JobFailed(JobEvent):
+    job: Job
+    code: str                          # machine-readable reason (e.g. "comfy_error", "lost", "retries_exhausted")
+    text: str                          # human text, English; the bot may translate by code
+
+
+@dataclass(frozen=True)
+class JobCancelled(JobEvent):
+    job: Job
+    by_user_id: int | None
+
+
+@dataclass(frozen=True)
+class QueuePausedChanged:
+    paused: bool
+
+
+@dataclass(frozen=True)
+class BackendHealthChanged:
+    backend: str
+    healthy: bool
+    reason: str = ""
