@@ -1,0 +1,296 @@
+"""One place that reads configuration.
+
+Precedence, highest first: the settings file in the user's config folder, then the process
+environment, then a `.env` file (so the original bot's `.env` works as it is). Secrets are the
+exception: they come from the OS keyring, then the environment, then `.env`, and are never
+written to the settings file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from core.errors import SettingsError
+from core.paths import AppPaths
+from core.secrets import SecretStore
+
+DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool):
+        raise ValueError("expected a whole number")
+    return int(str(v).strip())
+
+
+def _float_or_none(v: Any) -> float | None:
+    return None if v in (None, "") else float(v)
+
+
+def _str_or_none(v: Any) -> str | None:
+    v = None if v is None else str(v).strip()
+    return v or None
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int_tuple(v: Any) -> tuple[int, ...]:
+    items = v if isinstance(v, (list, tuple)) else re.split(r"[,\s]+", str(v).strip())
+    return tuple(_int(i) for i in items if str(i).strip())
+
+
+def _url_tuple(v: Any) -> tuple[str, ...]:
+    items = v if isinstance(v, (list, tuple)) else re.split(r"[,\s]+", str(v).strip())
+    urls = tuple(str(i).strip().rstrip("/") for i in items if str(i).strip())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL like {DEFAULT_COMFY_URL}")
+    return urls
+
+
+def _role_priorities(v: Any) -> dict[int, int]:
+    if isinstance(v, dict):
+        return {_int(k): _int(p) for k, p in v.items()}
+    out: dict[int, int] = {}
+    for item in re.split(r"[,\s]+", str(v).strip()):
+        if item:
+            role, _, prio = item.partition(":")
+            out[_int(role)] = _int(prio)
+    return out
+
+
+@dataclass(frozen=True)
+class _Field:
+    env: str
+    parse: Callable[[Any], Any]
+    help: str
+    secret: bool = False
+
+
+# name -> how to read it. The env names are the original bot's where it had one.
+FIELDS: dict[str, _Field] = {
+    "discord_token": _Field("DISCORD_TOKEN", _str_or_none, "the bot token from the Discord developer portal", secret=True),
+    "allowed_guild_ids": _Field("ALLOWED_GUILD_ID", _int_tuple, "your server ID(s), digits, comma-separated"),
+    "comfy_urls": _Field("COMFY_URLS", _url_tuple, "ComfyUI base URL(s), comma-separated"),
+    "comfy_api_key": _Field("COMFY_API_KEY", _str_or_none, "API key (or user:password) of a ComfyUI behind a proxy", secret=True),
+    "database_url": _Field("DATABASE_URL", _str_or_none, "empty for the local SQLite file, or postgresql://... / mysql://..."),
+    "export_path": _Field("EXPORT_PATH", _str_or_none, "a folder that also receives every result"),
+    "max_batch_size": _Field("MAX_BATCH_SIZE", _int, "images per request, at most"),
+    "gpu_vram_gb": _Field("GPU_VRAM_GB", _float_or_none, "GPU memory in GB"),
+    "comfy_folder": _Field("COMFY_FOLDER", _str_or_none, "the ComfyUI folder to launch (holds main.py)"),
+    "comfy_python": _Field("COMFY_PYTHON", _str_or_none, "the Python that runs ComfyUI"),
+    "comfy_extra_args": _Field("COMFY_EXTRA_ARGS", lambda v: str(v or ""), "extra ComfyUI command-line arguments"),
+    "comfy_allow_non_loopback": _Field("COMFY_ALLOW_NON_LOOPBACK", _bool, "let ComfyUI listen beyond 127.0.0.1"),
+    "comfy_ready_timeout_s": _Field("COMFY_READY_TIMEOUT_S", float, "seconds to wait for ComfyUI to start"),
+    "workflows_dir": _Field("WORKFLOWS_DIR", _str_or_none, "folder of workflow templates"),
+    "user_job_limit": _Field("USER_JOB_LIMIT", _int, "active jobs per user"),
+    "queue_cap": _Field("QUEUE_CAP", _int, "jobs waiting at most"),
+    "max_prompt_length": _Field("MAX_PROMPT_LENGTH", _int, "characters per prompt"),
+    "session_idle_minutes": _Field("SESSION_IDLE_MINUTES", _int, "minutes before an idle session channel is deleted"),
+    "session_warning_minutes": _Field("SESSION_WARNING_MINUTES", _int, "minutes of warning before deletion"),
+    "upload_limit_mb": _Field("UPLOAD_LIMIT_MB", float, "largest image the bot uploads to Discord, in MB"),
+    "admin_role_ids": _Field("ADMIN_ROLE_IDS", _int_tuple, "role IDs treated as bot admins"),
+    "role_priorities": _Field("ROLE_PRIORITIES", _role_priorities, "role_id:priority pairs, lower runs first"),
+    "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
+    "log_level": _Field("LOG_LEVEL", lambda v: str(v).upper(), "DEBUG, INFO, WARNING or ERROR"),
+}
+SECRET_FIELDS = {"discord_token": "discord_token", "comfy_api_key": "comfy_api_key"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: AppPaths
+    discord_token: str | None = None
+    allowed_guild_ids: tuple[int, ...] = ()
+    comfy_urls: tuple[str, ...] = (DEFAULT_COMFY_URL,)
+    comfy_api_key: str | None = None
+    database_url: str | None = None
+    export_path: str | None = None
+    max_batch_size: int = 4
+    gpu_vram_gb: float | None = None
+    comfy_folder: str | None = None
+    comfy_python: str | None = None
+    comfy_extra_args: str = ""
+    comfy_allow_non_loopback: bool = False
+    comfy_ready_timeout_s: float = 300.0
+    workflows_dir: str | None = None
+    user_job_limit: int = 2
+    queue_cap: int = 1000
+    max_prompt_length: int = 4000
+    session_idle_minutes: int = 30
+    session_warning_minutes: int = 5
+    upload_limit_mb: float = 10.0
+    admin_role_ids: tuple[int, ...] = ()
+    role_priorities: dict[int, int] = field(default_factory=dict)
+    max_attempts: int = 3
+    log_level: str = "INFO"
+    sources: dict[str, str] = field(default_factory=dict, compare=False)  # field -> where its value came from
+
+    @property
+    def comfy_url(self) -> str:
+        return self.comfy_urls[0]
+
+    @property
+    def workflows_path(self) -> Path:
+        return Path(self.workflows_dir).expanduser() if self.workflows_dir else self.paths.workflows_dir
+
+    def secret_values(self) -> list[str]:
+        """Every secret in force, for the log redactor."""
+        values = [self.discord_token, self.comfy_api_key]
+        if self.database_url:
+            password = urlsplit(self.database_url).password
+            values.append(password)
+        return [v for v in values if v]
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Settings(comfy_urls={self.comfy_urls}, allowed_guild_ids={self.allowed_guild_ids}, ...)"
+
+
+_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a `.env` file: KEY=VALUE lines, `#` comments, optional quotes and `export`."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path} is not a text file: fix or remove it.") from exc
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if not match:
+            raise SettingsError(f"{path}, line {number}: expected KEY=VALUE; fix that line or remove it.")
+        key, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(
+            f"Settings file {path} is unreadable ({exc}): fix it or move it away to start from defaults."
+        ) from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"Settings file {path} must hold a JSON object: fix it or move it away.")
+    secrets = set(data) & set(SECRET_FIELDS)
+    if secrets:
+        raise SettingsError(f"Settings file {path} holds a secret ({', '.join(sorted(secrets))}): remove it; secrets belong in the keyring.")
+    return data
+
+
+def load_settings(
+    paths: AppPaths | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    dotenv: Path | None = None,
+    secrets: SecretStore | None = None,
+) -> Settings:
+    """Read every source and return validated settings, or raise SettingsError naming the culprit."""
+    paths = paths or AppPaths.default()
+    env = os.environ if env is None else env
+    if dotenv is None:
+        dotenv = Path(env.get("IMAGEBOT_ENV_FILE", ".env"))
+    dotenv_values = read_dotenv(dotenv) if dotenv.is_file() else {}
+    file_values = read_settings_file(paths.settings_file)
+    secrets = secrets or SecretStore()
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, spec in FIELDS.items():
+        candidates: list[tuple[str, Any]] = []
+        if spec.secret:
+            stored = secrets.get(SECRET_FIELDS[name])
+            candidates.append(("keyring", stored))
+        else:
+            candidates.append((str(paths.settings_file), file_values.get(name)))
+        candidates.append(("environment", env.get(spec.env)))
+        candidates.append((str(dotenv), dotenv_values.get(spec.env)))
+        if name == "comfy_urls":  # the original bot had one COMFY_URL
+            candidates += [("environment", env.get("COMFY_URL")), (str(dotenv), dotenv_values.get("COMFY_URL"))]
+        for source, raw in candidates:
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            try:
+                values[name] = spec.parse(raw)
+            except (TypeError, ValueError) as exc:
+                where = f"{spec.env} in {source}" if source != str(paths.settings_file) else f"{name} in {source}"
+                raise SettingsError(f"{where}: {exc}; expected {spec.help}.") from exc
+            sources[name] = source
+            break
+
+    db_password = secrets.get("database_password")
+    if db_password and values.get("database_url"):
+        values["database_url"] = _with_password(values["database_url"], db_password)
+    return Settings(paths=paths, sources=sources, **values)
+
+
+def _with_password(url: str, password: str) -> str:
+    parts = urlsplit(url)
+    if parts.password or not parts.username:
+        return url
+    netloc = f"{parts.username}:{quote(password, safe='')}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _without_password(url: str) -> tuple[str, str | None]:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url, None
+    netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl(), unquote(parts.password)
+
+
+def save_settings(paths: AppPaths, changes: Mapping[str, Any], secrets: SecretStore | None = None) -> None:
+    """Write changed settings: secrets to the keyring, the rest to the settings file (atomically).
+
+    A database URL's password is split off into the keyring. An unreadable settings file is
+    never overwritten: read_settings_file raises first.
+    """
+    secrets = secrets or SecretStore()
+    current = read_settings_file(paths.settings_file)
+    for name, value in changes.items():
+        if name not in FIELDS:
+            raise SettingsError(f"unknown setting {name!r}")
+        if name in SECRET_FIELDS:
+            secrets.set(SECRET_FIELDS[name], value or "")
+            continue
+        if name == "database_url" and value:
+            value, password = _without_password(value)
+            if password:
+                secrets.set("database_password", password)
+        if value is None:
+            current.pop(name, None)
+        else:
+            current[name] = list(value) if isinstance(value, tuple) else value
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    tmp = paths.settings_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(current, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, paths.settings_file)
+
+
