@@ -155,7 +155,7 @@ class Settings:
         values = [self.discord_token, self.comfy_api_key]
         if self.database_url:
             password = urlsplit(self.database_url).password
-            values.append(password)
+            values += [password, unquote(password or "")]  # as written in the URL, and as the server sees it
         return [v for v in values if v]
 
     def __repr__(self) -> str:  # never print secrets

@@ -1,0 +1,153 @@
+"""Settings: the original bot's .env works as it is, precedence is file > environment > .env,
+secrets never reach the settings file, and bad input names the setting to fix."""
+import json
+
+import pytest
+
+from core.errors import SettingsError
+from core.secrets import SecretStore
+from core.settings import DEFAULT_COMFY_URL, load_settings, read_dotenv, save_settings
+
+ORIGINAL_DOTENV = """\
+# the original bot's .env
+DISCORD_TOKEN=MTIzNDU2Nzg5.original-token
+ALLOWED_GUILD_ID=111111111111111111
+COMFY_URL=https://my-workspace.example.com/
+COMFY_API_KEY="user:secret pass"
+DATABASE_URL=
+EXPORT_PATH=/tmp/exports
+MAX_BATCH_SIZE=2
+GPU_VRAM_GB=12
+"""
+
+
+@pytest.fixture
+def dotenv(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text(ORIGINAL_DOTENV)
+    return path
+
+
+def test_defaults_without_any_configuration(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={})
+    assert settings.comfy_urls == (DEFAULT_COMFY_URL,)
+    assert settings.user_job_limit == 2
+    assert settings.session_idle_minutes == 30
+    assert settings.database_url is None
+    assert settings.discord_token is None
+
+
+def test_original_dotenv_just_works(app_paths, dotenv, no_keyring):
+    settings = load_settings(app_paths, env={}, dotenv=dotenv)
+    assert settings.discord_token == "MTIzNDU2Nzg5.original-token"
+    assert settings.allowed_guild_ids == (111111111111111111,)
+    assert settings.comfy_urls == ("https://my-workspace.example.com",)
+    assert settings.comfy_api_key == "user:secret pass"
+    assert settings.database_url is None  # empty means the local SQLite file, as in the original
+    assert settings.export_path == "/tmp/exports"
+    assert settings.max_batch_size == 2
+    assert settings.gpu_vram_gb == 12.0
+
+
+def test_settings_file_beats_environment_beats_dotenv(app_paths, dotenv, no_keyring):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({"max_batch_size": 8}))
+    env = {"MAX_BATCH_SIZE": "3", "GPU_VRAM_GB": "24", "COMFY_URLS": "http://127.0.0.1:8188, http://127.0.0.1:8189"}
+    settings = load_settings(app_paths, env=env, dotenv=dotenv)
+    assert settings.max_batch_size == 8
+    assert settings.sources["max_batch_size"] == str(app_paths.settings_file)
+    assert settings.gpu_vram_gb == 24.0
+    assert settings.sources["gpu_vram_gb"] == "environment"
+    assert settings.comfy_urls == ("http://127.0.0.1:8188", "http://127.0.0.1:8189")
+    assert settings.export_path == "/tmp/exports"
+
+
+def test_several_allowed_guilds_and_role_priorities(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={"ALLOWED_GUILD_ID": "1, 2 3", "ROLE_PRIORITIES": "10:5,20:60"})
+    assert settings.allowed_guild_ids == (1, 2, 3)
+    assert settings.role_priorities == {10: 5, 20: 60}
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"ALLOWED_GUILD_ID": "my-server"}, "ALLOWED_GUILD_ID in environment"),
+    ({"COMFY_URL": "127.0.0.1:8188"}, "COMFY_URL"),
+    ({"MAX_BATCH_SIZE": "four"}, "MAX_BATCH_SIZE"),
+])
+def test_a_bad_value_names_the_setting(app_paths, no_keyring, env, named):
+    with pytest.raises(SettingsError, match=named.split(" ")[0]) as info:
+        load_settings(app_paths, env=env)
+    assert "expected" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_corrupt_settings_file_is_reported_and_never_overwritten(app_paths, no_keyring):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text("{ not json")
+    with pytest.raises(SettingsError, match="settings.json is unreadable"):
+        load_settings(app_paths, env={})
+    with pytest.raises(SettingsError):
+        save_settings(app_paths, {"max_batch_size": 3})
+    assert app_paths.settings_file.read_text() == "{ not json"
+
+
+def test_a_corrupt_dotenv_line_is_named(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("DISCORD_TOKEN=abc\nthis line is wrong\n")
+    with pytest.raises(SettingsError, match=r"\.env, line 2: expected KEY=VALUE"):
+        read_dotenv(path)
+
+
+def test_dotenv_quotes_comments_and_export(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("export A=1\nB='two words'\nC=3 # comment\n\n# D=4\n")
+    assert read_dotenv(path) == {"A": "1", "B": "two words", "C": "3"}
+
+
+def test_a_secret_in_the_settings_file_is_refused(app_paths, no_keyring):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({"discord_token": "abc"}))
+    with pytest.raises(SettingsError, match="secrets belong in the keyring"):
+        load_settings(app_paths, env={})
+
+
+@pytest.mark.keyring
+def test_saved_secrets_go_to_the_keyring_not_the_file(app_paths, secret_service):
+    store = SecretStore(service="ImageBotTest-save")
+    save_settings(app_paths, {
+        "discord_token": "tok.en.value-123",
+        "comfy_api_key": "k3y-value",
+        "database_url": "postgresql://bot:p%40ss-word@db.example.com:5432/bot?sslmode=require",
+        "allowed_guild_ids": (42,),
+    }, secrets=store)
+    written = app_paths.settings_file.read_text()
+    for secret in ("tok.en.value-123", "k3y-value", "p%40ss-word", "p@ss-word"):
+        assert secret not in written
+    assert json.loads(written)["database_url"] == "postgresql://bot@db.example.com:5432/bot?sslmode=require"
+    settings = load_settings(app_paths, env={}, secrets=store)
+    assert settings.discord_token == "tok.en.value-123"
+    assert settings.comfy_api_key == "k3y-value"
+    assert settings.database_url == "postgresql://bot:p%40ss-word@db.example.com:5432/bot?sslmode=require"
+    assert settings.allowed_guild_ids == (42,)
+    assert "p@ss-word" in settings.secret_values()
+
+
+@pytest.mark.keyring
+def test_keyring_secret_beats_environment(app_paths, secret_service):
+    store = SecretStore(service="ImageBotTest-precedence")
+    store.set("discord_token", "from-keyring")
+    settings = load_settings(app_paths, env={"DISCORD_TOKEN": "from-env"}, secrets=store)
+    assert settings.discord_token == "from-keyring"
+
+
+def test_without_a_keyring_secrets_come_from_the_environment(app_paths, no_keyring, caplog):
+    settings = load_settings(app_paths, env={"DISCORD_TOKEN": "env-token"})
+    assert settings.discord_token == "env-token"
+    assert "No OS keyring" in caplog.text
+    with pytest.raises(SettingsError, match="environment variable instead"):
+        save_settings(app_paths, {"discord_token": "x"})
+    assert not app_paths.settings_file.exists() or "x" not in app_paths.settings_file.read_text()
+
+
+def test_settings_repr_shows_no_secret(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={"DISCORD_TOKEN": "very-secret-token"})
+    assert "very-secret-token" not in repr(settings)
