@@ -184,7 +184,7 @@ class FillParams:
 @dataclass(frozen=True)
 class FilledWorkflow:
     graph: dict[str, Any]          # ready for POST /prompt
-    seed: int                      # the seed actually used
+    seed: int | None               # the seed actually used; None when the workflow has no seed input
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ class WorkflowTemplate:
         for role, value in values.items():
             ref = manifest.inputs[role]
             graph[ref.node]["inputs"][ref.input] = value
-        return FilledWorkflow(graph=graph, seed=values["seed"] if "seed" in values else 0)
+        return FilledWorkflow(graph=graph, seed=values.get("seed"))
 
     def _resolve(self, params: FillParams) -> tuple[dict[str, Any], list[str]]:
         """The value for each mapped role, and the problems with what the caller asked for."""
@@ -398,6 +398,12 @@ def parse_manifest(data: Any, graph: Mapping[str, Any]) -> Manifest:
         if role not in ROLES:
             raise WorkflowError(f"unknown role {role!r} in 'inputs'; roles are {', '.join(ROLES)}")
         inputs[role] = _parse_ref(f"inputs.{role}", raw, graph, allow_link=False)
+    seen: dict[InputRef, str] = {}
+    for role, ref in inputs.items():
+        if ref in seen:
+            raise WorkflowError(f"inputs.{role} and inputs.{seen[ref]} both point at node {ref.node} "
+                                f"input {ref.input!r}; each role needs its own input")
+        seen[ref] = role
     if "prompt" not in inputs:
         raise WorkflowError("'inputs' has no 'prompt': map it to the text input of the prompt node, "
                             "e.g. {\"node\": \"6\", \"input\": \"text\"}")
@@ -522,7 +528,7 @@ class WorkflowSet:
 
 def _read_json(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")   # Notepad may add a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkflowLoadError(path, f"cannot read the file ({exc})") from exc
     try:

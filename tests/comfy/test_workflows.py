@@ -107,6 +107,7 @@ def test_node_without_class_type_is_rejected(folder):
     (lambda m: m["limits"].update(width={"min": 512, "max": 256}), "limits.width"),
     (lambda m: m["defaults"].update(width=4096), "defaults.width"),
     (lambda m: m["limits"].update(colour=1), "limits.colour"),
+    (lambda m: m["inputs"].update(height={"node": "6", "input": "width"}), "both point at node 6"),
 ])
 def test_malformed_manifest_names_file_and_fix(folder, change, expected):
     manifest = _manifest(folder, "flux_schnell")
@@ -360,3 +361,19 @@ def test_workflow_without_manifest_and_without_prompt_is_a_load_error(folder):
     [error] = workflows.errors
     assert "noprompt.json" in error.message and "noprompt.manifest.json" in error.message
     assert "sampler" in error.message
+
+
+def test_manifest_saved_with_a_bom_still_loads(folder):
+    path = folder / "flux_schnell.manifest.json"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_workflows(folder).errors == []
+
+
+def test_workflow_without_seed_input_fills_with_seed_none(folder):
+    manifest = _manifest(folder, "flux_schnell")
+    del manifest["inputs"]["seed"]
+    _write(folder / "flux_schnell.manifest.json", manifest)
+    template = load_workflow(folder / "flux_schnell.json")
+    assert template.fill(FillParams(prompt="x")).seed is None
+    with pytest.raises(FillError, match="no seed input"):
+        template.fill(FillParams(prompt="x", seed=5))
