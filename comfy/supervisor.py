@@ -137,12 +137,15 @@ class ComfySupervisor:
         self._started_by_us = False
         self._restarts = 0
         self._lines: deque[str] = deque(maxlen=max(1, config.log_lines))
+        self._lines_total = 0        # lines ever captured; with _run_first_line, "this run's lines"
+        self._run_first_line = 0
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task | None = None
         self._exit_task: asyncio.Task | None = None
         self._first_outcome: asyncio.Future | None = None
+        self._stop_requested = False
 
     # ---- public API ---------------------------------------------------------------------------
 
@@ -177,6 +180,7 @@ class ComfySupervisor:
             raise SupervisorError("the ComfyUI supervisor is already running; stop() it first")
         self._restarts = 0
         self._started_by_us = False
+        self._stop_requested = False
         self._url = self._config.url.rstrip("/")
         # One connection per probe: a pooled connection to a ComfyUI that died would look like garbage.
         self._session = aiohttp.ClientSession(headers=dict(self._config.headers),
@@ -185,7 +189,7 @@ class ComfySupervisor:
             await self._start()
         except SupervisorError as exc:
             await self._shut_down()
-            if self._state is not SupervisorState.FAILED:
+            if not self._stop_requested and self._state is not SupervisorState.FAILED:
                 self._publish(SupervisorState.FAILED, str(exc))
             raise
         except BaseException:
@@ -194,6 +198,7 @@ class ComfySupervisor:
 
     async def stop(self) -> None:
         """Stop watching; end the process only if this app started it. Never kills an attached ComfyUI."""
+        self._stop_requested = True
         await self._shut_down()
         self._started_by_us = False
         self._publish(SupervisorState.STOPPED, "ComfyUI supervisor stopped")
@@ -242,24 +247,29 @@ class ComfySupervisor:
     def _occupied_message(self, found: _ProbeResult) -> str:
         where = _host_port(self._url)
         if found.status in (401, 403):
-            return (f"{self._url} refuses access (HTTP {found.status}): check the ComfyUI address "
-                    f"(comfy_url) and its API key")
+            return (f"{self._url} refuses access (HTTP {found.status}): check comfy_urls and "
+                    f"comfy_api_key")
         if found.kind is _Probe.NOT_ANSWERING:
-            what = f"{where} accepts connections but does not answer /system_stats ({found.detail})"
+            what = f"{where} accepts connections but does not answer like ComfyUI"
         else:
-            what = f"{where} is in use by another program that is not ComfyUI ({found.detail})"
-        if self._config.folder is not None:
-            return f"{what}: change comfy_port or stop that program"
-        return f"{what}: check comfy_url"
+            what = f"{where} is in use by another program that is not ComfyUI"
+        fix = "change comfy_port or stop that program" if self._config.folder is not None \
+            else "check comfy_urls"
+        return f"{what}: {fix} ({found.detail})"
 
     # ---- launch plan: folder, python, arguments -------------------------------------------------
 
     def _listen_and_port(self) -> tuple[str, int, list[str]]:
         """The effective --listen and --port (extra args win, as in ComfyUI) and the other args."""
+        listen, port, rest, _ = self._parse_args()
+        return listen, port, rest
+
+    def _parse_args(self) -> tuple[str, int, list[str], str]:
+        """As _listen_and_port, plus which setting the listen address came from."""
         config = self._config
         extra = shlex.split(config.extra_args, posix=not IS_WINDOWS) \
             if isinstance(config.extra_args, str) else [str(a) for a in config.extra_args]
-        listen = config.listen
+        listen, listen_from = config.listen, "listen"
         port = config.port if config.port is not None else (urlsplit(self._config.url).port or 8188)
         rest: list[str] = []
         i = 0
@@ -273,6 +283,7 @@ class ComfySupervisor:
                     i += 1 if has_value else 0
                 if name == "--listen":
                     listen = value or "0.0.0.0,::"  # ComfyUI's meaning of a bare --listen
+                    listen_from = "--listen in comfy_extra_args"
                 else:
                     try:
                         port = int(value)
@@ -282,16 +293,16 @@ class ComfySupervisor:
             else:
                 rest.append(arg)
             i += 1
-        return listen, port, rest
+        return listen, port, rest, listen_from
 
     def _check_listen(self) -> None:
-        listen, _, _ = self._listen_and_port()
+        listen, _, _, listen_from = self._parse_args()
         if self._config.allow_non_loopback:
             return
         exposed = [h for h in listen.split(",") if not _is_loopback(h.strip())]
         if exposed:
             raise SupervisorError(
-                f"comfy_listen / --listen {listen} would make ComfyUI reachable from other machines, "
+                f"{listen_from} {listen} would make ComfyUI reachable from other machines, "
                 f"and ComfyUI has no authentication of its own: listen on 127.0.0.1, or set "
                 f"comfy_allow_non_loopback if you really mean it (and protect it with a firewall)")
 
@@ -399,6 +410,7 @@ class ComfySupervisor:
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, **kwargs)
         self._proc = proc
+        self._run_first_line = self._lines_total
         self._started_by_us = True
         self._url = plan.url
         self._exit_task = asyncio.create_task(proc.wait(), name="comfyui-exit")
@@ -461,7 +473,9 @@ class ComfySupervisor:
             self._first_outcome.set_result(None)
 
     def _last_lines_text(self) -> str:
-        lines = list(self._lines)[-_LAST_LINES_IN_MESSAGES:]
+        """The latest run's last lines, for messages."""
+        this_run = min(self._lines_total - self._run_first_line, len(self._lines))
+        lines = list(self._lines)[len(self._lines) - this_run:][-_LAST_LINES_IN_MESSAGES:]
         if not lines:
             return " ComfyUI printed nothing."
         return " Last lines:\n" + "\n".join(lines)
@@ -581,6 +595,7 @@ class ComfySupervisor:
         if truncated:
             line += " …[line truncated]"
         self._lines.append(line)
+        self._lines_total += 1
         comfy_log.info("%s", line)
 
     # ---- ending the child -----------------------------------------------------------------------
@@ -592,18 +607,22 @@ class ComfySupervisor:
         reader, self._reader = self._reader, None
         if proc is None:
             return
-        timeout = self._config.stop_timeout_s
+        deadline = time.monotonic() + (self._config.stop_timeout_s if graceful else 0.0)
         if proc.returncode is None and graceful:
-            self._signal_group(proc, "terminate")
+            await self._signal_group(proc, "terminate")
             try:
-                await asyncio.wait_for(asyncio.shield(proc.wait()), timeout)
+                await asyncio.wait_for(asyncio.shield(proc.wait()), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
-                log.warning("ComfyUI did not stop within %g s (stop_timeout_s); killing it", timeout)
+                log.warning("ComfyUI did not stop within %g s (stop_timeout_s); killing it",
+                            self._config.stop_timeout_s)
         if not IS_WINDOWS:
-            # Also whatever is left of its group (ComfyUI's own children), so the port is freed.
-            await self._kill_group_leftovers(proc, timeout if graceful else 0.0)
+            # Whatever is left of its group (ComfyUI's own children) goes too, so the port is freed.
+            while proc.returncode is not None and _group_alive(proc.pid) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if _group_alive(proc.pid):
+                await self._signal_group(proc, "kill")
         if proc.returncode is None:
-            self._signal_group(proc, "kill")
+            await self._signal_group(proc, "kill")
         await proc.wait()
         if exit_task is not None:
             await asyncio.gather(exit_task, return_exceptions=True)
@@ -615,36 +634,26 @@ class ComfySupervisor:
                 await asyncio.gather(reader, return_exceptions=True)
         log.info("ComfyUI (pid %s) ended with code %s", proc.pid, proc.returncode)
 
-    async def _kill_group_leftovers(self, proc: asyncio.subprocess.Process, grace_s: float) -> None:
-        deadline = time.monotonic() + grace_s
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
-            if proc.returncode is not None:
-                await asyncio.sleep(0.05)
-            else:
-                break  # the leader is still running: the caller's kill handles the group
-        if _group_alive(proc.pid):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    def _signal_group(self, proc: asyncio.subprocess.Process, how: str) -> None:
+    async def _signal_group(self, proc: asyncio.subprocess.Process, how: str) -> None:
         try:
             if IS_WINDOWS:
                 if how == "terminate":
                     os.kill(proc.pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
-                else:
-                    # TerminateProcess ends only the child; taskkill /T ends its tree.
-                    os.system(f"taskkill /F /T /PID {proc.pid} >NUL 2>&1")
-                    if proc.returncode is None:
-                        proc.kill()
+                    return
+                # TerminateProcess ends only the child; taskkill /T ends its whole tree.
+                killer = await asyncio.create_subprocess_exec(
+                    "taskkill", "/F", "/T", "/PID", str(proc.pid),
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                await killer.wait()
+                if proc.returncode is None:
+                    proc.kill()
                 return
             if how == "terminate":
                 os.killpg(proc.pid, signal.SIGTERM)
                 os.killpg(proc.pid, signal.SIGCONT)  # a stopped process handles SIGTERM only once resumed
             else:
                 os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+        except OSError:  # already gone
             pass
 
     # ---- publishing -----------------------------------------------------------------------------
