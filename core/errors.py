@@ -17,3 +17,21 @@ class StoreError(CoreError):
 
 class ImageError(CoreError):
     """An image is not a real PNG/JPEG/WebP, is too large, or cannot be re-encoded."""
+
+
+class ImageTooLarge(ImageError):
+    """An image is over the byte or pixel limit."""
+
+
+class JobRefused(CoreError):
+    """JobService refused a request. `code` (a RefusalCode) and `params` let the bot and the GUI
+    translate; `message` is the English sentence."""
+
+    def __init__(self, code, message: str, **params) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"JobRefused({self.code!s}, {self.message!r})"
