@@ -267,9 +267,9 @@ class ComfySupervisor:
     def _parse_args(self) -> tuple[str, int, list[str], str]:
         """As _listen_and_port, plus which setting the listen address came from."""
         config = self._config
-        extra = shlex.split(config.extra_args, posix=not IS_WINDOWS) \
-            if isinstance(config.extra_args, str) else [str(a) for a in config.extra_args]
-        listen, listen_from = config.listen, "listen"
+        extra = _split_args(config.extra_args) if isinstance(config.extra_args, str) \
+            else [str(a) for a in config.extra_args]
+        listen, listen_from = config.listen, "the listen address"
         port = config.port if config.port is not None else (urlsplit(self._config.url).port or 8188)
         rest: list[str] = []
         i = 0
@@ -309,7 +309,7 @@ class ComfySupervisor:
     def _launch_url(self) -> str:
         listen, port, rest = self._listen_and_port()
         host = _probe_host(listen)
-        scheme = "https" if "--tls-keyfile" in rest else "http"
+        scheme = "https" if any(a.partition("=")[0] == "--tls-keyfile" for a in rest) else "http"
         return f"{scheme}://{host}:{port}"
 
     def _plan_launch(self) -> _LaunchPlan:
@@ -358,7 +358,6 @@ class ComfySupervisor:
         config = self._config
         crashes: deque[float] = deque()
         restarting = False
-        reason = ""
         while True:
             try:
                 await self._spawn(plan)
@@ -366,16 +365,17 @@ class ComfySupervisor:
                 self._give_up(f"comfy_python {plan.python} could not start ComfyUI: {exc}")
                 return
             state = SupervisorState.RESTARTING if restarting else SupervisorState.STARTING
-            failure = await self._wait_ready(plan, state)
-            if failure is None:
+            if not await self._wait_ready(state):
+                await self._end_child(graceful=False)
+                self._give_up(f"ComfyUI did not answer at {self._url} within {config.ready_timeout_s:g} s "
+                              f"(ready_timeout_s)." + self._last_lines_text())
+                return
+            if self._exit_task is not None and self._exit_task.done():
+                reason = f"ComfyUI {_describe_exit(self._exit_task.result())} while starting"
+            else:
                 self._publish(SupervisorState.UP, f"ComfyUI is up at {self._url}")
                 self._resolve_first()
-                failure = await self._watch_child()
-            elif failure.startswith("timeout:"):
-                await self._end_child(graceful=False)
-                self._give_up(failure.removeprefix("timeout:") + self._last_lines_text())
-                return
-            reason = failure
+                reason = await self._watch_child()
             await self._end_child(graceful=False)  # ComfyUI's own children too, so the port is free
 
             now = time.monotonic()
@@ -417,8 +417,8 @@ class ComfySupervisor:
         assert proc.stdout is not None
         self._reader = asyncio.create_task(self._read_output(proc.stdout), name="comfyui-log")
 
-    async def _wait_ready(self, plan: _LaunchPlan, state: SupervisorState) -> str | None:
-        """None when ComfyUI answers; otherwise why not ("timeout:..." when it took too long)."""
+    async def _wait_ready(self, state: SupervisorState) -> bool:
+        """Until ComfyUI answers or the child exits (True), or ready_timeout_s passes (False)."""
         config = self._config
         assert self._exit_task is not None
         began = time.monotonic()
@@ -431,14 +431,10 @@ class ComfySupervisor:
                         else f"Starting ComfyUI… {elapsed:.0f} s")
                 self._publish(state, text, elapsed_s=elapsed)
             if elapsed >= config.ready_timeout_s:
-                return (f"timeout:ComfyUI did not answer at {self._url} within "
-                        f"{config.ready_timeout_s:g} s (ready_timeout_s).")
+                return False
             done, _ = await asyncio.wait({self._exit_task}, timeout=config.ready_poll_interval_s)
-            if done:
-                return f"ComfyUI exited with code {self._exit_task.result()} while starting"
-            found = await self._probe(self._url)
-            if found.kind is _Probe.COMFY:
-                return None
+            if done or (await self._probe(self._url)).kind is _Probe.COMFY:
+                return True
 
     async def _watch_child(self) -> str:
         """Wait until the child exits or hangs; returns why."""
@@ -448,7 +444,7 @@ class ComfySupervisor:
         while True:
             done, _ = await asyncio.wait({self._exit_task}, timeout=config.health_interval_s)
             if done:
-                return f"ComfyUI exited with code {self._exit_task.result()}"
+                return f"ComfyUI {_describe_exit(self._exit_task.result())}"
             found = await self._probe(self._url)
             if found.kind is _Probe.COMFY:
                 failures = 0
@@ -677,6 +673,23 @@ class ComfySupervisor:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"exited with code {code}"
+
+
+def _split_args(text: str) -> list[str]:
+    """Shell-style split. On Windows backslashes are path separators, not escapes."""
+    if not IS_WINDOWS:
+        return shlex.split(text)
+    return [t[1:-1] if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'" else t
+            for t in shlex.split(text, posix=False)]
 
 
 def _is_loopback(host: str) -> bool:

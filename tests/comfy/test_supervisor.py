@@ -242,7 +242,7 @@ async def test_killed_child_is_restarted(tmp_path, supervisors):
 
     down = await rec.wait_state(SupervisorState.RESTARTING, after=seen)
     assert not down.is_up and down.message.startswith(RESTARTING_MESSAGE)
-    assert "exited with code -9" in down.message
+    assert "was killed by SIGKILL" in down.message
     up = await rec.wait_state(SupervisorState.UP, after=seen)
     assert up.restarts == 1 and up.started_by_us
     assert sup.pid not in (None, old_pid) and up.pid == sup.pid
