@@ -26,7 +26,6 @@ import os
 import shlex
 import shutil
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
