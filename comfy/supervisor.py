@@ -252,7 +252,7 @@ class ComfySupervisor:
             what = f"{where} accepts connections but does not answer like ComfyUI"
         else:
             what = f"{where} is in use by another program that is not ComfyUI"
-        fix = "change comfy_port or stop that program" if self._config.folder is not None \
+        fix = "change the port in COMFY_URL (comfy_urls) or stop that program" if self._config.folder is not None \
             else "check comfy_urls"
         return f"{what}: {fix} ({found.detail})"
 

@@ -422,7 +422,7 @@ async def test_port_taken_by_another_program(tmp_path, supervisors, mode):
             await sup.start()
         message = str(raised.value)
         assert message.startswith(f"127.0.0.1:{port} is in use by another program that is not ComfyUI: "
-                                  f"change comfy_port or stop that program")
+                                  f"change the port in COMFY_URL (comfy_urls) or stop that program")
         assert sup.state is SupervisorState.FAILED and rec.events[-1].message == message
         assert sup.pid is None and not sup.started_by_us
     finally:
