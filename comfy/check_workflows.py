@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from comfy.errors import ComfyError
+from comfy.errors import ComfyConnectionError, ComfyError, ComfyTimeoutError
 from comfy.validation import validate
 from comfy.workflows import load_workflows
 
@@ -24,11 +24,8 @@ DEFAULT_URL = "http://127.0.0.1:8188"
 async def fetch_object_info(comfy_url: str, api_key: str | None = None) -> dict[str, Any]:
     from comfy.client import ComfyClient
 
-    client = ComfyClient(comfy_url, api_key=api_key)
-    try:
+    async with ComfyClient(comfy_url, api_key=api_key) as client:
         return await client.object_info()
-    finally:
-        await client.close()
 
 
 async def check_workflows(folder: str | os.PathLike[str], comfy_url: str, api_key: str | None = None,
@@ -41,9 +38,15 @@ async def check_workflows(folder: str | os.PathLike[str], comfy_url: str, api_ke
     workflows = load_workflows(folder)
     try:
         object_info = await fetch_object_info(comfy_url, api_key)
-    except (ComfyError, OSError, asyncio.TimeoutError) as exc:
-        say(f"Cannot reach ComfyUI at {comfy_url}: {exc}")
+    except (ComfyConnectionError, ComfyTimeoutError, OSError, asyncio.TimeoutError) as exc:
+        say(f"ComfyUI at {comfy_url} is unreachable, so the workflows were not checked.")
+        say(f"  {exc}")
         say("Is ComfyUI running there? Start it, or pass --comfy-url with the right address.")
+        return EXIT_UNREACHABLE
+    except ComfyError as exc:        # it answered, but not with a usable /object_info (auth proxy...)
+        say(f"ComfyUI at {comfy_url} did not give its node list, so the workflows were not checked.")
+        say(f"  {exc}")
+        say("Check the URL and, behind a proxy, the ComfyUI API key (COMFY_API_KEY).")
         return EXIT_UNREACHABLE
 
     say(f"Checking {len(workflows.templates)} workflow(s) in {folder} against ComfyUI at {comfy_url} "

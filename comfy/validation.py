@@ -54,7 +54,7 @@ KNOWN_CUSTOM_NODES: dict[str, tuple[str, str]] = {
 
 # Where ComfyUI looks for each kind of model file, for the "put the file in" hint.
 MODEL_FOLDERS = {
-    "unet_name": "models/diffusion_models (GGUF files: models/unet)",
+    "unet_name": "models/diffusion_models",
     "ckpt_name": "models/checkpoints",
     "clip_name": "models/text_encoders",
     "clip_name1": "models/text_encoders",
@@ -228,8 +228,15 @@ def _check_value(node_id: str, class_type: str, name: str, value: Any, spec: lis
 def _missing_model(node_id: str, class_type: str, name: str, value: Any,
                    options: list[Any]) -> Problem:
     available = [str(o) for o in options]
-    closest = tuple(difflib.get_close_matches(str(value), available, n=3, cutoff=0.6))
+    # Compare stems: a shared ".safetensors" would make unrelated files look alike.
+    by_stem: dict[str, str] = {}
+    for option in available:
+        by_stem.setdefault(_stem(option), option)
+    closest = tuple(by_stem[s] for s in difflib.get_close_matches(_stem(str(value)), list(by_stem),
+                                                                    n=3, cutoff=0.6))
     folder = MODEL_FOLDERS.get(name, "the matching models/ folder")
+    if name == "unet_name":
+        folder = "models/unet" if "GGUF" in class_type else "models/diffusion_models"
     message = f"node {node_id} ({class_type}) {name}: model file {value!r} is not in ComfyUI."
     if closest:
         message += " Closest available: " + ", ".join(repr(c) for c in closest) + "."
@@ -241,3 +248,8 @@ def _missing_model(node_id: str, class_type: str, name: str, value: Any,
     message += (f" Put the file in ComfyUI/{folder} and refresh, or pick an available file "
                 "in the workflow's model settings.")
     return Problem(ProblemKind.MISSING_MODEL, node_id, class_type, name, message, closest)
+
+
+def _stem(file_name: str) -> str:
+    base = file_name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return (base.rsplit(".", 1)[0] if "." in base else base).lower()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from comfy.check_workflows import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREACHABLE, check_workflows
-from tests.fake_comfyui.server import FakeComfyUI
+from tests.fake_comfyui import FakeComfyUI
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUJOS = ROOT / "flujos"
@@ -100,7 +100,7 @@ async def test_unreachable_comfyui_gives_exit_2_naming_the_url():
     url = f"http://127.0.0.1:{_free_port()}"
     code, text = await _check(FLUJOS, url)
     assert code == EXIT_UNREACHABLE
-    assert f"Cannot reach ComfyUI at {url}" in text
+    assert f"ComfyUI at {url} is unreachable" in text
 
 
 def test_module_entry_point_runs(tmp_path):
@@ -109,3 +109,10 @@ def test_module_entry_point_runs(tmp_path):
                              "--comfy-url", url], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == EXIT_UNREACHABLE, result.stderr
     assert url in result.stdout
+
+
+async def test_an_http_error_on_object_info_gives_exit_2(fake_comfy):
+    fake_comfy.fail_http("/object_info", times=5, status=401)
+    code, text = await _check(FLUJOS, fake_comfy.url)
+    assert code == EXIT_UNREACHABLE
+    assert "did not give its node list" in text
