@@ -247,6 +247,9 @@ class ComfyClient:
                 f"{where} answered {reply.status}: a proxy in front of ComfyUI refused the request. "
                 "Check COMFY_API_KEY (sent as a Bearer token, or Basic auth for 'user:password').",
                 reply.status, text)
+        if reply.status == 404 and not path.startswith("view"):  # every other route exists on ComfyUI
+            raise NotComfyUIError(f"{self.base_url} has no /{path.lstrip('/')} (HTTP 404); "
+                                  "is this URL really ComfyUI (and the path prefix right)?")
         raise ComfyHTTPError(f"{where} answered HTTP {reply.status}: {text[:200]}", reply.status, text)
 
     async def _json(self, method: str, path: str, **kwargs) -> Any:

@@ -1,4 +1,4 @@
-"""Helpers for the comfy tests: the shared fixtures, plus access to the copied recordings."""
+"""Helpers for the comfy tests: access to the copied recordings (fixtures come from tests/fixtures_comfy.py)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_comfy import comfy_client, comfy_workflow, fake_comfy  # noqa: F401 (until tests/conftest.py registers the plugin)
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "comfyui"
 

@@ -1,0 +1,166 @@
+"""A pool of ComfyUI backends (COMFY_URLS): one independent ComfyClient each, with health checks.
+
+Health comes from /system_stats on an interval. A backend is down after `failures_to_down`
+consecutive failed checks and up again after the next good one; listeners hear every change as
+(url, healthy, reason).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import aiohttp
+
+from .client import ComfyClient, SystemStats
+from .errors import ComfyError
+
+log = logging.getLogger(__name__)
+
+HealthListener = Callable[[str, bool, str], None]
+GiB = 1024 ** 3
+
+
+def parse_urls(text: str) -> list[str]:
+    """COMFY_URLS: comma, space or newline separated; duplicates dropped, order kept."""
+    urls: list[str] = []
+    for part in text.replace(",", " ").split():
+        url = part.strip().rstrip("/")
+        if url and url not in urls:
+            urls.append(url)
+    return urls
+
+
+@dataclass
+class Backend:
+    url: str
+    client: ComfyClient
+    healthy: bool = False
+    checked: bool = False
+    consecutive_failures: int = 0
+    stats: SystemStats | None = None
+    reason: str = "not checked yet"
+
+    @property
+    def vram_free(self) -> int:
+        return max((d.vram_free for d in self.stats.devices), default=0) if self.stats else 0
+
+
+@dataclass
+class BackendPool:
+    urls: list[str]
+    api_key: str | None = field(default=None, repr=False)
+    session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    check_interval_s: float = 10.0
+    failures_to_down: int = 3
+    request_timeout: float = 5.0
+    connect_websockets: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.urls:
+            raise ValueError("BackendPool needs at least one ComfyUI URL (COMFY_URLS)")
+        self._backends = {url: Backend(url, ComfyClient(url, api_key=self.api_key, session=self.session,
+                                                        request_timeout=self.request_timeout))
+                          for url in self.urls}
+        self._listeners: list[HealthListener] = []
+        self._task: asyncio.Task | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **kwargs) -> "BackendPool":
+        urls = parse_urls(environ.get("COMFY_URLS") or environ.get("COMFY_URL") or "http://127.0.0.1:8188")
+        return cls(urls, api_key=environ.get("COMFY_API_KEY") or None, **kwargs)
+
+    # ---- access ----------------------------------------------------------------------------
+
+    @property
+    def backends(self) -> list[Backend]:
+        return list(self._backends.values())
+
+    def backend(self, url: str) -> Backend:
+        return self._backends[url.rstrip("/")]
+
+    def client(self, url: str) -> ComfyClient:
+        return self.backend(url).client
+
+    def healthy(self) -> list[Backend]:
+        """Healthy backends, most free VRAM first (ties keep the configured order)."""
+        return sorted((b for b in self._backends.values() if b.healthy), key=lambda b: -b.vram_free)
+
+    def add_listener(self, callback: HealthListener) -> None:
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: HealthListener) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """First health check now, then on the interval; websockets connect in the background."""
+        if self._task is not None:
+            return
+        if self.connect_websockets:
+            for backend in self._backends.values():
+                await backend.client.connect(wait=False)
+        await self.check_now()
+        self._task = asyncio.create_task(self._loop(), name="comfy-backend-health")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await asyncio.gather(*(b.client.close() for b in self._backends.values()), return_exceptions=True)
+
+    async def __aenter__(self) -> "BackendPool":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_interval_s)
+            await self.check_now()
+
+    async def check_now(self) -> None:
+        await asyncio.gather(*(self._check(b) for b in self._backends.values()))
+
+    async def _check(self, backend: Backend) -> None:
+        try:
+            stats = await backend.client.system_stats()
+        except ComfyError as exc:
+            backend.consecutive_failures += 1
+            backend.reason = str(exc)
+            if backend.consecutive_failures >= self.failures_to_down and (backend.healthy or not backend.checked):
+                backend.checked = True
+                self._set(backend, False, f"{backend.consecutive_failures} failed checks: {exc}")
+            return
+        backend.stats = stats
+        backend.consecutive_failures = 0
+        device = stats.devices[0] if stats.devices else None
+        backend.reason = (f"ComfyUI {stats.comfyui_version}"
+                          + (f" on {device.name}, {device.vram_free / GiB:.1f}/{device.vram_total / GiB:.1f} GiB "
+                             "VRAM free" if device else ""))
+        if not backend.healthy:
+            backend.checked = True
+            self._set(backend, True, backend.reason)
+
+    def _set(self, backend: Backend, healthy: bool, reason: str) -> None:
+        backend.healthy = healthy
+        (log.info if healthy else log.warning)("ComfyUI backend %s is %s: %s", backend.url,
+                                               "up" if healthy else "down", reason)
+        for callback in list(self._listeners):
+            try:
+                callback(backend.url, healthy, reason)
+            except Exception:
+                log.exception("backend health listener %r failed", callback)
+
+
+def urls_from(values: Iterable[str] | str) -> list[str]:
+    return parse_urls(values if isinstance(values, str) else " ".join(values))
