@@ -1,0 +1,53 @@
+"""Run a coroutine from a Qt slot on the shared qasync loop, and report its failure instead of
+losing it. Windows keep working when a call fails: the error goes to `on_error` (a message in the
+window) and to the log."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger("gui")
+
+_running: set[asyncio.Task] = set()   # strong references: a task nobody holds may be collected
+
+
+def spawn(coro: Coroutine[Any, Any, Any], *, on_error: Callable[[BaseException], None] | None = None,
+          on_done: Callable[[Any], None] | None = None, name: str | None = None) -> asyncio.Task:
+    task = asyncio.ensure_future(coro)
+    if name:
+        task.set_name(name)
+    _running.add(task)
+
+    def finished(t: asyncio.Task) -> None:
+        _running.discard(t)
+        if t.cancelled():
+            return
+        exc = t.exception()
+        if exc is None:
+            if on_done is not None:
+                on_done(t.result())
+            return
+        if on_error is not None:
+            log.warning("%s failed: %s", name or "GUI action", exc)
+            on_error(exc)
+        else:
+            log.error("%s failed", name or "GUI action", exc_info=exc)
+
+    task.add_done_callback(finished)
+    return task
+
+
+async def cancel_all() -> None:
+    """Cancel what the GUI still runs (on quit)."""
+    tasks = list(_running)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for a user: the message of our typed errors, the type name for anything else."""
+    text = str(exc).strip()
+    return text or type(exc).__name__
