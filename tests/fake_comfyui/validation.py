@@ -91,7 +91,7 @@ def validate_prompt(
         for name, category, definition in _input_defs(info):
             input_type = definition[0]
             extra = definition[1] if len(definition) > 1 else {}
-            config = [input_type, extra] if len(definition) > 1 else [input_type]
+            config = [input_type, extra]
             if name not in inputs:
                 if category == "required":
                     errors.append({"type": "required_input_missing", "message": "Required input is missing",
