@@ -300,3 +300,32 @@ async def test_ws_duplicate_client_id_quirk(fake_comfy, comfy_workflow):
     got_second = [k[0] for k in (_frame_key(e) for e in second.events)]
     want_second = [k[0] for k in _recorded_frames(recorded["socket_2_events"])]
     assert got_second == want_second  # run 1 only; after the old socket closed, nothing at all
+
+
+async def test_fake_runs_as_a_module_and_crashes_on_demand():
+    import socket
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.fake_comfyui", "--listen", "127.0.0.1", "--port", str(port),
+        "--exec-ms", "5", "--cpu", "--lowvram", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/system_stats") as resp:
+                        stats = await resp.json()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.02)
+            assert stats["system"]["comfyui_version"] == "0.3.64"
+            async with session.post(f"http://127.0.0.1:{port}/__fake__/fault", json={"kind": "crash"}) as resp:
+                assert resp.status == 200
+        assert await asyncio.wait_for(proc.wait(), 5) != 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
