@@ -114,6 +114,7 @@ class Accepted:
     job: Job
     position: int                      # 1 = next to run
     eta_s: float | None
+    paused: bool = False               # accepted while the queue is paused: it waits for resume
 
 
 # ---- events published on the core EventBus ----

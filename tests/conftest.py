@@ -11,7 +11,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 pytest_plugins = [
     name
-    for name in ("tests.plugins.databases", "tests.plugins.secret_service", "tests.fixtures_comfy")
+    for name in ("tests.plugins.databases", "tests.plugins.secret_service", "tests.fixtures_comfy",
+                 "tests.fixtures_core")
     if importlib.util.find_spec(name) is not None
 ]
 
