@@ -1,0 +1,113 @@
+"""The app-wide commands (tray menu, dashboard menu): pause/resume the queue, start/stop the bot and
+ComfyUI, settings, quit. Each calls a core service on the loop; a failure becomes a notice (tray
+balloon or dashboard banner) and the app keeps running."""
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+
+from gui.services import GuiServices
+from gui.status import AppStatus
+from gui.tasks import error_text, spawn
+
+TOKEN_WORDS = ("token", "loginfailure", "401", "unauthorized", "improper")
+
+
+def looks_like_token_rejected(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(word in text for word in TOKEN_WORDS)
+
+
+class AppActions(QObject):
+    notice = Signal(str, str, bool)          # title, text, is_error
+    open_dashboard_requested = Signal()
+    open_settings_requested = Signal()
+
+    def __init__(self, services: GuiServices, status: AppStatus, shutdown: asyncio.Event,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.status = status
+        self.shutdown = shutdown
+        self.open_dashboard = QAction("Open dashboard", self)
+        self.pause_queue = QAction("Pause queue", self)
+        self.toggle_bot = QAction("Start bot", self)
+        self.toggle_comfy = QAction("Start ComfyUI", self)
+        self.settings = QAction("Settings…", self)
+        self.quit = QAction("Quit", self)
+        self.open_dashboard.triggered.connect(self.open_dashboard_requested)
+        self.settings.triggered.connect(self.open_settings_requested)
+        self.pause_queue.triggered.connect(self.on_pause_toggled)
+        self.toggle_bot.triggered.connect(self.on_bot_toggled)
+        self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
+        self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
+        self.toggle_bot.setEnabled(services.bot is not None)
+        self.toggle_comfy.setEnabled(services.supervisor is not None)
+        status.changed.connect(self.refresh)
+        self.refresh(status.snapshot)
+
+    def all(self) -> list[QAction | None]:
+        """Menu order; None is a separator."""
+        return [self.open_dashboard, None, self.pause_queue, self.toggle_bot, self.toggle_comfy, None,
+                self.settings, None, self.quit]
+
+    def refresh(self, snapshot) -> None:
+        self.pause_queue.setText("Resume queue" if snapshot.paused else "Pause queue")
+        bot_running = snapshot.bot in ("connected", "connecting", "disconnected")
+        self.toggle_bot.setText("Stop bot" if bot_running else "Start bot")
+        comfy_running = snapshot.comfy in ("up", "starting", "restarting", "waiting")
+        self.toggle_comfy.setText("Stop ComfyUI" if comfy_running else "Start ComfyUI")
+
+    # ---- handlers ----
+    def _fail(self, title: str):
+        return lambda exc: self.notice.emit(title, error_text(exc), True)
+
+    def on_pause_toggled(self) -> None:
+        service = self.services.job_service
+        if self.status.snapshot.paused:
+            spawn(service.resume(), on_error=self._fail("Could not resume the queue"), name="resume queue")
+        else:
+            spawn(service.pause(), on_error=self._fail("Could not pause the queue"), name="pause queue")
+
+    def on_bot_toggled(self) -> None:
+        bot = self.services.bot
+        if bot is None:
+            return
+        if self.status.snapshot.bot in ("connected", "connecting", "disconnected"):
+            spawn(self._stop_bot(), on_error=self._fail("Could not stop the bot"), name="stop bot")
+        else:
+            spawn(self._start_bot(), name="start bot")
+
+    async def _start_bot(self) -> None:
+        bot = self.services.bot
+        self.status.update(bot="connecting")
+        try:
+            await bot.start()
+        except Exception as exc:  # the bot says why; the tray shows it and keeps running
+            rejected = looks_like_token_rejected(exc)
+            self.status.update(bot="rejected" if rejected else "disconnected")
+            title = "Discord rejected the bot token" if rejected else "The bot could not connect"
+            hint = " Open Settings to enter a new token." if rejected else ""
+            self.notice.emit(title, error_text(exc) + hint, True)
+            return
+        self.status.update(bot="connected" if bot.is_connected() else "connecting")
+
+    async def _stop_bot(self) -> None:
+        await self.services.bot.stop()
+        self.status.update(bot="stopped")
+
+    def on_comfy_toggled(self) -> None:
+        supervisor = self.services.supervisor
+        if supervisor is None:
+            return
+        if self.status.snapshot.comfy in ("up", "starting", "restarting", "waiting"):
+            spawn(supervisor.stop(), on_error=self._fail("Could not stop ComfyUI"), name="stop comfy")
+        else:
+            self.status.update(comfy="starting")
+            spawn(supervisor.start(), on_error=self._comfy_failed, name="start comfy")
+
+    def _comfy_failed(self, exc: BaseException) -> None:
+        self.status.update(comfy="failed", comfy_message=error_text(exc))
+        self.notice.emit("ComfyUI could not start", error_text(exc), True)

@@ -1,0 +1,170 @@
+"""Entry point of the tray app, called by main.py on the qasync loop.
+
+    from gui.app import create_application, run_tray_app
+    app = create_application(sys.argv)          # before the loop: QApplication set up for a tray app
+    async def amain():
+        services = GuiServices(settings=..., paths=..., bus=..., job_service=..., log_ring=...,
+                               session_service=..., supervisor=..., bot=..., comfy_client=...,
+                               secrets=..., token_checker=..., comfy_probe=...)
+        shutdown = asyncio.Event()
+        await run_tray_app(services, shutdown)  # returns after tray Quit (or shutdown.set() elsewhere)
+        ... stop bot, job service, supervisor, close the database ...
+    qasync.run(amain())
+
+`run_tray_app` builds the bridge, tray, dashboard (and the setup wizard on first run), waits for
+`shutdown`, then removes its windows and bus subscriptions. It never starts or stops the
+services themselves: main.py owns their lifetime. Quit only sets `shutdown`; the app never calls
+QApplication.quit() (under qasync that would stop the loop under main's pending coroutine).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from gui.actions import AppActions
+from gui.bridge import CoreBridge
+from gui.dashboard import Dashboard
+from gui.icons import app_icon
+from gui.pyside_check import refcount_problem
+from gui.services import GuiServices
+from gui.status import AppStatus, StatusSnapshot
+from gui.tasks import cancel_all
+from gui.tray import TrayController
+from gui.wizard import SetupWizard
+
+log = logging.getLogger("gui")
+COMFY_CRASH_STATES = ("restarting", "failed", "waiting")
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication for the tray app (reuses one that exists). Raises RuntimeError on a broken PySide6."""
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    app.setApplicationName("FuLLetLabs Image Bot")
+    app.setOrganizationName("FuLLetLabs")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)       # the tray keeps the app alive; Quit ends it
+    problem = refcount_problem()
+    if problem:
+        raise RuntimeError(problem)
+    return app
+
+
+def needs_setup(services: GuiServices) -> bool:
+    """First run: no token anywhere (keyring, environment, .env) or no allowed server."""
+    settings = services.settings
+    return not settings.discord_token or not settings.allowed_guild_ids
+
+
+def initial_status(services: GuiServices) -> StatusSnapshot:
+    bot = services.bot
+    if bot is None:
+        bot_state = "absent"
+    else:
+        bot_state = "connected" if _safe(bot.is_connected, False) else "stopped"
+    supervisor = services.supervisor
+    comfy = getattr(getattr(supervisor, "state", None), "value", None) if supervisor is not None else None
+    job_service = services.job_service
+    jobs = _safe(job_service.queued, [])
+    running = sum(1 for job in jobs if job.state.value in ("submitted", "running"))
+    return StatusSnapshot(bot=bot_state, comfy=comfy or "unknown", waiting=len(jobs) - running, running=running,
+                          paused=bool(getattr(job_service, "paused", False)))
+
+
+def _safe(call, default):
+    try:
+        return call()
+    except Exception:  # a status read must never stop the window from opening
+        log.exception("status read failed")
+        return default
+
+
+class TrayApp:
+    """Everything the tray app shows, wired together (tests build it directly)."""
+
+    def __init__(self, services: GuiServices, shutdown: asyncio.Event, *, tick_ms: int = 1000,
+                 force_no_tray: bool = False) -> None:
+        self.services = services
+        self.shutdown = shutdown
+        self.bridge = CoreBridge(services.bus, services.log_ring)
+        self.status = AppStatus(initial_status(services))
+        self.actions = AppActions(services, self.status, shutdown)
+        self.tray = TrayController(self.actions, self.status)
+        if force_no_tray:
+            self.tray.available = False
+        self.dashboard = Dashboard(services, self.bridge, self.actions, self.status, has_tray=self.tray.available,
+                                   tick_ms=tick_ms)
+        self.wizard: SetupWizard | None = None
+
+        bridge = self.bridge
+        bridge.comfy_state.connect(self._on_comfy_state)
+        bridge.bot_state.connect(self._on_bot_state)
+        bridge.queue_paused.connect(self.status.on_paused)
+        model = self.dashboard.queue_tab.model
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
+            signal.connect(self._update_counts)
+        self.tray.fallback_notice.connect(self.dashboard.show_notice)
+        self.actions.open_dashboard_requested.connect(self.dashboard.open)
+        self.actions.open_settings_requested.connect(lambda: self.open_wizard(first_run=False))
+
+    def start(self) -> None:
+        self.tray.show()
+        if not self.tray.available:
+            self.dashboard.open()
+            self.dashboard.show_notice("No system tray", "this desktop has no system tray, so the app runs in this "
+                                       "window. Closing it quits the app.", False)
+        if needs_setup(self.services):
+            self.open_wizard(first_run=True)
+
+    def open_wizard(self, *, first_run: bool) -> SetupWizard:
+        if self.wizard is not None and self.wizard.isVisible():
+            self.wizard.raise_()
+            return self.wizard
+        self.wizard = SetupWizard(self.services, first_run=first_run)
+        self.wizard.show()
+        return self.wizard
+
+    def _update_counts(self, *args) -> None:
+        waiting, running = self.dashboard.queue_tab.model.counts()
+        self.status.on_counts(waiting, running)
+
+    def _on_comfy_state(self, event) -> None:
+        before = self.status.snapshot.comfy
+        self.status.on_comfy_state(event)
+        state = self.status.snapshot.comfy
+        if state in COMFY_CRASH_STATES and state != before:
+            title = {"restarting": "ComfyUI crashed — restarting", "failed": "ComfyUI stopped",
+                     "waiting": "ComfyUI is not answering"}[state]
+            self.tray.notify(title, event.message, True)
+
+    def _on_bot_state(self, event) -> None:
+        self.status.on_bot_state(event)
+        if self.status.snapshot.bot == "rejected":
+            self.tray.notify("Discord rejected the bot token", getattr(event, "message", "") or
+                             "Open Settings to enter a new token.", True)
+
+    async def close(self) -> None:
+        self.bridge.close()
+        if self.wizard is not None:
+            self.wizard.close()
+        self.tray.hide()
+        self.dashboard.has_tray = True         # closing must not trigger Quit again
+        self.dashboard.close()
+        await cancel_all()
+
+
+async def run_tray_app(services: GuiServices, shutdown: asyncio.Event, *,
+                       ready: asyncio.Event | None = None) -> None:
+    """Show the tray (or the dashboard where there is no tray) and the first-run wizard; return when
+    `shutdown` is set. `ready` (optional) is set once the tray icon or the window is shown."""
+    create_application()
+    tray_app = TrayApp(services, shutdown)
+    tray_app.start()
+    if ready is not None:
+        ready.set()
+    try:
+        await shutdown.wait()
+    finally:
+        await tray_app.close()

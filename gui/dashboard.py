@@ -1,0 +1,79 @@
+"""The dashboard window: Queue, Sessions, Workflows, Logs and History tabs, the app menu, a status
+line and a notice bar for failures. Closing it hides it (the tray stays); without a tray, closing
+it quits the app the orderly way (the shutdown event)."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from gui.icons import app_icon
+from gui.status import BOT_WORDS, COMFY_WORDS, StatusSnapshot
+from gui.tabs.history_tab import HistoryTab
+from gui.tabs.logs_tab import LogsTab
+from gui.tabs.queue_tab import QueueTab
+from gui.tabs.sessions_tab import SessionsTab
+from gui.tabs.workflows_tab import WorkflowsTab
+from gui.widgets import NoticeBar
+
+
+class Dashboard(QMainWindow):
+    def __init__(self, services, bridge, actions, status, *, has_tray: bool, tick_ms: int = 1000) -> None:
+        super().__init__()
+        self.actions = actions
+        self.has_tray = has_tray
+        self.setWindowTitle("FuLLetLabs Image Bot")
+        self.setWindowIcon(app_icon())
+        self.resize(1180, 720)
+
+        menu = self.menuBar().addMenu("&App")
+        for action in actions.all():
+            if action is None:
+                menu.addSeparator()
+            elif action is not actions.open_dashboard:
+                menu.addAction(action)
+
+        self.notice = NoticeBar()
+        self.tabs = QTabWidget()
+        self.queue_tab = QueueTab(services.job_service, bridge, actions, tick_ms=tick_ms)
+        self.sessions_tab = SessionsTab(services.session_service, bridge, tick_ms=tick_ms)
+        self.workflows_tab = WorkflowsTab(services, bridge)
+        self.logs_tab = LogsTab(bridge, services.log_ring, services.paths.logs_dir)
+        self.history_tab = HistoryTab(services.job_service, bridge)
+        for widget, title in ((self.queue_tab, "Queue"), (self.sessions_tab, "Sessions"),
+                              (self.workflows_tab, "Workflows"), (self.logs_tab, "Logs"),
+                              (self.history_tab, "History")):
+            self.tabs.addTab(widget, title)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel()
+        self.statusBar().addWidget(self.status_label, 1)
+        status.changed.connect(self.show_status)
+        self.show_status(status.snapshot)
+
+    def show_status(self, snapshot: StatusSnapshot) -> None:
+        queue = f"{snapshot.waiting} waiting, {snapshot.running} running" + (" (paused)" if snapshot.paused else "")
+        comfy = COMFY_WORDS.get(snapshot.comfy, snapshot.comfy)
+        self.status_label.setText(f"Bot: {BOT_WORDS.get(snapshot.bot, snapshot.bot)}   ·   ComfyUI: {comfy}   ·   "
+                                  f"Queue: {queue}")
+        if snapshot.comfy_message:
+            self.status_label.setToolTip(snapshot.comfy_message)
+
+    def show_notice(self, title: str, text: str, is_error: bool) -> None:
+        self.notice.show_message(f"<b>{title}</b>: {text}", error=is_error, timeout_ms=0 if is_error else 8000)
+
+    def open(self) -> None:
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event) -> None:
+        if self.has_tray:
+            event.ignore()
+            self.hide()
+        else:                      # no tray to come back from: closing the window is quitting
+            event.accept()
+            self.actions.quit.trigger()

@@ -1,0 +1,109 @@
+"""The Sessions window: one row per private session channel, with the time left before the bot
+deletes it. Rows come from SessionService (when the window opens and when a SessionChanged event
+arrives through the bridge); the countdown repaints once a second."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+
+from gui.models.queue_model import duration_text
+
+COLUMNS = ("User", "Channel", "Last activity", "Deleted in")
+COL_USER, COL_CHANNEL, COL_ACTIVITY, COL_DELETES = range(4)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    user_id: int
+    user: str
+    channel_id: int | None
+    channel: str
+    last_activity: datetime | None
+    deletes_at: datetime | None
+    kept: bool = False
+
+    @classmethod
+    def from_session(cls, session) -> "SessionRow":
+        """Accepts the session service's records (dataclass or ORM row), reading what they have."""
+        get = lambda *names: next((getattr(session, n) for n in names if getattr(session, n, None) is not None), None)  # noqa: E731
+        user_id = get("user_id") or 0
+        channel_id = get("channel_id")
+        return cls(
+            user_id=int(user_id),
+            user=str(get("user_name", "display_name") or user_id),
+            channel_id=channel_id,
+            channel=str(get("channel_name") or (f"#{channel_id}" if channel_id else "")),
+            last_activity=get("last_activity", "last_activity_at", "updated_at"),
+            deletes_at=get("deletes_at", "expires_at", "delete_at"),
+            kept=bool(get("keep", "kept", "pinned") or False),
+        )
+
+
+def _now_like(moment: datetime) -> datetime:
+    now = datetime.now(timezone.utc)
+    return now if moment.tzinfo else now.replace(tzinfo=None)
+
+
+def ago_text(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return duration_text((_now_like(moment) - moment).total_seconds()) + " ago"
+
+
+class SessionModel(QAbstractTableModel):
+    def __init__(self, parent=None, *, tick_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self._rows: list[SessionRow] = []
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(tick_ms)
+        self._ticker.timeout.connect(self.refresh_times)
+        if tick_ms > 0:
+            self._ticker.start()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        row = self._rows[index.row()]
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        column = index.column()
+        if column == COL_USER:
+            return row.user
+        if column == COL_CHANNEL:
+            return row.channel
+        if column == COL_ACTIVITY:
+            return ago_text(row.last_activity)
+        if column == COL_DELETES:
+            if row.kept:
+                return "kept"
+            if row.deletes_at is None:
+                return ""
+            left = (row.deletes_at - _now_like(row.deletes_at)).total_seconds()
+            return duration_text(left) if left > 0 else "now"
+        return None
+
+    def set_sessions(self, sessions) -> None:
+        self.beginResetModel()
+        self._rows = [SessionRow.from_session(s) for s in sessions]
+        self.endResetModel()
+
+    def row_at(self, row: int) -> SessionRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def refresh_times(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, COL_ACTIVITY), self.index(len(self._rows) - 1, COL_DELETES),
+                                  [Qt.ItemDataRole.DisplayRole])

@@ -1,0 +1,1 @@
+"""The dashboard's tabs: Queue, Sessions, Workflows, Logs, History."""

@@ -1,0 +1,187 @@
+"""Queue tab: the live table, the admin's actions on a job, and the running job's preview."""
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from core.jobs import Priority
+from gui.models.queue_model import COL_PROGRESS, COL_PROMPT, QueueModel
+from gui.tasks import error_text, spawn
+from gui.widgets import NoticeBar, ProgressDelegate
+
+PRIORITIES = (("Admin (first)", int(Priority.ADMIN)), ("Role", int(Priority.ROLE)), ("User", int(Priority.USER)))
+PREVIEW_SIDE = 320
+
+
+class QueueTab(QWidget):
+    def __init__(self, job_service, bridge, actions, parent: QWidget | None = None, *, tick_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self.job_service = job_service
+        self.model = QueueModel(self, tick_ms=tick_ms,
+                                display_names=_display_names(job_service))
+        self.model.connect_bridge(bridge)
+        self._preview_job: int | None = None
+
+        self.notice = NoticeBar()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_PROMPT, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(48)
+
+        self.cancel_button = QPushButton("Cancel job")
+        self.up_button = QPushButton("Move up")
+        self.down_button = QPushButton("Move down")
+        self.priority_box = QComboBox()
+        for label, value in PRIORITIES:
+            self.priority_box.addItem(label, value)
+        self.priority_button = QPushButton("Set priority")
+        self.pause_button = QPushButton()
+        self.pause_button.clicked.connect(actions.pause_queue.trigger)
+        actions.pause_queue.changed.connect(lambda: self.pause_button.setText(actions.pause_queue.text() + " (all)"))
+        self.pause_button.setText(actions.pause_queue.text() + " (all)")
+        self.summary = QLabel()
+
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.up_button.clicked.connect(lambda: self.move_selected(-1))
+        self.down_button.clicked.connect(lambda: self.move_selected(+1))
+        self.priority_button.clicked.connect(self.prioritise_selected)
+
+        buttons = QHBoxLayout()
+        for widget in (self.cancel_button, self.up_button, self.down_button, self.priority_box, self.priority_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.summary)
+        buttons.addWidget(self.pause_button)
+
+        self.preview = QLabel("No job is running.")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(PREVIEW_SIDE // 2, PREVIEW_SIDE // 2)
+        self.preview.setStyleSheet("QLabel { background: #2B2D31; color: #B5BAC1; border-radius: 6px; }")
+        self.preview_caption = QLabel("")
+        self.preview_caption.setWordWrap(True)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(QLabel("<b>Now generating</b>"))
+        side_layout.addWidget(self.preview, 1)
+        side_layout.addWidget(self.preview_caption)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addLayout(buttons)
+        layout.addWidget(splitter, 1)
+
+        bridge.job_progress.connect(self.on_progress)
+        bridge.job_started.connect(self.on_started)
+        for signal in (bridge.job_finished, bridge.job_failed, bridge.job_cancelled):
+            signal.connect(self.on_job_left)
+        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset,
+                       self.model.dataChanged):
+            signal.connect(self._update_summary)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.reload()
+
+    # ---- state ----
+    def reload(self) -> None:
+        """Snapshot from the service (window open, after a reorder)."""
+        selected = self.selected_job_id()
+        jobs = self.job_service.queued()
+        self.model.reset_jobs(jobs, {job.id: self.job_service.position(job.id) for job in jobs})
+        if selected is not None:
+            self.select_job(selected)
+        self._update_buttons()
+        self._update_summary()
+
+    def selected_job_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows:
+            return None
+        job = self.model.job_at(rows[0].row())
+        return job.id if job else None
+
+    def select_job(self, job_id: int) -> None:
+        row = self.model.row_of(job_id)
+        if row is not None:
+            self.table.selectionModel().select(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _update_buttons(self, *args) -> None:
+        has = self.selected_job_id() is not None
+        for widget in (self.cancel_button, self.up_button, self.down_button, self.priority_button):
+            widget.setEnabled(has)
+
+    def _update_summary(self, *args) -> None:
+        waiting, running = self.model.counts()
+        self.summary.setText(f"{waiting} waiting · {running} running")
+
+    # ---- actions ----
+    def _act(self, coro, what: str, reload: bool = False) -> None:
+        def failed(exc: BaseException) -> None:
+            self.notice.show_message(f"{what} failed: {error_text(exc)}", error=True)
+        spawn(coro, on_error=failed, on_done=(lambda _: self.reload()) if reload else None, name=what)
+
+    def cancel_selected(self) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None:
+            self._act(self.job_service.cancel(job_id, is_admin=True), f"Cancelling job {job_id}")
+
+    def move_selected(self, steps: int) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None:
+            self._act(self.job_service.move(job_id, steps), f"Moving job {job_id}", reload=True)
+
+    def prioritise_selected(self) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None:
+            priority = self.priority_box.currentData()
+            self._act(self.job_service.set_priority(job_id, priority), f"Changing the priority of job {job_id}",
+                      reload=True)
+
+    # ---- preview ----
+    def on_started(self, event) -> None:
+        self._preview_job = event.job_id
+        self.preview.setPixmap(QPixmap())
+        self.preview.setText("Starting…")
+        request = event.job.request
+        self.preview_caption.setText(f"#{event.job_id} · {request.user_name}: {request.prompt[:160]}")
+
+    def on_progress(self, event) -> None:
+        if event.preview:
+            pixmap = QPixmap()
+            if pixmap.loadFromData(event.preview):
+                self._preview_job = event.job_id
+                self.preview.setPixmap(pixmap.scaled(PREVIEW_SIDE, PREVIEW_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                                                     Qt.TransformationMode.SmoothTransformation))
+        elif self.preview.pixmap().isNull():
+            self.preview.setText(f"Step {event.value} of {event.max}")
+
+    def on_job_left(self, event) -> None:
+        if event.job_id == self._preview_job:
+            self._preview_job = None
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText("No job is running.")
+            self.preview_caption.setText("")
+
+
+def _display_names(job_service) -> dict[str, str]:
+    try:
+        return {w.name: w.display_name for w in job_service.workflows()}
+    except Exception:  # the names are cosmetic; the file names do as well
+        return {}

@@ -1,0 +1,88 @@
+"""Sessions tab: private session channels, when each will be deleted; close one now or keep it."""
+from __future__ import annotations
+
+import inspect
+
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
+                               QVBoxLayout, QWidget)
+
+from gui.models.session_model import SessionModel
+from gui.tasks import error_text, spawn
+from gui.widgets import NoticeBar
+
+# SessionService method names, first found wins (the service is built by the bot owner).
+LIST_METHODS = ("list_sessions", "sessions", "active_sessions", "list_active")
+CLOSE_METHODS = ("close_session", "close_now", "close")
+KEEP_METHODS = ("keep_session", "keep", "extend")
+
+
+async def call_service(service, names: tuple[str, ...], *args):
+    for name in names:
+        method = getattr(service, name, None)
+        if callable(method):
+            result = method(*args)
+            return await result if inspect.isawaitable(result) else result
+    raise AttributeError(f"the session service has none of {', '.join(names)}")
+
+
+class SessionsTab(QWidget):
+    def __init__(self, session_service, bridge, parent: QWidget | None = None, *, tick_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self.service = session_service
+        self.model = SessionModel(self, tick_ms=tick_ms)
+        self.notice = NoticeBar()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.close_button = QPushButton("Close now")
+        self.keep_button = QPushButton("Keep")
+        self.refresh_button = QPushButton("Refresh")
+        self.close_button.clicked.connect(self.close_selected)
+        self.keep_button.clicked.connect(self.keep_selected)
+        self.refresh_button.clicked.connect(self.reload)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.close_button)
+        buttons.addWidget(self.keep_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+        if session_service is None:
+            layout.addWidget(QLabel("Sessions are managed by the Discord bot; it is not running in this app."))
+            for button in (self.close_button, self.keep_button, self.refresh_button):
+                button.setEnabled(False)
+        else:
+            bridge.session_changed.connect(lambda _event: self.reload())
+            self.reload()
+
+    def reload(self) -> None:
+        if self.service is None:
+            return
+        spawn(call_service(self.service, LIST_METHODS), on_done=self.model.set_sessions,
+              on_error=lambda exc: self.notice.show_message(f"Could not read the sessions: {error_text(exc)}", error=True),
+              name="list sessions")
+
+    def selected(self):
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row_at(rows[0].row()) if rows else None
+
+    def _act(self, names, what: str) -> None:
+        row = self.selected()
+        if row is None:
+            self.notice.show_message("Select a session first.", timeout_ms=4000)
+            return
+        spawn(call_service(self.service, names, row.user_id), on_done=lambda _: self.reload(),
+              on_error=lambda exc: self.notice.show_message(f"{what} failed: {error_text(exc)}", error=True),
+              name=what)
+
+    def close_selected(self) -> None:
+        self._act(CLOSE_METHODS, "Closing the session")
+
+    def keep_selected(self) -> None:
+        self._act(KEEP_METHODS, "Keeping the session")
