@@ -89,6 +89,8 @@ class BackendState:
         self.failover_task: asyncio.Task | None = None
         self.reconcile_task: asyncio.Task | None = None
         self.listener: Callable | None = None
+        # POSTs leave in dispatch order: ComfyUI runs prompts in the order they arrive.
+        self.submit_lock = asyncio.Lock()
 
     @property
     def pool_healthy(self) -> bool:
@@ -282,7 +284,8 @@ class Scheduler:
         job = entry.job
         try:
             if not resume:
-                await self._submit(entry, backend)
+                async with backend.submit_lock:
+                    await self._submit(entry, backend)
             result = await backend.client.wait(job.prompt_id)
             entry.completing = True
             self._release(entry)           # out of ComfyUI's queue: let the next job in now
