@@ -82,13 +82,14 @@ class LogFilter(QSortFilterProxyModel):
         self.needle = ""
 
     def set_filter(self, *, min_level: int | None = None, group: str | None = None, search: str | None = None) -> None:
+        self.beginFilterChange()
         if min_level is not None:
             self.min_level = min_level
         if group is not None:
             self.sources = SOURCE_GROUPS.get(group)
         if search is not None:
             self.needle = search.strip().lower()
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, parent) -> bool:
         index = self.sourceModel().index(row, 0, parent)

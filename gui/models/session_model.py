@@ -17,6 +17,7 @@ COL_USER, COL_CHANNEL, COL_ACTIVITY, COL_DELETES = range(4)
 @dataclass(frozen=True)
 class SessionRow:
     user_id: int
+    guild_id: int | None
     user: str
     channel_id: int | None
     channel: str
@@ -32,6 +33,7 @@ class SessionRow:
         channel_id = get("channel_id")
         return cls(
             user_id=int(user_id),
+            guild_id=get("guild_id"),
             user=str(get("user_name", "display_name") or user_id),
             channel_id=channel_id,
             channel=str(get("channel_name") or (f"#{channel_id}" if channel_id else "")),

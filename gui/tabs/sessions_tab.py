@@ -10,10 +10,11 @@ from gui.models.session_model import SessionModel
 from gui.tasks import error_text, spawn
 from gui.widgets import NoticeBar
 
-# SessionService method names, first found wins (the service is built by the bot owner).
-LIST_METHODS = ("list_sessions", "sessions", "active_sessions", "list_active")
-CLOSE_METHODS = ("close_session", "close_now", "close")
-KEEP_METHODS = ("keep_session", "keep", "extend")
+# core.sessions.SessionService: list(), keep(user, guild), expire(user, guild). "Close now" expires the
+# session: the bot's reaper deletes the channel at once (the GUI never talks to Discord itself).
+LIST_METHODS = ("list", "list_sessions")
+CLOSE_METHODS = ("expire", "close_session")
+KEEP_METHODS = ("keep", "keep_session")
 
 
 async def call_service(service, names: tuple[str, ...], *args):
@@ -77,7 +78,7 @@ class SessionsTab(QWidget):
         if row is None:
             self.notice.show_message("Select a session first.", timeout_ms=4000)
             return
-        spawn(call_service(self.service, names, row.user_id), on_done=lambda _: self.reload(),
+        spawn(call_service(self.service, names, row.user_id, row.guild_id), on_done=lambda _: self.reload(),
               on_error=lambda exc: self.notice.show_message(f"{what} failed: {error_text(exc)}", error=True),
               name=what)
 

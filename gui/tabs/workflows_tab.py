@@ -313,7 +313,7 @@ class WorkflowsTab(QWidget):
             if client is None:
                 raise InvalidWorkflow("No ComfyUI connection in this app: nodes and models cannot be checked.")
             try:
-                self.object_info = await client.object_info()
+                self.object_info = await _fresh_object_info(client)
             except Exception as exc:
                 raise InvalidWorkflow(
                     f"ComfyUI at {self.services.settings.comfy_url} is not answering ({error_text(exc)}): start "
@@ -355,13 +355,13 @@ class WorkflowsTab(QWidget):
         return True
 
     def _workflows_changed(self, message: str) -> None:
-        reload = getattr(self.services.job_service, "reload_workflows", None)
-        if reload is None:
+        """Hand the reloaded folder to the queue (JobService.set_workflows), so new jobs use it."""
+        set_workflows = getattr(self.services.job_service, "set_workflows", None)
+        if set_workflows is None:
             self.notice.show_message(message + " The queue picks the change up when the app restarts.", timeout_ms=8000)
             return
-        spawn(_maybe_await(reload()), name="reload workflows",
-              on_done=lambda _: self.notice.show_message(message, timeout_ms=5000),
-              on_error=lambda exc: self.notice.show_message(f"{message} Reloading failed: {error_text(exc)}", error=True))
+        set_workflows(load_workflows(self.folder))
+        self.notice.show_message(message, timeout_ms=5000)
 
     # ---- test run ----
     def test_run(self) -> asyncio.Task | None:
@@ -412,7 +412,9 @@ class WorkflowsTab(QWidget):
                                                     Qt.TransformationMode.SmoothTransformation))
 
 
-async def _maybe_await(value):
-    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-        return await value
-    return value
+async def _fresh_object_info(client) -> dict:
+    """ComfyClient caches /object_info; validation wants what ComfyUI has now."""
+    try:
+        return await client.object_info(refresh=True)
+    except TypeError:
+        return await client.object_info()

@@ -1,0 +1,40 @@
+"""GUI test helpers. Tests here run on a qasync loop (tests/conftest.py): never call a blocking
+qtbot.wait* inside an async test; poll with `until` (await asyncio.sleep) instead."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.events import EventBus
+from core.paths import resource_root
+from core.settings import Settings
+from gui.services import GuiServices
+from tests.gui.fakes import FakeJobService
+
+
+async def until(predicate, timeout: float = 5.0, step: float = 0.01) -> None:
+    """Let the loop run until `predicate()` holds; fail after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(step)
+
+
+@pytest.fixture
+def workflows_copy(tmp_path) -> Path:
+    """The shipped flujos/ in a private folder the test may change."""
+    target = tmp_path / "flujos"
+    shutil.copytree(resource_root() / "flujos", target, ignore=shutil.ignore_patterns("README*"))
+    return target
+
+
+@pytest.fixture
+def gui_services(app_paths, workflows_copy):
+    bus = EventBus()
+    settings = Settings(paths=app_paths, workflows_dir=str(workflows_copy), allowed_guild_ids=(123456789012345678,),
+                        discord_token="x" * 10)
+    return GuiServices(settings=settings, paths=app_paths, bus=bus, job_service=FakeJobService(bus))
