@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from core.secrets import SecretStore
+from gui.invite import PERMISSIONS_VALUE
+from gui.services import BotIdentity
+from gui.wizard import SetupWizard
+from tests.gui.conftest import until
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"   # id 123456789012345678
+GUILD = "987654321098765432"
+
+
+class FakeTokenChecker:
+    def __init__(self, accept: bool = True) -> None:
+        self.accept = accept
+        self.calls: list[str] = []
+
+    async def __call__(self, token: str):
+        self.calls.append(token)
+        if not self.accept:
+            raise RuntimeError("401 Unauthorized (error code: 0): Improper token has been passed")
+        return BotIdentity("FuLLetLabs Bot", 123456789012345678)
+
+
+@pytest.fixture
+def fresh_services(gui_services):
+    """A first run: no token, no server."""
+    gui_services.settings = replace(gui_services.settings, discord_token=None, allowed_guild_ids=())
+    gui_services.token_checker = FakeTokenChecker()
+    return gui_services
+
+
+def make_wizard(qtbot, services) -> SetupWizard:
+    wizard = SetupWizard(services)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+async def test_rejected_token_is_explained_and_the_page_stays(qtbot, fresh_services):
+    fresh_services.token_checker = FakeTokenChecker(accept=False)
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.discord_page
+    page.token.setText("not-a-token")
+    page.guilds.setText(GUILD)
+    wizard.next()
+    await until(lambda: "rejected" in page.token_status.text())
+    assert "Improper token" in page.token_status.text()
+    assert wizard.currentPage() is page
+
+
+async def test_accepted_token_moves_on_by_itself(qtbot, fresh_services):
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.discord_page
+    page.token.setText(TOKEN)
+    page.guilds.setText(GUILD)
+    wizard.next()                       # starts the check; goes on when Discord accepted the token
+    await until(lambda: wizard.currentPage() is wizard.comfy_page)
+    assert "Logged in as FuLLetLabs Bot" in page.token_status.text()
+    assert fresh_services.token_checker.calls == [TOKEN]
+
+
+@pytest.mark.parametrize("text, expected", [("", "Enter your server ID"), ("my server", "not a server ID"),
+                                            ("123", "15 to 21 digits"), (f"{GUILD}, x1", "'x1' is not")])
+async def test_server_id_must_be_digits(qtbot, fresh_services, text, expected):
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.discord_page
+    page.guilds.setText(text)
+    page.token.setText(TOKEN)
+    assert page.validatePage() is False
+    assert expected in page.guild_status.text()
+
+
+async def test_comfy_page_checks_url_and_folder(qtbot, fresh_services, tmp_path):
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.comfy_page
+    page.url.setText("localhost:8188")
+    assert page.validatePage() is False
+    assert "not a ComfyUI address" in page.status.text()
+    page.url.setText("http://127.0.0.1:8188")
+    page.launch.setChecked(True)
+    page.folder.setText(str(tmp_path))
+    assert page.validatePage() is False
+    assert "has no main.py" in page.status.text()
+    (tmp_path / "main.py").write_text("# ComfyUI\n")
+    assert page.validatePage() is True
+
+
+async def test_unreachable_comfy_is_explained(qtbot, fresh_services):
+    async def probe(url, api_key):
+        raise ConnectionRefusedError("connection refused")
+    fresh_services.comfy_probe = probe
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.comfy_page
+    page.url.setText("http://127.0.0.1:9")
+    page.test_connection()
+    await until(lambda: "No ComfyUI answers" in page.status.text())
+    assert "connection refused" in page.status.text()
+
+
+async def test_database_url_is_validated(qtbot, fresh_services):
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.database_page
+    assert page.validatePage() is True           # the SQLite default
+    page.url.setText("oracle://db/imagebot")
+    assert page.server.isChecked()
+    assert page.validatePage() is False
+    assert "not supported" in page.status.text()
+    page.url.setText("postgresql://bot:pw@db.example:5432/imagebot")
+    assert page.validatePage() is True
+
+
+async def test_invite_link_has_exactly_the_bot_permissions(qtbot, fresh_services):
+    wizard = make_wizard(qtbot, fresh_services)
+    wizard.discord_page.token.setText(TOKEN)
+    wizard.discord_page.guilds.setText(GUILD)
+    wizard.invite_page.initializePage()
+    link = wizard.invite_page.link.text()
+    assert "client_id=123456789012345678" in link
+    assert f"permissions={PERMISSIONS_VALUE}" in link and PERMISSIONS_VALUE == 117776
+    assert "scope=bot+applications.commands" in link
+    assert f"guild_id={GUILD}" in link
+
+
+async def test_import_env_fills_the_pages(qtbot, fresh_services, tmp_path):
+    env = tmp_path / ".env"
+    env.write_text(f"DISCORD_TOKEN={TOKEN}\nALLOWED_GUILD_ID={GUILD}\nCOMFY_URL=http://127.0.0.1:8190\n"
+                   "DATABASE_URL=postgresql://bot@db:5432/imagebot\n")
+    wizard = make_wizard(qtbot, fresh_services)
+    used = wizard.import_env(env)
+    assert used == ["DISCORD_TOKEN", "ALLOWED_GUILD_ID", "COMFY_URL", "DATABASE_URL"]
+    assert wizard.discord_page.token.text() == TOKEN
+    assert wizard.comfy_page.url.text() == "http://127.0.0.1:8190"
+    assert wizard.database_page.server.isChecked()
+    bad = tmp_path / "bad.env"
+    bad.write_text("this is not a dotenv line\n")
+    assert wizard.import_env(bad) == []
+    assert "Could not import bad.env" in wizard.discord_page.token_status.text()
+
+
+@pytest.mark.keyring
+async def test_secrets_go_to_the_keyring_and_the_rest_to_the_settings_file(qtbot, fresh_services, secret_service):
+    fresh_services.secrets = SecretStore(service="FuLLetLabsImageBot-test")
+    wizard = make_wizard(qtbot, fresh_services)
+    wizard.discord_page.token.setText(TOKEN)
+    wizard.discord_page.guilds.setText(GUILD)
+    wizard.comfy_page.api_key.setText("comfy-secret-key")
+    problems = await wizard.save()
+    assert problems == []
+    store = fresh_services.secrets
+    assert store.get("discord_token") == TOKEN
+    assert store.get("comfy_api_key") == "comfy-secret-key"
+    text = fresh_services.paths.settings_file.read_text()
+    assert TOKEN not in text and "comfy-secret-key" not in text
+    assert json.loads(text)["allowed_guild_ids"] == [int(GUILD)]
+    store.delete("discord_token")
+    store.delete("comfy_api_key")
+
+
+async def test_without_a_keyring_the_page_says_so_and_the_rest_is_saved(qtbot, fresh_services, no_keyring):
+    wizard = make_wizard(qtbot, fresh_services)
+    assert "No OS keyring" in wizard.discord_page.keyring_status.text()
+    wizard.discord_page.token.setText(TOKEN)
+    wizard.discord_page.guilds.setText(GUILD)
+    await wizard.discord_page.check_token()
+    wizard.accept()                         # Finish
+    await until(lambda: "not stored" in wizard.invite_page.status.text())
+    assert "discord token" in wizard.invite_page.status.text()
+    assert wizard.isVisible()               # stays open so the admin reads it; the app runs on
+    saved = json.loads(fresh_services.paths.settings_file.read_text())
+    assert saved["allowed_guild_ids"] == [int(GUILD)]
+    assert TOKEN not in fresh_services.paths.settings_file.read_text()
+    wizard.accept()                         # "Close"
+    assert not wizard.isVisible()
