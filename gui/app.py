@@ -88,6 +88,8 @@ class TrayApp:
                  force_no_tray: bool = False) -> None:
         self.services = services
         self.shutdown = shutdown
+        # closing the last window must never stop the loop (qasync): only `shutdown` ends the app
+        QApplication.instance().setQuitOnLastWindowClosed(False)
         self.bridge = CoreBridge(services.bus, services.log_ring)
         self.status = AppStatus(initial_status(services))
         self.actions = AppActions(services, self.status, shutdown)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import asyncio
+
+from comfy.supervisor import ComfyStateChanged, SupervisorState
+from core.jobs import JobState
+from gui.app import TrayApp
+from gui.status import StatusSnapshot
+from tests.gui.conftest import until
+from tests.gui.fakes import FakeBot, make_request
+
+
+def build(qtbot, services, **kwargs) -> TrayApp:
+    app = TrayApp(services, asyncio.Event(), tick_ms=0, **kwargs)
+    qtbot.addWidget(app.dashboard)
+    return app
+
+
+def test_status_levels_and_tooltip():
+    assert StatusSnapshot(bot="connected", comfy="up").level == "ok"
+    assert StatusSnapshot(bot="connected", comfy="up", running=1).level == "busy"
+    assert StatusSnapshot(bot="connected", comfy="starting").level == "warn"
+    assert StatusSnapshot(bot="connected", comfy="up", paused=True).level == "warn"
+    assert StatusSnapshot(bot="rejected", comfy="up").level == "down"
+    assert StatusSnapshot(bot="connected", comfy="failed").level == "down"
+    assert StatusSnapshot(bot="stopped", comfy="stopped").level == "off"
+    tip = StatusSnapshot(bot="connected", comfy="up", waiting=3, running=1, paused=True).tooltip()
+    assert "Bot: connected" in tip and "ComfyUI: up" in tip and "3 waiting, 1 running — paused" in tip
+
+
+async def test_queue_actions_call_the_service(qtbot, gui_services):
+    app = build(qtbot, gui_services)
+    service = gui_services.job_service
+    for n in range(3):
+        await service.submit(make_request(n))
+    tab = app.dashboard.queue_tab
+    assert tab.model.rowCount() == 3
+    assert app.status.snapshot.waiting == 3
+
+    tab.select_job(3)
+    tab.move_selected(-1)
+    await until(lambda: ("move", 3, -1) in service.calls)
+    await until(lambda: tab.model.job_at(1).id == 3)
+    assert tab.selected_job_id() == 3                 # the selection follows the job
+
+    tab.priority_box.setCurrentIndex(0)               # admin
+    tab.prioritise_selected()
+    await until(lambda: ("set_priority", 3, 0) in service.calls)
+    await until(lambda: tab.model.job_at(0).id == 3)
+
+    tab.select_job(2)
+    tab.cancel_selected()
+    await until(lambda: tab.model.rowCount() == 2)
+    assert ("cancel", 2) in service.calls
+
+    tab.pause_button.click()
+    await until(lambda: app.status.snapshot.paused)
+    assert app.actions.pause_queue.text() == "Resume queue"
+    assert "Resume queue" in tab.pause_button.text()
+    app.actions.pause_queue.trigger()
+    await until(lambda: not app.status.snapshot.paused)
+    assert service.calls[-1] == ("resume",)
+    await app.close()
+
+
+async def test_a_refused_action_is_shown_and_nothing_breaks(qtbot, gui_services):
+    app = build(qtbot, gui_services)
+    service = gui_services.job_service
+    await service.submit(make_request(1))
+    tab = app.dashboard.queue_tab
+    tab.select_job(1)
+    service._jobs[1].state = JobState.DONE            # it finished meanwhile: the service refuses
+    tab.cancel_selected()
+    await until(lambda: "failed" in tab.notice.label.text())
+    assert "not in the queue" in tab.notice.label.text()
+    await app.close()
+
+
+async def test_tray_icon_follows_bot_comfy_and_queue(qtbot, gui_services):
+    gui_services.bot = FakeBot(connected=True)
+    app = build(qtbot, gui_services)
+    assert app.status.snapshot.bot == "connected"
+    gui_services.bus.publish(ComfyStateChanged(SupervisorState.UP, "http://127.0.0.1:8188", "up", False, 0))
+    assert app.tray.icon.toolTip().splitlines()[1:3] == ["Bot: connected", "ComfyUI: up"]
+    assert app.tray._shown_level == ("ok", 0)
+    await gui_services.job_service.submit(make_request(1))
+    gui_services.job_service.start_next()
+    assert app.tray._shown_level == ("busy", 1)
+    notices = []
+    app.tray.fallback_notice.connect(lambda *args: notices.append(args))
+    gui_services.bus.publish(ComfyStateChanged(SupervisorState.RESTARTING, "http://127.0.0.1:8188",
+                                               "ComfyUI exited with code -9; restarting", True, 1))
+    assert app.tray._shown_level[0] == "warn"
+    assert notices and notices[0][0] == "ComfyUI crashed — restarting" and "code -9" in notices[0][1]
+    assert "ComfyUI crashed" in app.dashboard.notice.label.text()
+    await app.close()
+
+
+async def test_rejected_bot_token_is_a_notification(qtbot, gui_services):
+    gui_services.bot = FakeBot(connected=False, fail_with="Improper token has been passed.")
+    app = build(qtbot, gui_services)
+    assert app.actions.toggle_bot.text() == "Start bot"
+    app.actions.toggle_bot.trigger()
+    await until(lambda: app.status.snapshot.bot == "rejected")
+    assert "Discord rejected the bot token" in app.dashboard.notice.label.text()
+    assert app.tray._shown_level[0] == "down"
+    gui_services.bot.fail_with = None
+    app.actions.toggle_bot.trigger()
+    await until(lambda: app.status.snapshot.bot == "connected")
+    assert app.actions.toggle_bot.text() == "Stop bot"
+    await app.close()
+
+
+async def test_without_a_tray_the_dashboard_is_the_window(qtbot, gui_services):
+    app = build(qtbot, gui_services, force_no_tray=True)
+    app.start()
+    assert app.dashboard.isVisible()
+    assert "No system tray" in app.dashboard.notice.label.text()
+    app.dashboard.close()                  # closing the only window is Quit: the shutdown event
+    assert app.shutdown.is_set()
+    await app.close()
+
+
+async def test_quit_sets_the_shutdown_event(qtbot, gui_services):
+    app = build(qtbot, gui_services)
+    app.start()
+    assert not app.shutdown.is_set()
+    assert [a.text() for a in app.tray.menu.actions() if a.text()] == [
+        "Open dashboard", "Pause queue", "Start bot", "Start ComfyUI", "Settings…", "Quit"]
+    app.actions.quit.trigger()
+    assert app.shutdown.is_set()
+    await app.close()
+
+
+async def test_first_run_opens_the_wizard(qtbot, gui_services):
+    from dataclasses import replace
+    gui_services.settings = replace(gui_services.settings, discord_token=None)
+    app = build(qtbot, gui_services)
+    app.start()
+    assert app.wizard is not None and app.wizard.isVisible()
+    await app.close()
