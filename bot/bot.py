@@ -1,0 +1,181 @@
+"""The Discord bot: a commands.Bot holding the core services, with three cogs.
+
+main.py builds the services and passes them in:
+
+    bot = ImageBot(job_service=..., session_service=..., bus=..., settings=...)
+    async with bot:
+        await bot.start(token)
+
+The bot never calls ComfyUI and never polls: it submits through JobService and shows what the
+bus reports (feedback.py). It stays only in the guilds of settings.allowed_guild_ids and answers
+nothing anywhere else.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.channels import SessionChannels
+from bot.checks import guild_allowed
+from bot.delivery import DeleteButton, EditButton, RerollButton
+from bot.errors import SessionChannelError, UserError
+from bot.feedback import FeedbackHub
+from bot.i18n import Catalog, CommandTranslator, default_catalog, interaction_lang, lang_of
+from core.errors import JobRefused
+from core.events import EventBus
+from core.images import MAX_INPUT_BYTES
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.images", "bot.cogs.sessions", "bot.cogs.admin")
+
+
+def default_intents() -> discord.Intents:
+    intents = discord.Intents.default()
+    intents.message_content = True     # the !sync / !clearall / !getid prefix commands
+    return intents
+
+
+class GuardedTree(app_commands.CommandTree):
+    """Every slash command and autocomplete passes the guild allowlist first; one error handler."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await self.client.guard_interaction(interaction)  # type: ignore[attr-defined]
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await self.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+class ImageBot(commands.Bot):
+    def __init__(self, *, job_service: Any, session_service: Any, bus: EventBus, settings: Settings,
+                 catalog: Catalog | None = None, intents: discord.Intents | None = None) -> None:
+        super().__init__(command_prefix="!", intents=intents or default_intents(), tree_cls=GuardedTree,
+                         help_command=None, allowed_mentions=discord.AllowedMentions.none())
+        self.job_service = job_service
+        self.session_service = session_service
+        self.bus = bus
+        self.settings = settings
+        self.catalog = catalog or default_catalog()
+        self.max_input_bytes = MAX_INPUT_BYTES
+        self.feedback = FeedbackHub(self)
+        self.session_channels = SessionChannels(self)
+        self.left_guilds: list[int] = []
+        self._langs: dict[int, str] = {}
+        if not settings.allowed_guild_ids:
+            log.warning("ALLOWED_GUILD_ID is empty: the bot will refuse every command until a server ID is set")
+
+    async def setup_hook(self) -> None:
+        await self.tree.set_translator(CommandTranslator(self.catalog))
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_dynamic_items(RerollButton, EditButton, DeleteButton)
+        self.feedback.start()
+
+    async def close(self) -> None:
+        await self.feedback.stop()
+        await super().close()
+
+    # ---------------------------------------------------------------- languages
+
+    def remember_lang(self, user_id: int, lang: str) -> None:
+        self._langs[user_id] = lang
+
+    def lang_for(self, user_id: int, guild: discord.Guild | None = None) -> str:
+        """A user's last seen language (for messages nobody asked for, like warnings), else the server's."""
+        if user_id in self._langs:
+            return self._langs[user_id]
+        return lang_of(getattr(guild, "preferred_locale", None))
+
+    # ---------------------------------------------------------------- guild allowlist
+
+    async def _police(self, guild: discord.Guild) -> None:
+        if not self.settings.allowed_guild_ids:
+            return  # not configured yet: refuse interactions, but do not leave (re-inviting costs the admin)
+        if guild.id not in self.settings.allowed_guild_ids:
+            log.warning("leaving guild %s (%s): it is not in ALLOWED_GUILD_ID", guild.id, guild.name)
+            self.left_guilds.append(guild.id)
+            try:
+                await guild.leave()
+            except discord.HTTPException:
+                log.exception("could not leave guild %s", guild.id)
+            return
+        try:
+            await self.session_channels.ensure_admin_tools(guild)
+        except discord.HTTPException as exc:
+            log.warning("could not create #admin-tools in %s: %s", guild.id, exc)
+
+    async def on_ready(self) -> None:
+        log.info("Discord bot ready as %s in %d server(s)", self.user, len(self.guilds))
+        for guild in list(self.guilds):
+            await self._police(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._police(guild)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        if self.is_ready():
+            await self._police(guild)
+
+    async def guard_interaction(self, interaction: discord.Interaction) -> bool:
+        """True for interactions from an allowed guild; everything else gets a refusal and does nothing."""
+        if interaction.guild_id is not None and guild_allowed(self.settings, interaction.guild_id) \
+                and interaction.guild is not None:
+            return True
+        if interaction.type is discord.InteractionType.autocomplete:
+            if not interaction.response.is_done():
+                await interaction.response.autocomplete([])
+            return False
+        lang = interaction_lang(interaction)
+        if interaction.guild_id is None:
+            key = "guard.dm"
+        elif not self.settings.allowed_guild_ids:
+            key = "guard.not_configured"
+        else:
+            key = "guard.foreign_guild"
+        log.info("refused an interaction from user %s in guild %s", interaction.user.id, interaction.guild_id)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(self.catalog.text(key, lang), ephemeral=True)
+        return False
+
+    # ---------------------------------------------------------------- errors
+
+    async def run_guarded(self, interaction: discord.Interaction, work: Awaitable[None]) -> None:
+        """Run a button or modal handler; anything unexpected becomes the generic error message."""
+        try:
+            await work
+        except Exception as exc:  # one place that turns failures into a polite answer
+            await self.report_error(interaction, exc)
+
+    async def report_error(self, interaction: discord.Interaction, error: BaseException) -> None:
+        """The one error handler: known problems get their text, the rest a reference. Never a traceback."""
+        original = getattr(error, "original", None) or error
+        lang = interaction_lang(interaction)
+        if isinstance(original, JobRefused):
+            text = self.catalog.refusal(original.code, lang, original.params, original.message)
+        elif isinstance(original, UserError):
+            text = self.catalog.text(original.key, lang, **original.params)
+        elif isinstance(original, SessionChannelError):
+            log.warning("session channel: %s", original)
+            text = self.catalog.text("session.create_failed", lang)
+        elif isinstance(original, discord.HTTPException):
+            log.warning("Discord refused a request: %s %s", original.status, original.code)
+            text = self.catalog.text("error.discord", lang, status=original.status)
+        else:
+            ref = secrets.token_hex(3)
+            command = getattr(interaction.command, "qualified_name", None) or (interaction.data or {}).get("custom_id")
+            log.error("interaction %s failed (ref %s)", command, ref, exc_info=(type(original), original, original.__traceback__))
+            text = self.catalog.text("error.generic", lang, ref=ref)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell user %s about an error", interaction.user.id)

@@ -1,0 +1,129 @@
+"""Admin tools: `!sync`, `!clearall`, `!getid` (admins, in #admin-tools only) and `/admin pause|resume|cancel`.
+
+Refusals are answered here rather than raised as check failures: a non-admin typing `!sync` is
+an expected event, not an error.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _
+from discord.ext import commands
+
+from bot.checks import ADMIN_CHANNEL, guild_allowed, is_admin
+from bot.i18n import interaction_lang, lang_of
+from bot.requests import refusal_text, reply
+from core.errors import JobRefused
+
+if TYPE_CHECKING:
+    from bot.bot import ImageBot
+
+log = logging.getLogger(__name__)
+
+
+class Admin(commands.Cog):
+    admin = app_commands.Group(name=_("admin"), description=_("Bot administration"), guild_only=True)
+
+    def __init__(self, bot: "ImageBot") -> None:
+        self.bot = bot
+
+    # ---------------------------------------------------------------- prefix commands
+
+    async def _allowed(self, ctx: commands.Context) -> bool:
+        """Admins, in #admin-tools of an allowed server. Others get one line saying why."""
+        if ctx.guild is None or not guild_allowed(self.bot.settings, ctx.guild.id):
+            return False
+        lang = lang_of(ctx.guild.preferred_locale)
+        if not is_admin(self.bot.settings, ctx.author):
+            await ctx.reply(self.bot.catalog.text("admin.only", lang), mention_author=False)
+            return False
+        if getattr(ctx.channel, "name", None) != ADMIN_CHANNEL:
+            await ctx.reply(self.bot.catalog.text("admin.channel_only", lang), mention_author=False)
+            return False
+        return True
+
+    @commands.command(name="sync")
+    async def sync(self, ctx: commands.Context) -> None:
+        if not await self._allowed(ctx):
+            return
+        tree = self.bot.tree
+        tree.copy_global_to(guild=ctx.guild)
+        synced = await tree.sync(guild=ctx.guild)
+        names = ", ".join(sorted(f"/{c.name}" for c in synced))
+        log.info("synced %d commands to guild %s", len(synced), ctx.guild.id)
+        await ctx.send(self.bot.catalog.text("admin.synced", lang_of(ctx.guild.preferred_locale), count=len(synced), names=names))
+
+    @commands.command(name="clearall")
+    async def clearall(self, ctx: commands.Context) -> None:
+        if not await self._allowed(ctx):
+            return
+        tree = self.bot.tree
+        tree.clear_commands(guild=ctx.guild)
+        await tree.sync(guild=ctx.guild)
+        # Clear the global set on Discord, then put our commands back locally so !sync works again.
+        ours = tree.get_commands()
+        tree.clear_commands(guild=None)
+        await tree.sync()
+        for command in ours:
+            tree.add_command(command)
+        log.info("cleared the commands of guild %s and the global ones", ctx.guild.id)
+        await ctx.send(self.bot.catalog.text("admin.cleared", lang_of(ctx.guild.preferred_locale)))
+
+    @commands.command(name="getid")
+    async def getid(self, ctx: commands.Context) -> None:
+        if not await self._allowed(ctx):
+            return
+        roles = ", ".join(str(r.id) for r in ctx.author.roles if not r.is_default()) or "-"
+        await ctx.send(self.bot.catalog.text("admin.getid", lang_of(ctx.guild.preferred_locale), guild_id=ctx.guild.id,
+                                             channel_id=ctx.channel.id, user_id=ctx.author.id, role_ids=roles))
+
+    # ---------------------------------------------------------------- /admin
+
+    async def _check(self, interaction: discord.Interaction) -> bool:
+        if is_admin(self.bot.settings, interaction.user):
+            return True
+        await reply(interaction, self.bot.catalog.text("admin.only", interaction_lang(interaction)))
+        return False
+
+    @admin.command(name=_("pause"), description=_("Pause the queue: running jobs finish, new ones are refused"))
+    async def pause(self, interaction: discord.Interaction) -> None:
+        if not await self._check(interaction):
+            return
+        lang = interaction_lang(interaction)
+        if self.bot.job_service.paused:
+            await reply(interaction, self.bot.catalog.text("admin.already_paused", lang))
+            return
+        await self.bot.job_service.pause()
+        log.info("queue paused by %s", interaction.user.id)
+        await reply(interaction, self.bot.catalog.text("admin.paused", lang))
+
+    @admin.command(name=_("resume"), description=_("Resume the queue"))
+    async def resume(self, interaction: discord.Interaction) -> None:
+        if not await self._check(interaction):
+            return
+        await self.bot.job_service.resume()
+        log.info("queue resumed by %s", interaction.user.id)
+        await reply(interaction, self.bot.catalog.text("admin.resumed", interaction_lang(interaction)))
+
+    @admin.command(name=_("cancel"), description=_("Cancel anyone's job"))
+    @app_commands.rename(job_id=_("job_id"))
+    @app_commands.describe(job_id=_("The job number (#)"))
+    async def cancel(self, interaction: discord.Interaction, job_id: int) -> None:
+        if not await self._check(interaction):
+            return
+        lang = interaction_lang(interaction)
+        try:
+            job = await self.bot.job_service.cancel(job_id, by_user_id=interaction.user.id, is_admin=True)
+        except JobRefused as refused:
+            await reply(interaction, refusal_text(self.bot, lang, refused))
+            return
+        log.info("job %s cancelled by admin %s", job_id, interaction.user.id)
+        await reply(interaction, self.bot.catalog.text("admin.cancelled", lang, job_id=job_id,
+                                                       user=discord.utils.escape_mentions(job.request.user_name)))
+
+
+async def setup(bot: "ImageBot") -> None:
+    await bot.add_cog(Admin(bot))

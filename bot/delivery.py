@@ -1,0 +1,209 @@
+"""The end of a job in Discord: the status message becomes the result (images, time, model, seed,
+buttons), a failure, or a cancellation.
+
+Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after the bot
+restarts: Reroll (same prompt, new seed), Edit (a modal asks for a new prompt for this image),
+Delete (the requester or an admin). Mentions: only the requesting user is ever pinged; text echoed
+from a prompt never pings anyone.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.checks import is_admin
+from bot.i18n import format_duration, interaction_lang
+from core.jobs import JobCancelled, JobFailed, JobFinished
+
+if TYPE_CHECKING:
+    from bot.bot import ImageBot
+    from bot.feedback import StatusMessage
+
+log = logging.getLogger(__name__)
+
+EMBED_TEXT_MAX = 1024
+PROMPT_MAX = 4000
+
+
+def only_user(user_id: int) -> discord.AllowedMentions:
+    """Ping the requesting user and nobody else: no @everyone, no roles, no users named in a prompt."""
+    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=[discord.Object(user_id)])
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read_files(paths: list[Path], limit_bytes: int) -> tuple[list[tuple[str, bytes]], bool]:
+    """(name, bytes) of each image under the upload limit; True when one was left out."""
+    files, left_out = [], False
+    for index, path in enumerate(paths):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            left_out = True
+            continue
+        if len(data) > limit_bytes:
+            left_out = True
+            continue
+        files.append((f"image_{index + 1}{path.suffix or '.png'}", data))
+    return files, left_out
+
+
+def result_view(job_id: int, owner_id: int, lang: str, catalog) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(RerollButton(job_id, label=catalog.text("button.reroll", lang)))
+    view.add_item(EditButton(job_id, label=catalog.text("button.edit", lang)))
+    view.add_item(DeleteButton(job_id, owner_id, label=catalog.text("button.delete", lang)))
+    return view
+
+
+async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
+    event = status.final
+    catalog, lang = bot.catalog, status.lang
+    user_id = status.job.request.user_id
+    mention = f"<@{user_id}>"
+    kwargs: dict[str, Any]
+    if isinstance(event, JobFinished):
+        limit = int(bot.settings.upload_limit_mb * 1024 * 1024)
+        paths = [Path(p) for p in event.images]
+        files, left_out = await asyncio.to_thread(_read_files, paths, limit)
+        seed = event.seed if event.seed is not None else event.job.seed
+        content = catalog.text("result.done", lang, mention=mention, generation=format_duration(event.generation_s),
+                               wait=format_duration(event.queue_wait_s), model=status.model,
+                               seed="?" if seed is None else seed)
+        if left_out:
+            content += "\n" + catalog.text("result.too_large" if files else "result.files_gone", lang)
+        request = event.job.request
+        embed = discord.Embed(description=_clip(request.prompt, PROMPT_MAX), colour=discord.Colour.blurple())
+        embed.set_author(name=catalog.text("result.prompt", lang))
+        if request.negative_prompt:
+            embed.add_field(name=catalog.text("result.negative", lang), value=_clip(request.negative_prompt, EMBED_TEXT_MAX), inline=False)
+        embed.set_footer(text=f"#{event.job_id}")
+        kwargs = dict(content=content, embed=embed, allowed_mentions=only_user(user_id),
+                      view=result_view(event.job_id, user_id, lang, catalog))
+        attachments = [discord.File(io.BytesIO(data), filename=name) for name, data in files]
+        await _show(status, kwargs, attachments)
+        return
+    if isinstance(event, JobFailed):
+        reason = catalog.try_text(f"failure.{event.code}", lang) or event.text
+        content = catalog.text("status.failed", lang, mention=mention, job_id=event.job_id, reason=reason)
+        await _show(status, dict(content=content, allowed_mentions=only_user(user_id), embed=None, view=None), [])
+        return
+    if isinstance(event, JobCancelled):
+        key = "status.cancelled" if event.by_user_id in (None, user_id) else "status.cancelled_by_admin"
+        content = catalog.text(key, lang, job_id=event.job_id)
+        await _show(status, dict(content=content, allowed_mentions=discord.AllowedMentions.none(), embed=None, view=None), [])
+
+
+async def _show(status: "StatusMessage", kwargs: dict[str, Any], files: list[discord.File]) -> None:
+    """Turn the status message into `kwargs`; send a new message when there is none (or it was deleted)."""
+    if status.message is not None:
+        try:
+            await status.message.edit(attachments=files, **kwargs)
+            status.edits += 1
+            status.hub.edit_count += 1
+            return
+        except discord.NotFound:
+            status.message = None
+            for file in files:
+                file.reset()
+    channel = await status.channel()
+    if channel is None:
+        log.warning("job %s ended but its channel %s is gone", status.job_id, status.channel_id)
+        return
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    status.message = await channel.send(files=files, **kwargs)
+
+
+# ---------------------------------------------------------------- buttons
+
+class _Guarded:
+    """Shared parts: refuse outside the allowed guilds, report failures without tracebacks."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        return await bot.guard_interaction(interaction)
+
+
+class RerollButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"imagebot:reroll:(?P<job_id>\d+)"):
+    def __init__(self, job_id: int, *, label: str = "Reroll") -> None:
+        super().__init__(discord.ui.Button(label=label, emoji="🎲", style=discord.ButtonStyle.primary,
+                                           custom_id=f"imagebot:reroll:{job_id}"))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        from bot.requests import reroll
+
+        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        await bot.run_guarded(interaction, reroll(bot, interaction, self.job_id))
+
+
+class EditButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"imagebot:edit:(?P<job_id>\d+)"):
+    def __init__(self, job_id: int, *, label: str = "Edit") -> None:
+        super().__init__(discord.ui.Button(label=label, emoji="✏️", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"imagebot:edit:{job_id}"))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        lang = interaction_lang(interaction)
+        await interaction.response.send_modal(EditPromptModal(bot, self.job_id, lang))
+
+
+class EditPromptModal(discord.ui.Modal):
+    def __init__(self, bot: "ImageBot", job_id: int, lang: str) -> None:
+        super().__init__(title=bot.catalog.text("modal.edit_title", lang), timeout=15 * 60)
+        self.bot = bot
+        self.job_id = job_id
+        self.prompt = discord.ui.TextInput(
+            label=bot.catalog.text("modal.edit_label", lang), style=discord.TextStyle.paragraph,
+            placeholder=bot.catalog.text("modal.edit_placeholder", lang),
+            max_length=min(PROMPT_MAX, bot.settings.max_prompt_length), required=True)
+        self.add_item(self.prompt)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await self.bot.guard_interaction(interaction)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        from bot.requests import edit_result
+
+        await self.bot.run_guarded(interaction, edit_result(self.bot, interaction, self.job_id, str(self.prompt.value)))
+
+
+class DeleteButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"imagebot:delete:(?P<job_id>\d+):(?P<owner_id>\d+)"):
+    def __init__(self, job_id: int, owner_id: int, *, label: str = "Delete") -> None:
+        super().__init__(discord.ui.Button(label=label, emoji="🗑️", style=discord.ButtonStyle.danger,
+                                           custom_id=f"imagebot:delete:{job_id}:{owner_id}"))
+        self.job_id = job_id
+        self.owner_id = owner_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
+        return cls(int(match["job_id"]), int(match["owner_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        lang = interaction_lang(interaction)
+        if interaction.user.id != self.owner_id and not is_admin(bot.settings, interaction.user):
+            await interaction.response.send_message(bot.catalog.text("delete.not_owner", lang), ephemeral=True)
+            return
+        await interaction.response.defer()
+        try:
+            await interaction.message.delete()
+        except discord.NotFound:
+            pass

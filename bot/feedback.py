@@ -1,0 +1,376 @@
+"""Live queue feedback: one status message per job, driven only by bus events.
+
+The message appears in the user's session channel when the job is queued ("Pos: 3"), counts
+down as the jobs ahead finish, shows generation progress (a bar and the latest preview), and at
+the end becomes the result (see delivery.py). It is a normal channel message, not an interaction
+follow-up, so it can be edited for as long as the job takes.
+
+Edits are coalesced per message: a message is edited only when what it shows changed, and at most
+once per EDIT_INTERVAL_S; updates in between overwrite each other and only the latest is sent.
+The final result bypasses the interval and is never dropped.
+
+How events flow: the bus calls `_on_event` inline in the publisher's context; it only appends to
+an inbox and wakes the router, a task the bot owns. The router updates each job's wanted state and
+starts that job's flusher task, which does the REST calls. So a slow Discord edit never delays the
+queue, and one job's rate limit never delays another's.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import OrderedDict, deque
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.i18n import format_duration, lang_of
+from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged,
+                       JobProgress, JobQueued, JobStarted)
+
+if TYPE_CHECKING:
+    from bot.bot import ImageBot
+
+log = logging.getLogger(__name__)
+
+EDIT_INTERVAL_S = 1.5
+BAR_CELLS = 12
+WAKEUP = "imagebot_feedback"      # bot.dispatch() name that wakes the router
+_FINAL = (JobFinished, JobFailed, JobCancelled)
+
+
+def progress_bar(fraction: float, cells: int = BAR_CELLS) -> str:
+    filled = max(0, min(cells, int(fraction * cells + 1e-9)))
+    return "█" * filled + "░" * (cells - filled)
+
+
+class StatusMessage:
+    """One job's status message: what it should show, what it shows, and its flusher task."""
+
+    def __init__(self, hub: "FeedbackHub", job: Job, message_id: int | None = None) -> None:
+        self.hub = hub
+        self.job = job
+        self.job_id = job.id
+        self.lang = lang_of(job.request.locale)
+        self.channel_id = job.request.channel_id
+        self.message: discord.Message | discord.PartialMessage | None = None
+        self.message_id = message_id
+        self.text = ""
+        self.preview: bytes | None = None
+        self.preview_mime: str | None = None
+        self.preview_seq = 0
+        self.sent_text: str | None = None
+        self.sent_preview_seq = 0
+        self.last_edit = -math.inf
+        self.final: JobEvent | None = None
+        self.task: asyncio.Task | None = None
+        self.sleeping = False
+        self.edits = 0
+        self.position: int | None = None
+        self.queue_length: int | None = None
+        self.eta_s: float | None = None
+        self.running = False
+        self.finished_at: float | None = None   # perf_counter when the final event arrived
+
+    # ---------------------------------------------------------------- wanted state
+
+    @property
+    def model(self) -> str:
+        return self.hub.model_name(self.job.request.workflow)
+
+    def _text(self, key: str, **params: Any) -> str:
+        return self.hub.bot.catalog.text(key, self.lang, model=self.model, job_id=self.job_id, **params)
+
+    def render_queued(self) -> None:
+        if self.running or self.position is None:
+            return
+        if self.hub.backends_down():
+            self.text = self._text("status.waiting_backend", position=self.position)
+            return
+        eta = ""
+        if self.eta_s is not None:
+            eta = " · ETA ~" + format_duration(self.eta_s)
+        self.text = self._text("status.queued", position=self.position,
+                               queue_length=self.queue_length or self.position, eta=eta)
+
+    def apply(self, event: JobEvent) -> None:
+        if self.final is not None:
+            return
+        if isinstance(event, JobQueued):
+            self.position = event.position
+            self.queue_length = len(self.hub.bot.job_service.queued())
+            self.eta_s = self.hub.bot.job_service.eta_s(self.job_id)
+            self.render_queued()
+        elif isinstance(event, JobPositionChanged):
+            self.position, self.queue_length, self.eta_s = event.position, event.queue_length, event.eta_s
+            self.render_queued()
+        elif isinstance(event, JobStarted):
+            self.running = True
+            self.text = self._text("status.starting")
+        elif isinstance(event, JobProgress):
+            self.running = True
+            fraction = event.value / event.max if event.max else 0.0
+            fraction = max(0.0, min(1.0, fraction))
+            self.text = self._text("status.running", bar=progress_bar(fraction), percent=int(fraction * 100))
+            if event.preview:
+                self.preview, self.preview_mime = event.preview, event.preview_mime
+                self.preview_seq += 1
+        elif isinstance(event, _FINAL):
+            self.final = event
+            self.finished_at = time.perf_counter()
+
+    def dirty(self) -> bool:
+        return bool(self.text) and (self.text != self.sent_text or self.preview_seq != self.sent_preview_seq)
+
+    # ---------------------------------------------------------------- REST (flusher task)
+
+    async def channel(self) -> discord.abc.Messageable | None:
+        if self.channel_id is None:
+            return None
+        channel = self.hub.bot.get_channel(self.channel_id)
+        if channel is None:
+            try:
+                channel = await self.hub.bot.fetch_channel(self.channel_id)
+            except (discord.NotFound, discord.Forbidden):
+                return None
+        return channel  # type: ignore[return-value]
+
+    def _preview_files(self) -> list[discord.File]:
+        if self.preview is None or self.preview_seq == self.sent_preview_seq:
+            return []
+        ext = "png" if (self.preview_mime or "").endswith("png") else "jpg"
+        import io
+        return [discord.File(io.BytesIO(self.preview), filename=f"preview.{ext}")]
+
+    async def _create(self) -> None:
+        channel = await self.channel()
+        if channel is None:
+            raise LookupError(f"channel {self.channel_id} of job {self.job_id} is gone")
+        if self.message_id is not None:        # adopted after a restart: keep editing the same message
+            self.message = channel.get_partial_message(self.message_id)  # type: ignore[attr-defined]
+            return
+        text, seq = self.text, self.preview_seq
+        files = self._preview_files()
+        self.message = await channel.send(text, files=files, allowed_mentions=discord.AllowedMentions.none())
+        self.message_id = self.message.id
+        self.sent_text, self.sent_preview_seq = text, seq
+        self.last_edit = time.monotonic()
+        try:
+            await self.hub.bot.job_service.set_feedback_message(self.job_id, self.message.id)
+        except Exception:  # the id only helps after a restart; never fail the feedback for it
+            log.warning("could not store the status message of job %s", self.job_id, exc_info=True)
+
+    async def _edit(self) -> None:
+        assert self.message is not None
+        text, seq = self.text, self.preview_seq
+        kwargs: dict[str, Any] = {"content": text, "allowed_mentions": discord.AllowedMentions.none()}
+        files = self._preview_files()
+        if files:
+            kwargs["attachments"] = files
+        self.last_edit = time.monotonic()
+        await self.message.edit(**kwargs)
+        self.edits += 1
+        self.hub.edit_count += 1
+        self.sent_text, self.sent_preview_seq = text, seq
+
+    async def run(self) -> None:
+        me = asyncio.current_task()
+        try:
+            while True:
+                if self.final is not None:
+                    await self.hub.deliver(self)
+                    return
+                if self.message is None:
+                    if not self.text:
+                        return
+                    await self._create()
+                    continue
+                if not self.dirty():
+                    return
+                wait = self.last_edit + EDIT_INTERVAL_S - time.monotonic()
+                if wait > 0:
+                    self.sleeping = True
+                    try:
+                        await asyncio.sleep(wait)
+                    finally:
+                        self.sleeping = False
+                    continue
+                try:
+                    await self._edit()
+                except discord.NotFound:
+                    # The user deleted the status message: show the state in a new one.
+                    self.message, self.message_id, self.sent_text = None, None, None
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("live feedback of job %s failed", self.job_id)
+            if self.final is not None:
+                self.hub.forget(self)
+        finally:
+            if self.task is me:
+                self.task = None
+
+
+class FeedbackHub:
+    def __init__(self, bot: "ImageBot") -> None:
+        self.bot = bot
+        self.statuses: dict[int, StatusMessage] = {}
+        self.edit_count = 0
+        self.delivery_latencies_s: list[float] = []
+        self._inbox: deque[Any] = deque()
+        self._router: asyncio.Task | None = None
+        self._unsubscribe: list[Any] = []
+        self._adopting: dict[int, list[JobEvent]] = {}
+        self._ignored: set[int] = set()
+        self._done: OrderedDict[int, None] = OrderedDict()
+        self._health: dict[str, bool] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    # ---------------------------------------------------------------- life cycle
+
+    def start(self) -> None:
+        """Subscribe to the bus and start the router (call from setup_hook)."""
+        if self._router is not None:
+            return
+        self._unsubscribe = [
+            self.bot.bus.subscribe(JobEvent, self._on_event),
+            self.bot.bus.subscribe(BackendHealthChanged, self._on_event),
+        ]
+        self._router = asyncio.get_running_loop().create_task(self._route_forever(), name="imagebot-feedback-router")
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        tasks = [t for t in (self._router, *self._tasks, *(s.task for s in self.statuses.values())) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._router = None
+
+    def _on_event(self, event: Any) -> None:
+        """Bus subscriber (sync, inline in the publisher): queue it and wake the router."""
+        if isinstance(event, _FINAL):
+            event = (event, time.perf_counter())
+        self._inbox.append(event)
+        self.bot.dispatch(WAKEUP)
+
+    async def _route_forever(self) -> None:
+        while True:
+            while self._inbox:
+                item = self._inbox.popleft()
+                try:
+                    self._route(item)
+                except Exception:
+                    log.exception("live feedback could not handle %r", item)
+            # No await between the emptiness check and registering the waiter: no wake-up is lost.
+            await self.bot.wait_for(WAKEUP)
+
+    # ---------------------------------------------------------------- routing
+
+    def backends_down(self) -> bool:
+        return bool(self._health) and not any(self._health.values())
+
+    def model_name(self, workflow: str) -> str:
+        for info in self.bot.job_service.workflows():
+            if info.name == workflow:
+                return info.display_name
+        return workflow
+
+    @staticmethod
+    def ours(job: Job) -> bool:
+        return job.request.source == "discord" and job.request.channel_id is not None
+
+    def _route(self, item: Any) -> None:
+        received_at = None
+        if isinstance(item, tuple):
+            item, received_at = item
+        if isinstance(item, BackendHealthChanged):
+            was_down = self.backends_down()
+            self._health[item.backend] = item.healthy
+            if was_down != self.backends_down():
+                for status in self.statuses.values():
+                    status.render_queued()
+                    self.kick(status)
+            return
+        event: JobEvent = item
+        job_id = event.job_id
+        if job_id in self._done:
+            return
+        if job_id in self._ignored:
+            if isinstance(event, _FINAL):
+                self._ignored.discard(job_id)
+            return
+        status = self.statuses.get(job_id)
+        if status is None:
+            if job_id in self._adopting:
+                self._adopting[job_id].append(event)
+                return
+            job = getattr(event, "job", None)
+            if job is None or not isinstance(event, JobQueued):
+                # A job we have not seen (the bot restarted): look it up, then catch up.
+                self._adopting[job_id] = [event]
+                self._spawn(self._adopt(job_id, job))
+                return
+            if not self.ours(job):
+                self._ignored.add(job_id)
+                return
+            status = self.statuses[job_id] = StatusMessage(self, job)
+        status.apply(event)
+        if received_at is not None and status.finished_at is not None:
+            status.finished_at = received_at
+        self.kick(status)
+
+    async def _adopt(self, job_id: int, job: Job | None) -> None:
+        try:
+            if job is None:
+                job = await self.bot.job_service.get(job_id)
+        except Exception:
+            log.warning("live feedback: could not load job %s", job_id, exc_info=True)
+            job = None
+        events = self._adopting.pop(job_id, [])
+        if job is None or not self.ours(job):
+            if not any(isinstance(e, _FINAL) for e in events):
+                self._ignored.add(job_id)
+            return
+        message_id = getattr(job, "feedback_message_id", None)
+        status = self.statuses[job_id] = StatusMessage(self, job, message_id=message_id)
+        for event in events:
+            status.apply(event)
+        if not status.text and status.final is None:
+            status.position = self.bot.job_service.position(job_id)
+            if status.position is not None:
+                status.queue_length = len(self.bot.job_service.queued())
+                status.eta_s = self.bot.job_service.eta_s(job_id)
+                status.render_queued()
+        self.kick(status)
+
+    def kick(self, status: StatusMessage) -> None:
+        """Make sure the job's flusher runs; a final result interrupts an interval wait."""
+        if status.task is not None and status.final is not None and status.sleeping:
+            status.task.cancel()
+            status.task = None
+        if status.task is None and (status.final is not None or status.dirty() or status.message is None):
+            status.task = asyncio.get_running_loop().create_task(status.run(), name=f"imagebot-status-{status.job_id}")
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def forget(self, status: StatusMessage) -> None:
+        self.statuses.pop(status.job_id, None)
+        self._done[status.job_id] = None
+        while len(self._done) > 5000:
+            self._done.popitem(last=False)
+
+    async def deliver(self, status: StatusMessage) -> None:
+        from bot.delivery import deliver_final
+
+        try:
+            await deliver_final(self.bot, status)
+        finally:
+            self.forget(status)
+        if status.finished_at is not None and isinstance(status.final, JobFinished):
+            self.delivery_latencies_s.append(time.perf_counter() - status.finished_at)

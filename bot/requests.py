@@ -1,0 +1,208 @@
+"""Turning a user's command or button press into a JobRequest, and answering them.
+
+Shared by /imagine, /edit and the Reroll / Edit buttons. Every answer here is ephemeral and in the
+user's language; the job's progress and result appear in their session channel (feedback.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.checks import is_admin, role_ids
+from bot.errors import UserError
+from bot.i18n import format_duration, interaction_lang
+from core.errors import JobRefused
+from core.jobs import JobRequest
+
+if TYPE_CHECKING:
+    from bot.bot import ImageBot
+
+log = logging.getLogger(__name__)
+
+ASPECTS = {"square": (1, 1), "portrait": (2, 3), "landscape": (3, 2), "tall": (9, 16), "wide": (16, 9)}
+DEFAULT_SIDE = 1024
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
+
+
+def image_kind(data: bytes) -> str | None:
+    """png / jpeg / webp judged by the bytes, never by the name or the declared type."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _limit(limits: Any, role: str) -> tuple[int, int, int]:
+    rng = getattr(limits, role, None) if limits is not None else None
+    if rng is None:
+        return 256, 2048, 16
+    return int(rng.min), int(rng.max), max(1, int(getattr(rng, "multiple_of", 1)))
+
+
+def size_for(info: Any, aspect: str | None) -> tuple[int | None, int | None]:
+    """Width and height for an aspect, at about the workflow's default area, within its limits.
+
+    No aspect: (None, None), the workflow's own default size.
+    """
+    if not aspect or aspect not in ASPECTS:
+        return None, None
+    manifest = getattr(info, "manifest", None)
+    limits = getattr(info, "limits", None) or getattr(manifest, "limits", None)
+    defaults = getattr(info, "defaults", None) or getattr(manifest, "defaults", None) or {}
+    area = int(defaults.get("width", DEFAULT_SIDE)) * int(defaults.get("height", DEFAULT_SIDE))
+    rw, rh = ASPECTS[aspect]
+    (wmin, wmax, wstep), (hmin, hmax, hstep) = _limit(limits, "width"), _limit(limits, "height")
+    width = math.sqrt(area * rw / rh)
+    height = width * rh / rw
+    # Shrink both sides together when one is over its maximum, so the shape holds.
+    scale = min(1.0, wmax / width, hmax / height)
+    width, height = width * scale, height * scale
+
+    def fit(value: float, low: int, high: int, step: int) -> int:
+        value = round(value / step) * step
+        return max(low, min(high, value))
+
+    return fit(width, wmin, wmax, wstep), fit(height, hmin, hmax, hstep)
+
+
+def workflow_info(bot: "ImageBot", name: str | None, kind: str) -> Any | None:
+    enabled = [w for w in bot.job_service.workflows() if w.kind == kind]
+    if name is None:
+        return enabled[0] if enabled else None
+    for info in enabled:
+        if info.name == name or info.display_name.lower() == name.lower():
+            return info
+    return None
+
+
+def refusal_text(bot: "ImageBot", lang: str, refused: JobRefused) -> str:
+    return bot.catalog.refusal(refused.code, lang, getattr(refused, "params", None) or {}, refused.message)
+
+
+async def reply(interaction: discord.Interaction, text: str) -> None:
+    """An ephemeral answer, whether or not the interaction was answered already."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+    else:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+
+async def read_attachment(bot: "ImageBot", attachment: discord.Attachment) -> bytes:
+    """The attachment's bytes if it is a PNG, JPEG or WebP within the size limit; UserError otherwise."""
+    name = discord.utils.escape_markdown(attachment.filename)[:100]
+    limit = bot.max_input_bytes
+    if attachment.size > limit:
+        raise UserError("edit.too_large", name=name, size=f"{attachment.size / 1e6:.1f}", limit=f"{limit / 1e6:.0f}")
+    declared = (attachment.content_type or "").split(";")[0].strip().lower()
+    if declared and not declared.startswith("image/"):
+        raise UserError("edit.not_image", name=name)
+    try:
+        data = await attachment.read()
+    except (discord.HTTPException, discord.NotFound) as exc:
+        raise UserError("edit.download_failed") from exc
+    if len(data) > limit:
+        raise UserError("edit.too_large", name=name, size=f"{len(data) / 1e6:.1f}", limit=f"{limit / 1e6:.0f}")
+    if image_kind(data) is None:
+        raise UserError("edit.not_image", name=name)
+    return data
+
+
+async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
+                 negative_prompt: str = "", width: int | None = None, height: int | None = None,
+                 seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
+                 parent_job_id: int | None = None) -> None:
+    """Check the cheap things, open the user's session channel, submit, and say what happened.
+
+    The interaction must be deferred (ephemeral) already: opening a channel can take a moment.
+    """
+    lang = interaction_lang(interaction)
+    catalog = bot.catalog
+    if not prompt.strip():
+        await reply(interaction, catalog.text("refusal.empty_prompt", lang))
+        return
+    guild, member = interaction.guild, interaction.user
+    channel = await bot.session_channels.ensure(guild, member, lang)
+    request = JobRequest(
+        user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,
+        negative_prompt=negative_prompt or "", width=width, height=height, seed=seed,
+        input_image=input_image, input_image_name=input_image_name, source="discord",
+        guild_id=guild.id, channel_id=channel.id, role_ids=role_ids(member),
+        is_admin=is_admin(bot.settings, member), locale=lang, parent_job_id=parent_job_id,
+    )
+    try:
+        accepted = await bot.job_service.submit(request)
+    except JobRefused as refused:
+        await reply(interaction, refusal_text(bot, lang, refused))
+        return
+    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s)) if accepted.eta_s else ""
+    key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
+    text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
+    if getattr(accepted, "paused", False):
+        text += "\n" + catalog.text("imagine.paused", lang)
+    if bot.feedback.backends_down():
+        text += "\n" + catalog.text("imagine.backend_down", lang)
+    await reply(interaction, text)
+
+
+def _output_path(bot: "ImageBot", path: Path | str) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else bot.settings.paths.data_dir / path
+
+
+async def read_result_image(bot: "ImageBot", job) -> bytes | None:
+    """The first image a finished job produced, or None when its files are gone."""
+    for path in job.outputs or ():
+        try:
+            return await asyncio.to_thread(_output_path(bot, path).read_bytes)
+        except OSError:
+            continue
+    return None
+
+
+async def edit_result(bot: "ImageBot", interaction: discord.Interaction, job_id: int, prompt: str) -> None:
+    """The Edit button's modal: edit the image of `job_id` with a new prompt."""
+    lang = interaction_lang(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    job = await bot.job_service.get(job_id)
+    if job is None:
+        await reply(interaction, bot.catalog.text("job.gone", lang))
+        return
+    data = await read_result_image(bot, job)
+    if data is None:
+        await reply(interaction, bot.catalog.text("edit.source_gone", lang, job_id=job_id))
+        return
+    info = workflow_info(bot, None, "edit")
+    if info is None:
+        await reply(interaction, bot.catalog.text("edit.no_model", lang))
+        return
+    await submit(bot, interaction, workflow=info.name, prompt=prompt, input_image=data,
+                 input_image_name=f"job_{job_id}.png", parent_job_id=job_id)
+
+
+async def reroll(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> None:
+    """The Reroll button: the same request with a new seed, for whoever pressed it."""
+    lang = interaction_lang(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    job = await bot.job_service.get(job_id)
+    if job is None:
+        await reply(interaction, bot.catalog.text("job.gone", lang))
+        return
+    request = job.request
+    input_image = request.input_image
+    if input_image is None and request.input_image_name is not None:
+        loader = getattr(bot.job_service, "input_image", None)   # optional: the stored input of a job
+        input_image = await loader(job_id) if loader is not None else None
+        if input_image is None:
+            await reply(interaction, bot.catalog.text("edit.source_gone", lang, job_id=job_id))
+            return
+    await submit(bot, interaction, workflow=request.workflow, prompt=request.prompt,
+                 negative_prompt=request.negative_prompt, width=request.width, height=request.height, seed=None,
+                 input_image=input_image, input_image_name=request.input_image_name, parent_job_id=job_id)
+

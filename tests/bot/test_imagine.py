@@ -1,0 +1,165 @@
+"""/imagine, /queue and /cancel end to end: simcord + the real JobService + the fake ComfyUI."""
+import pytest
+
+from core.jobs import JobFinished
+from tests.bot.conftest import SPANISH_USERS, World
+
+MODEL = "z_image_turbo"
+
+
+def result_message(channel):
+    for message in reversed(channel.history()):
+        if message.attachments and message.components:
+            return message
+    return None
+
+
+def pings(w: World, message):
+    stored = w.env.backend.get_message(message.channel.id, message.id)
+    return stored.ping_user_ids, stored.ping_role_ids, stored.mention_everyone
+
+
+async def test_imagine_creates_the_session_posts_feedback_and_the_result(world: World):
+    w = world
+    r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a red fox in the snow", aspect="landscape", seed=42)
+    assert r.ephemeral
+    session = w.session_of(w.alice)
+    assert session is not None
+    assert "Job #1 is queued at position" in r.response.content and session.mention in r.response.content
+    await w.until(lambda: result_message(session) is not None, advance=2)
+    result = result_message(session)
+    # The status message itself became the result: one POST, then edits of the same message.
+    posts = [q for q in w.requests("POST", f"/channels/{session.id}/messages")]
+    assert len(posts) == 2          # the welcome text and the status message
+    assert result.id == int(w.requests("PATCH", f"/channels/{session.id}/messages/")[-1].path.rsplit("/", 1)[1])
+    assert result.content.startswith(f"<@{w.alice.id}> ✅ Done in ")
+    assert "Z-Image Turbo" in result.content and "seed `42`" in result.content
+    assert result.embeds[0].description == "a red fox in the snow"
+    data = await result.attachments[0].read()
+    assert data.startswith(b"\x89PNG")
+    finished = await w.job_service.get(1)
+    assert finished.request.width == 1248 and finished.request.height == 832
+    labels = [c.label for row in result.components for c in row.children]
+    assert labels == ["Reroll", "Edit", "Delete"]
+    ids = [c.custom_id for row in result.components for c in row.children]
+    assert ids == ["imagebot:reroll:1", "imagebot:edit:1", f"imagebot:delete:1:{w.alice.id}"]
+    assert pings(w, result) == ([w.alice.id], [], False)
+    # The job remembers its status message (for a restart).
+    assert w.job_service._store is not None
+
+
+async def test_odd_prompts_never_ping_anyone(world: World):
+    w = world
+    odd = f'@everyone @here <@{w.bob.id}> <@&{w.admin_role.id}> "quoted" \'single\'\nsecond line\n\n```code```'
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt=odd)
+    session = w.session_of(w.alice)
+    await w.until(lambda: result_message(session) is not None, advance=2)
+    result = result_message(session)
+    assert result.embeds[0].description == odd          # echoed byte for byte, in the embed
+    for message in session.history():
+        users, roles, everyone = pings(w, message)
+        assert not everyone and roles == [] and w.bob.id not in users
+    assert pings(w, result) == ([w.alice.id], [], False)
+    job = await w.job_service.get(1)
+    assert job.request.prompt == odd
+
+
+async def test_prompt_and_model_autocomplete(world: World):
+    w = world
+    choices = await w.alice.autocomplete(w.general, "imagine", "prompt", "fox")
+    assert [c["value"] for c in choices][:2] == ["fox", "a red fox in a snowy forest, golden hour"]
+    choices = await w.alice.autocomplete(w.general, "imagine", "prompt", "")
+    assert len(choices) == 5
+    models = await w.alice.autocomplete(w.general, "imagine", "model", "")
+    assert {c["value"] for c in models} == {"flux_schnell", "z_image_turbo"}
+    assert {c["name"] for c in models} == {"Flux Schnell", "Z-Image Turbo"}
+    assert [c["value"] for c in await w.alice.autocomplete(w.general, "imagine", "model", "turbo")] == ["z_image_turbo"]
+    assert [c["value"] for c in await w.alice.autocomplete(w.general, "edit", "model", "")] == ["flux_edit"]
+    SPANISH_USERS.add(w.bob.id)
+    spanish = await w.bob.autocomplete(w.general, "imagine", "prompt", "zorro")
+    assert spanish[1]["value"].startswith("un zorro rojo")
+
+
+@pytest.mark.parametrize("kwargs, english, spanish", [
+    (dict(model=MODEL, prompt="   "), "The prompt is empty", "El texto está vacío"),
+    (dict(model="dall_e", prompt="a cat"), "There is no model called “dall_e”", "No existe ningún modelo llamado «dall_e»"),
+    (dict(model="flux_edit", prompt="a cat"), "needs an image", "necesita una imagen"),
+    (dict(model=MODEL, prompt="x" * 5000), "5000 characters long; the limit is 4000", "5000 caracteres; el límite es 4000"),
+])
+async def test_bad_requests_are_refused_ephemerally_in_the_users_language(world: World, kwargs, english, spanish):
+    w = world
+    r = await w.alice.slash(w.general, "imagine", **kwargs)
+    assert r.ephemeral and english in r.response.content, r.response.content
+    SPANISH_USERS.add(w.bob.id)
+    r = await w.bob.slash(w.general, "imagine", **kwargs)
+    assert r.ephemeral and spanish in r.response.content, r.response.content
+    assert w.job_service.queued() == []
+    assert "Traceback" not in r.response.content
+
+
+async def test_paused_queue_accepts_and_says_so_then_the_user_limit(world: World):
+    w = world
+    await w.job_service.pause()
+    r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
+    assert "The queue is paused by an admin: your job waits" in r.response.content
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
+    SPANISH_USERS.add(w.alice.id)
+    r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
+    assert r.ephemeral
+    assert r.response.content == ("Ya tienes 2 trabajo(s) esperando o en curso (el límite es 2). "
+                                  "Espera a que termine uno o usa /cancel.")
+    assert len(w.job_service.queued()) == 2
+
+
+@pytest.mark.parametrize("world_options", [{"queue_cap": 1}])
+async def test_full_queue_is_refused(world: World):
+    w = world
+    await w.job_service.pause()
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
+    r = await w.bob.slash(w.general, "imagine", model=MODEL, prompt="a dog")
+    assert r.response.content == "The queue is full (1 jobs). Try again in a few minutes."
+
+
+async def test_queue_and_cancel(world: World):
+    w = world
+    r = await w.alice.slash(w.general, "queue")
+    assert "The queue is empty" in r.response.content
+    await w.job_service.pause()
+    await w.bob.slash(w.general, "imagine", model=MODEL, prompt="first")
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="second")
+    r = await w.alice.slash(w.general, "queue")
+    text = r.response.content
+    assert "paused by an admin" in text and "Queue: 2 job(s), 0 generating." in text
+    assert "Your job #2: position 2" in text
+    # Someone else's job cannot be cancelled.
+    r = await w.alice.slash(w.general, "cancel", job_id=1)
+    assert "not yours" in r.response.content
+    r = await w.alice.slash(w.general, "cancel")
+    assert r.response.content == "Cancelled: #2."
+    session = w.session_of(w.alice)
+    await w.until(lambda: "was cancelled" in (session.last_message.content or ""), advance=2)
+    assert session.last_message.content == "🚫 Job #2 was cancelled."
+    r = await w.alice.slash(w.general, "cancel")
+    assert r.response.content == "You have no queued or running jobs."
+    r = await w.bob.slash(w.general, "queue")
+    assert "Your job #1: position 1" in r.response.content
+
+
+async def test_imagine_from_inside_the_session_channel(world: World):
+    w = world
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="one")
+    session = w.session_of(w.alice)
+    await w.until(lambda: result_message(session) is not None, advance=2)
+    r = await w.alice.slash(session, "imagine", model=MODEL, prompt="two")
+    assert r.response.content.startswith("Job #2 is queued at position") and "Follow it" not in r.response.content
+    await w.until(lambda: len([m for m in session.history() if m.attachments]) == 2, advance=2)
+    assert len([c for c in w.guild.channels if c.startswith("session-")]) == 1
+
+
+async def test_finished_event_carries_what_the_result_shows(world: World, core_events):
+    w = world
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a boat")
+    session = w.session_of(w.alice)
+    await w.until(lambda: result_message(session) is not None, advance=2)
+    finished = core_events.of(JobFinished)[0]
+    assert f"seed `{finished.seed}`" in result_message(session).content

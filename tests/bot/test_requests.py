@@ -1,0 +1,43 @@
+"""Request helpers: sizes for an aspect within a workflow's limits, image type by content."""
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.requests import image_kind, size_for
+from comfy.workflows import Limits, Range
+from tests.bot.conftest import png
+
+
+@dataclass
+class Info:
+    limits: Limits = field(default_factory=Limits)
+    defaults: dict = field(default_factory=lambda: {"width": 1024, "height": 1024})
+
+
+@pytest.mark.parametrize("aspect, expected", [("square", (1024, 1024)), ("portrait", (832, 1248)),
+                                              ("landscape", (1248, 832)), ("tall", (768, 1360)), ("wide", (1360, 768))])
+def test_sizes_keep_about_the_default_area(aspect, expected):
+    assert size_for(Info(), aspect) == expected
+
+
+def test_no_aspect_means_the_workflow_default():
+    assert size_for(Info(), None) == (None, None)
+    assert size_for(None, None) == (None, None)
+
+
+def test_sizes_stay_within_the_limits_and_keep_the_shape():
+    small = Info(limits=Limits(width=Range(256, 1024, 64), height=Range(256, 768, 64)))
+    width, height = size_for(small, "tall")
+    assert width <= 1024 and height <= 768 and width % 64 == 0 and height % 64 == 0
+    assert width < height
+    # Unknown limits (the service tells only names): the common defaults.
+    assert size_for(object(), "square") == (1024, 1024)
+
+
+def test_image_kind_by_content_not_name():
+    assert image_kind(png()) == "png"
+    assert image_kind(b"\xff\xd8\xff\xe0" + b"0" * 20) == "jpeg"
+    assert image_kind(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
+    assert image_kind(b"GIF89a....") is None
+    assert image_kind(b"%PDF-1.7") is None
+    assert image_kind(b"") is None
