@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core.jobs import JobState
+from gui.bridge import CoreBridge
+from gui.tabs.workflows_tab import WorkflowsTab
+from tests.fixtures_core import shipped_object_info
+from tests.gui.conftest import until
+
+
+class StubComfyClient:
+    def __init__(self, object_info: dict | None = None, error: Exception | None = None) -> None:
+        self.info, self.error = object_info, error
+
+    async def object_info(self, refresh: bool = False) -> dict:
+        await asyncio.sleep(0)
+        if self.error:
+            raise self.error
+        return self.info
+
+
+@pytest.fixture
+def tab(qtbot, gui_services):
+    bridge = CoreBridge(gui_services.bus)
+    widget = WorkflowsTab(gui_services, bridge)
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    bridge.close()
+
+
+def select(tab: WorkflowsTab, name: str) -> None:
+    for row in range(tab.list.count()):
+        if tab.list.item(row).data(Qt.ItemDataRole.UserRole + 1) == name:
+            tab.list.setCurrentRow(row)
+            return
+    raise AssertionError(name)
+
+
+def problems(tab: WorkflowsTab) -> list[str]:
+    return [tab.problem_list.item(r).text() for r in range(tab.problem_list.count())]
+
+
+async def test_invalid_json_is_a_clear_message_and_nothing_is_saved(tab):
+    select(tab, "z_image_turbo")
+    before = tab.current.path.read_text()
+    text = tab.editor.toPlainText().replace('"class_type": "KSampler"', '"class_type": "KSampler",,', 1)
+    tab.editor.setPlainText(text)
+    assert tab.save_now() is False
+    message = problems(tab)[0]
+    assert message.startswith("⛔ Invalid JSON at line") and "column" in message
+    line = int(message.split("line ")[1].split(",")[0])
+    assert "KSampler" in tab.editor.toPlainText().splitlines()[line - 1]
+    assert tab.editor.marked_lines() == [line]
+    assert tab.editor.textCursor().blockNumber() + 1 == line
+    assert tab.current.path.read_text() == before
+    assert tab.validate_now() is None           # the same message, no ComfyUI call
+
+
+async def test_a_graph_that_is_not_api_format_is_explained(tab):
+    select(tab, "z_image_turbo")
+    tab.editor.setPlainText(json.dumps({"nodes": [], "links": []}))
+    assert tab.save_now() is False
+    assert "Not a ComfyUI API-format workflow" in problems(tab)[0]
+
+
+async def test_missing_node_and_model_are_shown_inline(tab, gui_services):
+    info = shipped_object_info()
+    del info["ModelSamplingAuraFlow"]
+    info["VAELoader"]["input"]["required"]["vae_name"][0] = ["other_vae.safetensors"]
+    gui_services.comfy_client = StubComfyClient(info)
+    select(tab, "z_image_turbo")
+    await tab.validate_now()
+    found = problems(tab)
+    assert any("ModelSamplingAuraFlow is not installed" in p for p in found), found
+    assert any("node 3" in p for p in found), found            # the VAE file ComfyUI does not have
+    lines = tab.editor.node_lines()
+    assert lines["4"] in tab.editor.marked_lines() and lines["3"] in tab.editor.marked_lines()
+    vae_box = next(box for setting, box in tab.model_boxes if setting.input == "vae_name")
+    assert "other_vae.safetensors" in [vae_box.itemText(i) for i in range(vae_box.count())]
+
+
+async def test_a_complete_workflow_validates(tab, gui_services):
+    gui_services.comfy_client = StubComfyClient(shipped_object_info())
+    select(tab, "z_image_turbo")
+    await tab.validate_now()
+    assert problems(tab) == ["✓ ComfyUI has every node and model this workflow needs."]
+    assert tab.editor.marked_lines() == []
+
+
+async def test_unreachable_comfy_is_explained(tab, gui_services):
+    gui_services.comfy_client = StubComfyClient(error=ConnectionRefusedError("connect call failed"))
+    select(tab, "z_image_turbo")
+    tab.validate_now()
+    await until(lambda: problems(tab) and "not answering" in problems(tab)[0])
+    assert "start it from the tray menu" in problems(tab)[0]
+    assert tab.validate_button.isEnabled()
+
+
+async def test_disable_and_model_change_are_saved(tab, gui_services):
+    select(tab, "z_image_turbo")
+    item = tab.list.currentItem()
+    item.setCheckState(Qt.CheckState.Unchecked)
+    manifest = json.loads(tab.templates["z_image_turbo"].manifest_path.read_text())
+    assert manifest["enabled"] is False
+    box = next(box for setting, box in tab.model_boxes if setting.input == "vae_name")
+    box.setCurrentText("better_vae.safetensors")
+    assert tab.save_now() is True
+    manifest = json.loads(tab.templates["z_image_turbo"].manifest_path.read_text())
+    assert {m["input"]: m["value"] for m in manifest["models"]}["vae_name"] == "better_vae.safetensors"
+    assert "Saved" in tab.notice.label.text() or "saved" in tab.notice.label.text().lower()
+
+
+async def test_test_run_goes_through_the_job_service(tab, gui_services, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+    service = gui_services.job_service
+    select(tab, "z_image_turbo")
+    tab.test_prompt.setText("a red lighthouse")
+    await tab.test_run()
+    request = service.calls[-1][1]
+    assert (request.source, request.workflow, request.prompt, request.is_admin) == (
+        "tray", "z_image_turbo", "a red lighthouse", True)
+    job = service.start_next()
+    image = QImage(64, 64, QImage.Format.Format_RGB32)
+    image.fill(QColor("red"))
+    path = tmp_path / "out.png"
+    image.save(str(path))
+    service.finish(job.id, (path,))
+    assert "Done in" in tab.test_status.text()
+    assert not tab.test_image.pixmap().isNull()
+    assert service._jobs[job.id].state is JobState.DONE
