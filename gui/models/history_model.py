@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtGui import QColor, QImage, QImageReader, QPixmap
 
 from core.jobs import Job
 
@@ -26,6 +26,18 @@ def load_thumbnail(path: Path, size: int = THUMB) -> QImage:
     if original.isValid():
         reader.setScaledSize(original.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
     return reader.read()
+
+
+_PLACEHOLDER: list[QPixmap] = []
+
+
+def _placeholder() -> QPixmap:
+    """A grey square while a thumbnail loads (or when the file is gone), so every cell has its size."""
+    if not _PLACEHOLDER:
+        pixmap = QPixmap(THUMB, THUMB)
+        pixmap.fill(QColor("#D9DCE1"))
+        _PLACEHOLDER.append(pixmap)
+    return _PLACEHOLDER[0]
 
 
 @dataclass(eq=False)
@@ -60,7 +72,7 @@ class HistoryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             if row.thumb is None and row.image is not None and job.id not in self._loading:
                 self._load(row)
-            return row.thumb
+            return row.thumb if row.thumb is not None and not row.thumb.isNull() else _placeholder()
         if role == PathRole:
             return str(row.image) if row.image else None
         if role == JobRole:

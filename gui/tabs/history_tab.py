@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, QUrl
+from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QListView, QPushButton, QVBoxLayout, QWidget
 
@@ -23,10 +23,10 @@ class HistoryTab(QWidget):
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setIconSize(QSize(THUMB, THUMB))
-        self.view.setGridSize(QSize(THUMB + 40, THUMB + 56))
+        self.view.setGridSize(QSize(THUMB + 40, THUMB + 60))
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.view.setWordWrap(True)
         self.view.setSpacing(6)
-        self.view.setUniformItemSizes(True)
         self.view.setModel(self.model)
         self.view.doubleClicked.connect(self.open_index)
         self.open_button = QPushButton("Open file")

@@ -275,7 +275,7 @@ class WorkflowsTab(QWidget):
         self.problems = list(problems)
         self.problem_list.clear()
         for text in problems:
-            item = QListWidgetItem(("⛔ " if error else "⚠ ") + text)
+            item = QListWidgetItem(("✗ " if error else "⚠ ") + text)
             item.setForeground(QBrush(QColor("#C53030" if error else "#92400E")))
             self.problem_list.addItem(item)
         if ok and not problems:

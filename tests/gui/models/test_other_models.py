@@ -82,6 +82,7 @@ async def test_history_model_thumbnails(qtmodeltester, tmp_path):
     assert model.rowCount() == 3
     assert "a lighthouse 3" in model.index(0).data()
     assert model.index(0).data(PathRole) == str(path)
-    model.index(0).data(1)                    # DecorationRole: starts loading off the loop
-    await until(lambda: model.index(0).data(1) is not None and not model.index(0).data(1).isNull())
+    placeholder = model.index(0).data(1)      # DecorationRole: a placeholder; loading starts off the loop
+    await until(lambda: model._rows[0].thumb is not None)
+    assert model.index(0).data(1).cacheKey() != placeholder.cacheKey()
     assert model.index(0).data(1).width() == 160

@@ -53,7 +53,7 @@ async def test_invalid_json_is_a_clear_message_and_nothing_is_saved(tab):
     tab.editor.setPlainText(text)
     assert tab.save_now() is False
     message = problems(tab)[0]
-    assert message.startswith("⛔ Invalid JSON at line") and "column" in message
+    assert message.startswith("✗ Invalid JSON at line") and "column" in message
     line = int(message.split("line ")[1].split(",")[0])
     assert "KSampler" in tab.editor.toPlainText().splitlines()[line - 1]
     assert tab.editor.marked_lines() == [line]

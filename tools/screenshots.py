@@ -1,0 +1,215 @@
+"""Screenshots of the tray app for the README and reviews: `python tools/screenshots.py [out_dir]`.
+
+Runs the real tray app (gui.app.TrayApp, as run_tray_app builds it) on the real JobService,
+SessionService and ComfySupervisor (attached), against the in-process fake ComfyUI, with a
+temporary IMAGEBOT_HOME and a queue of jobs, on an X server: it re-runs itself under
+`xvfb-run -a` when there is no DISPLAY (apt: xvfb xauth libxcb-cursor0 libxkbcommon-x11-0
+fonts-dejavu-core). Each window and tab, the tray menu and the setup wizard are saved with
+QWidget.grab() into docs/screenshots/.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+
+PROMPTS = [
+    ("mira", "a lighthouse on a basalt cliff at dusk, volumetric light, oil painting"),
+    ("kenji", "isometric cozy ramen shop at night, neon signs, rain puddles"),
+    ("ana_b", "portrait of a red fox wearing a knitted scarf, studio lighting"),
+    ("tobias", "a vintage robot watering plants in a greenhouse, soft morning light"),
+    ("lu", "watercolour map of an imaginary archipelago with sea monsters"),
+    ("mira", "macro photo of a dew drop on a fern, bokeh"),
+    ("oskar", "brutalist library interior filled with hanging plants"),
+    ("kenji", "a paper boat sailing through a flooded city street, cinematic"),
+    ("zoe", "astronaut relaxing in a hammock on the moon, pastel colours"),
+]
+
+
+def _reexec_under_xvfb() -> None:
+    if os.environ.get("DISPLAY") or os.environ.get("IMAGEBOT_SCREENSHOTS_CHILD"):
+        return
+    xvfb = shutil.which("xvfb-run")
+    if not xvfb:
+        sys.exit("screenshots need an X server: install xvfb (apt-get install xvfb xauth) or set DISPLAY")
+    env = dict(os.environ, IMAGEBOT_SCREENSHOTS_CHILD="1")
+    cmd = [xvfb, "-a", "-s", "-screen 0 1400x900x24", sys.executable, __file__, str(OUT)]
+    sys.exit(subprocess.run(cmd, env=env).returncode)
+
+
+async def _run(out: Path) -> list[Path]:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QApplication
+
+    from comfy.client import ComfyClient
+    from comfy.supervisor import ComfySupervisor, SupervisorConfig
+    from comfy.workflows import load_workflows
+    from core.bootstrap import ensure_user_files
+    from core.events import EventBus
+    from core.jobs import JobRequest
+    from core.jobservice import JobService
+    from core.logs import setup_logging
+    from core.paths import AppPaths
+    from core.sessions import SessionService
+    from core.settings import Settings
+    from core.store import Database
+    from gui.app import TrayApp
+    from gui.services import BotIdentity, GuiServices
+    from tests.fake_comfyui.server import FakeComfyUI
+    from tests.fixtures_core import shipped_object_info
+    from tests.gui.fakes import FakeBot
+
+    saved: list[Path] = []
+
+    def shoot(widget, name: str) -> None:
+        QApplication.processEvents()
+        path = out / f"{name}.png"
+        if widget.grab().save(str(path)):
+            saved.append(path)
+
+    fake = FakeComfyUI(exec_ms=150, progress_steps=6, extra_object_info=shipped_object_info())
+    await fake.start()
+    paths = AppPaths.default()
+    settings = Settings(paths=paths, comfy_urls=(fake.url,), allowed_guild_ids=(987654321098765432,),
+                        discord_token="MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.screenshot-token-not-real")
+    ensure_user_files(paths, settings.workflows_path)
+    logs = setup_logging(paths.logs_dir, "INFO", settings.secret_values(), console=False)
+    bus = EventBus()
+    db = await Database.open(None, paths.data_dir)
+    client = ComfyClient(fake.url)
+    job_service = JobService(db=db, bus=bus, settings=settings, workflows=load_workflows(settings.workflows_path),
+                             backends=[client], paths=paths)
+    sessions = SessionService(db=db, bus=bus, settings=settings)
+    supervisor = ComfySupervisor(SupervisorConfig(url=fake.url), on_state=bus.publish)
+
+    async def token_checker(token: str):
+        return BotIdentity("FuLLetLabs Image Bot", 123456789012345678)
+
+    services = GuiServices(settings=settings, paths=paths, bus=bus, job_service=job_service, log_ring=logs.ring,
+                           session_service=sessions, supervisor=supervisor, bot=FakeBot(connected=True),
+                           comfy_client=client, token_checker=token_checker)
+    shutdown = asyncio.Event()
+    app = TrayApp(services, shutdown)
+    app.start()
+    await supervisor.start()
+    await job_service.start()
+    for n, (user, name) in enumerate([("mira", "mira"), ("kenji", "kenji_dev"), ("lu", "lu")]):
+        await sessions.touch(5000 + n, settings.allowed_guild_ids[0], user, channel_id=880000 + n)
+
+    def request(n: int, user: str, prompt: str) -> JobRequest:
+        return JobRequest(user_id=4000 + n, user_name=user, workflow="z_image_turbo", prompt=prompt,
+                          width=768, height=768, guild_id=settings.allowed_guild_ids[0])
+
+    # a few results for History
+    done = []
+    for n, (user, prompt) in enumerate(PROMPTS[:4]):
+        done.append((await job_service.submit(request(n, user, prompt))).job.id)
+    history = app.dashboard.history_tab.model
+    while history.rowCount() < 4:
+        await asyncio.sleep(0.05)
+    # now a slow job with previews and a queue behind it
+    fake.exec_ms = 60_000
+    fake.progress_steps = 20
+    for n, (user, prompt) in enumerate(PROMPTS[4:], start=4):
+        await job_service.submit(request(n, user, prompt))
+    queue_tab = app.dashboard.queue_tab
+    while queue_tab.preview.pixmap().isNull():
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(2.5)
+
+    dashboard = app.dashboard
+    dashboard.resize(1280, 760)
+    dashboard.open()
+    await asyncio.sleep(0.3)
+    for index, name in enumerate(["dashboard-queue", "dashboard-sessions", "dashboard-workflows",
+                                  "dashboard-logs", "dashboard-history"]):
+        dashboard.tabs.setCurrentIndex(index)
+        if name == "dashboard-workflows":
+            tab = dashboard.workflows_tab
+            for row in range(tab.list.count()):
+                if tab.list.item(row).text().startswith("Z-Image"):
+                    tab.list.setCurrentRow(row)
+            await tab.validate_now()
+        if name == "dashboard-history":
+            for r in range(history.rowCount()):
+                history.index(r).data(1)
+            while any(row.thumb is None for row in history._rows):
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        shoot(dashboard, name)
+
+    # the workflow editor with a broken edit
+    tab = dashboard.workflows_tab
+    dashboard.tabs.setCurrentIndex(2)
+    tab.editor.setPlainText(tab.editor.toPlainText().replace('"class_type": "KSampler"', '"class_type": KSampler', 1))
+    tab.save_now()
+    await asyncio.sleep(0.2)
+    shoot(dashboard, "dashboard-workflows-invalid-json")
+    tab.show_template(tab.current)
+
+    # the tray menu, popped up where a tray would put it
+    menu = app.tray.menu
+    menu.popup(QPoint(900, 40))
+    await asyncio.sleep(0.3)
+    shoot(menu, "tray-menu")
+    menu.hide()
+
+    # the wizard, as Settings
+    wizard = app.open_wizard(first_run=False)
+    wizard.discord_page.token.setText(settings.discord_token)
+    await wizard.discord_page.check_token()
+    await asyncio.sleep(0.3)
+    shoot(wizard, "wizard-discord")
+    wizard.discord_page.guilds.setText("my server")
+    wizard.discord_page.validatePage()
+    await asyncio.sleep(0.1)
+    shoot(wizard, "wizard-discord-bad-server-id")
+    wizard.discord_page.guilds.setText(str(settings.allowed_guild_ids[0]))
+    wizard.next()
+    await asyncio.sleep(0.2)
+    shoot(wizard, "wizard-comfyui")
+    wizard.next()
+    wizard.next()
+    await asyncio.sleep(0.2)
+    shoot(wizard, "wizard-invite")
+    wizard.close()
+
+    await app.close()
+    await job_service.stop()
+    await supervisor.stop()
+    await client.close()
+    await db.close()
+    await fake.stop()
+    return saved
+
+
+def main() -> int:
+    _reexec_under_xvfb()
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    home = tempfile.mkdtemp(prefix="imagebot-shots-")
+    os.environ["IMAGEBOT_HOME"] = home
+    sys.path.insert(0, str(ROOT))
+    import qasync
+
+    from gui.app import create_application
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    create_application([sys.argv[0]])
+    try:
+        saved = qasync.run(_run(OUT))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    for path in saved:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
