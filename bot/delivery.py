@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EMBED_TEXT_MAX = 1024
 PROMPT_MAX = 4000
+MODAL_PROMPT_ID = "imagebot:edit_prompt"
 
 
 def only_user(user_id: int) -> discord.AllowedMentions:
@@ -173,7 +174,7 @@ class EditPromptModal(discord.ui.Modal):
         self.prompt = discord.ui.TextInput(
             label=bot.catalog.text("modal.edit_label", lang), style=discord.TextStyle.paragraph,
             placeholder=bot.catalog.text("modal.edit_placeholder", lang),
-            max_length=min(PROMPT_MAX, bot.settings.max_prompt_length), required=True)
+            max_length=min(PROMPT_MAX, bot.settings.max_prompt_length), required=True, custom_id=MODAL_PROMPT_ID)
         self.add_item(self.prompt)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:

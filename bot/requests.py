@@ -15,7 +15,7 @@ import discord
 
 from bot.checks import is_admin, role_ids
 from bot.errors import UserError
-from bot.i18n import format_duration, interaction_lang
+from bot.i18n import format_duration, format_size, interaction_lang
 from core.errors import JobRefused
 from core.jobs import JobRequest
 
@@ -99,7 +99,7 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment) -> by
     name = discord.utils.escape_markdown(attachment.filename)[:100]
     limit = bot.max_input_bytes
     if attachment.size > limit:
-        raise UserError("edit.too_large", name=name, size=f"{attachment.size / 1e6:.1f}", limit=f"{limit / 1e6:.0f}")
+        raise UserError("edit.too_large", name=name, size=format_size(attachment.size), limit=format_size(limit))
     declared = (attachment.content_type or "").split(";")[0].strip().lower()
     if declared and not declared.startswith("image/"):
         raise UserError("edit.not_image", name=name)
@@ -108,7 +108,7 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment) -> by
     except (discord.HTTPException, discord.NotFound) as exc:
         raise UserError("edit.download_failed") from exc
     if len(data) > limit:
-        raise UserError("edit.too_large", name=name, size=f"{len(data) / 1e6:.1f}", limit=f"{limit / 1e6:.0f}")
+        raise UserError("edit.too_large", name=name, size=format_size(len(data)), limit=format_size(limit))
     if image_kind(data) is None:
         raise UserError("edit.not_image", name=name)
     return data

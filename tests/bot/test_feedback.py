@@ -1,0 +1,177 @@
+"""Live queue feedback: one status message per job that counts down, shows progress and becomes the result.
+
+The fake ComfyUI is gated here (`gate.release()` lets one job execute) so the jobs ahead finish one by one.
+"""
+import asyncio
+import math
+from collections import defaultdict
+
+import pytest
+
+from bot.feedback import EDIT_INTERVAL_S, progress_bar
+from core.jobs import BackendHealthChanged, JobPositionChanged
+from tests.bot.conftest import World
+
+MODEL = "z_image_turbo"
+DEPTH_1 = {"service_options": {"pipeline_depth": 1}}
+
+
+@pytest.fixture
+def gate(fake_comfy):
+    """Hold every job at the fake's door until the test releases it."""
+    door = asyncio.Semaphore(0)
+    execute = fake_comfy._execute
+
+    async def gated(item):
+        await door.acquire()
+        return await execute(item)
+
+    fake_comfy._execute = gated
+    return door
+
+
+def status_edits(w: World, channel, message_id: int) -> list[str]:
+    path = f"/channels/{channel.id}/messages/{message_id}"
+    return [r.json.get("content") for r in w.requests("PATCH") if r.path == path and r.json]
+
+
+def result_of(channel):
+    return next((m for m in reversed(channel.history()) if m.attachments and m.components), None)
+
+
+@pytest.mark.parametrize("world_options", [DEPTH_1])
+async def test_position_counts_down_then_progress_then_the_result(world: World, gate, fake_comfy):
+    w = world
+    service = w.job_service
+    await service.pause()
+    await w.bob.slash(w.general, "imagine", model=MODEL, prompt="first")
+    await w.bob.slash(w.general, "imagine", model=MODEL, prompt="second")
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    status = session.last_message
+    assert status.content.startswith("⏳ **Z-Image Turbo** · Pos: **3** · Queue: 3")
+
+    def shows(text):
+        def check():
+            return text in next(m for m in session.history() if m.id == status.id).content
+        check.__name__ = f"status shows {text!r}"
+        return check
+
+    await service.resume()                      # the first job goes to ComfyUI: alice is 2nd
+    await w.until(shows("Pos: **2**"), advance=2)
+    gate.release()                              # first done, second in ComfyUI: alice is next
+    await w.until(shows("Pos: **1**"), advance=2)
+    fake_comfy.exec_ms = 1200                   # slow enough to see progress and previews
+    gate.release()
+    gate.release()
+    await w.until(lambda: result_of(session) is not None, advance=0.5)
+    result = result_of(session)
+    assert result.id == status.id               # the status message became the result
+    contents = status_edits(w, session, status.id)
+    positions = [c for c in contents if "Pos:" in c]
+    assert [p.split("Pos: **")[1][0] for p in positions] == ["2", "1"]
+    assert any("Generating `" in c for c in contents), contents
+    assert contents[-1].startswith(f"<@{w.alice.id}> ✅ Done in ")
+    # A preview image was shown while generating (the fake sends one per progress step).
+    preview_edits = [r for r in w.requests("PATCH") if r.path.endswith(str(status.id)) and r.json
+                     and "Generating" in (r.json.get("content") or "") and r.json.get("attachments")]
+    assert preview_edits, "no preview shown"
+
+
+async def test_edits_are_throttled_and_only_when_the_text_changes(world: World, gate, core_bus):
+    w = world
+    await w.job_service.pause()
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    status = session.last_message
+    eta = w.job_service.eta_s(1)
+    # The same position again: no edit at all.
+    core_bus.publish(JobPositionChanged(1, w.alice.id, 1, 1, eta))
+    await w.env.advance_time(5)
+    assert status_edits(w, session, status.id) == []
+    # Four changes within one interval: the first is shown at once, the rest coalesce into the latest.
+    for position in (9, 8, 7, 6):
+        core_bus.publish(JobPositionChanged(1, w.alice.id, position, 9, eta))
+        await w.env.advance_time(0.2)
+    assert len(status_edits(w, session, status.id)) == 1
+    await w.env.advance_time(EDIT_INTERVAL_S)
+    edits = status_edits(w, session, status.id)
+    assert len(edits) == 2 and "Pos: **9**" in edits[0] and "Pos: **6**" in edits[1]
+    await w.job_service.resume()
+    gate.release()
+    await w.until(lambda: result_of(session) is not None, advance=2)
+
+
+async def test_failure_and_cancellation_become_the_final_message(world: World, fake_comfy):
+    w = world
+    fake_comfy.fail_next_prompt(exception_type="RuntimeError", message="CUDA out of memory")
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="will fail")
+    session = w.session_of(w.alice)
+    await w.until(lambda: "failed" in (session.last_message.content or ""), advance=2)
+    text = session.last_message.content
+    assert text.startswith(f"❌ <@{w.alice.id}> job #1 failed: ")
+    assert "Traceback" not in text and "CUDA" not in text
+    assert not session.last_message.components
+
+
+async def test_a_deleted_status_message_does_not_lose_the_result(world: World, gate):
+    w = world
+    await w.job_service.pause()
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    status = session.last_message
+    await w.bot.get_channel(session.id).get_partial_message(status.id).delete()
+    await w.job_service.resume()
+    gate.release()
+    await w.until(lambda: result_of(session) is not None, advance=2)
+    assert result_of(session).id != status.id
+
+
+async def test_an_offline_image_server_is_shown_to_waiting_jobs(world: World, core_bus, fake_comfy):
+    w = world
+    await w.job_service.pause()
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    core_bus.publish(BackendHealthChanged(fake_comfy.url, False, "connection refused"))
+    await w.until(lambda: "image server is offline" in session.last_message.content, advance=2)
+    r = await w.bob.slash(w.general, "imagine", model=MODEL, prompt="later")
+    assert "(ComfyUI) is not reachable right now" in r.response.content
+    core_bus.publish(BackendHealthChanged(fake_comfy.url, True, ""))
+    await w.until(lambda: "Pos: **1**" in session.last_message.content, advance=2)
+
+
+@pytest.mark.parametrize("world_options", [{"user_job_limit": 4}])
+async def test_edits_per_job_stay_bounded_under_a_long_queue(world: World):
+    """40 jobs by 10 users: every job gets its result, and edits per status message stay bounded."""
+    w = world
+    members = [w.guild.add_member(w.env.create_user(f"user{i}")) for i in range(10)]
+    await w.env.settle()
+    await w.job_service.pause()
+    for round_ in range(4):
+        for member in members:
+            r = await member.slash(w.general, "imagine", model=MODEL, prompt=f"job {round_} of {member.name}")
+            assert "is queued at position" in r.response.content
+    assert len(w.job_service.queued()) == 40
+    start = w.env.now()
+    await w.job_service.resume()
+    sessions = [w.session_of(m) for m in members]
+
+    def all_delivered():
+        return sum(1 for s in sessions for m in s.history() if m.attachments) == 40
+
+    await w.until(all_delivered, timeout=30, advance=0.5)
+    elapsed = (w.env.now() - start).total_seconds()
+    per_message = defaultdict(int)
+    for request in w.requests("PATCH"):
+        if "/messages/" in request.path:
+            per_message[request.path] += 1
+    assert len(per_message) == 40
+    bound = math.ceil(elapsed / EDIT_INTERVAL_S) + 1
+    assert max(per_message.values()) <= bound
+    assert sum(per_message.values()) / 40 <= bound
+
+
+def test_progress_bar():
+    assert progress_bar(0) == "░" * 12
+    assert progress_bar(0.5) == "█" * 6 + "░" * 6
+    assert progress_bar(1.0) == "█" * 12
