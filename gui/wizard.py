@@ -333,6 +333,7 @@ class InvitePage(QWizardPage):
         except ValueError:
             guilds = ()
         self.link.setText(invite_url(app_id, guilds[0] if len(guilds) == 1 else None))
+        self.link.setCursorPosition(0)
         self.copy_button.setEnabled(True)
         self.open_button.setEnabled(True)
 

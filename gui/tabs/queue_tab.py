@@ -13,6 +13,7 @@ from gui.widgets import NoticeBar, ProgressDelegate
 
 PRIORITIES = (("Admin (first)", int(Priority.ADMIN)), ("Role", int(Priority.ROLE)), ("User", int(Priority.USER)))
 PREVIEW_SIDE = 320
+COLUMN_WIDTHS = {0: 40, 1: 110, 2: 120, 4: 70, 5: 90, 6: 100, 7: 70, 8: 86}
 
 
 class QueueTab(QWidget):
@@ -33,10 +34,12 @@ class QueueTab(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
+        # Fixed widths: ResizeToContents would re-measure every cell on every progress update.
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(36)
+        for column, width in COLUMN_WIDTHS.items():
+            header.resizeSection(column, width)
         header.setSectionResizeMode(COL_PROMPT, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(48)
 
         self.cancel_button = QPushButton("Cancel job")
         self.up_button = QPushButton("Move up")
