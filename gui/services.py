@@ -61,3 +61,16 @@ class GuiServices:
         if self.secrets is None:
             self.secrets = SecretStore()
         return self.secrets
+
+
+async def comfy_probe(url: str, api_key: str | None = None) -> str:
+    """The wizard's "Test connection": ask ComfyUI's /system_stats (main.py may pass this as comfy_probe)."""
+    from comfy.client import ComfyClient
+
+    client = ComfyClient(url, api_key=api_key, request_timeout=5.0)
+    try:
+        stats = await client.system_stats()
+    finally:
+        await client.close()
+    devices = ", ".join(getattr(d, "name", str(d)) for d in stats.devices) or "no GPU listed"
+    return f"ComfyUI {stats.comfyui_version or '(version unknown)'} on {devices}"
