@@ -10,6 +10,7 @@ import logging
 import math
 import re
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,7 +18,7 @@ from discord.ext import commands, tasks
 
 from bot.checks import guild_allowed, is_admin
 from bot.i18n import interaction_lang
-from core.sessions import SessionInfo
+from core.sessions import SessionChanged, SessionInfo
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -63,14 +64,25 @@ class Sessions(commands.Cog):
     def __init__(self, bot: "ImageBot") -> None:
         self.bot = bot
         self._last_activity: dict[tuple[int, int], float] = {}
+        # The soonest warning/deletion instant, cached so a quiet tick costs no database query.
+        # Any SessionChanged (from the bot or the GUI) makes it stale.
+        self._next_due: datetime | None = None
+        self._stale = True
+        self._unsubscribe = None
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(KeepButton)
+        self._unsubscribe = self.bot.bus.subscribe(SessionChanged, self._on_session_changed)
         self.reaper.start()
 
     async def cog_unload(self) -> None:
         self.reaper.cancel()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self.bot.remove_dynamic_items(KeepButton)
+
+    def _on_session_changed(self, event: SessionChanged) -> None:
+        self._stale = True
 
     # ---------------------------------------------------------------- the reaper
 
@@ -88,11 +100,15 @@ class Sessions(commands.Cog):
     async def reap(self) -> None:
         """Delete the channels past their deadline, then warn the ones inside the warning window."""
         now = discord.utils.utcnow()
+        if not self._stale and (self._next_due is None or now < self._next_due):
+            return
         sessions = self.bot.session_service
         for info in await sessions.due_deletions(now=now):
             await self._expire(info)
         for info in await sessions.due_warnings(now=now):
             await self._warn(info, now)
+        self._stale = False
+        self._next_due = await sessions.next_deadline()
 
     def _guild(self, info: SessionInfo) -> discord.Guild | None:
         if not guild_allowed(self.bot.settings, info.guild_id):

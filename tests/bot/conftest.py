@@ -94,6 +94,12 @@ class World:
     def requests(self, method: str | None = None, path_part: str = "") -> list:
         return [r for r in self.env.http_requests if (method is None or r.method == method) and path_part in r.path]
 
+    async def advance(self, seconds: float, step: float = 60.0) -> None:
+        """Advance simulated time in steps: simcord gives one advance_time() a real-time budget of settle_timeout."""
+        while seconds > 0:
+            await self.env.advance_time(min(step, seconds))
+            seconds -= step
+
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0, advance: float = 0.0) -> None:
         """Settle the bot until `predicate()` holds, waiting (for real) on the job queue meanwhile."""
         loop = asyncio.get_running_loop()
