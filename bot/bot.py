@@ -103,8 +103,8 @@ class ImageBot(commands.Bot):
             self.left_guilds.append(guild.id)
             try:
                 await guild.leave()
-            except discord.HTTPException:
-                log.exception("could not leave guild %s", guild.id)
+            except discord.HTTPException as exc:
+                log.warning("could not leave guild %s (%s); trying again when it is next seen", guild.id, exc)
             return
         try:
             await self.session_channels.ensure_admin_tools(guild)
