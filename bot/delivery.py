@@ -93,7 +93,7 @@ async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
         await _show(status, kwargs, attachments)
         return
     if isinstance(event, JobFailed):
-        reason = catalog.try_text(f"failure.{event.code}", lang) or event.text
+        reason = catalog.try_text(f"failure.{event.code}", lang) or catalog.text("failure.default", lang, code=event.code)
         content = catalog.text("status.failed", lang, mention=mention, job_id=event.job_id, reason=reason)
         await _show(status, dict(content=content, allowed_mentions=only_user(user_id), embed=None, view=None), [])
         return

@@ -98,11 +98,13 @@ class StatusMessage:
         if self.final is not None:
             return
         if isinstance(event, JobQueued):
+            self.running = False
             self.position = event.position
             self.queue_length = len(self.hub.bot.job_service.queued())
             self.eta_s = self.hub.bot.job_service.eta_s(self.job_id)
             self.render_queued()
         elif isinstance(event, JobPositionChanged):
+            self.running = False          # back in the queue after a retry
             self.position, self.queue_length, self.eta_s = event.position, event.queue_length, event.eta_s
             self.render_queued()
         elif isinstance(event, JobStarted):

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 
 from bot.feedback import EDIT_INTERVAL_S, progress_bar
-from core.jobs import BackendHealthChanged, JobPositionChanged
+from core.jobs import BackendHealthChanged, JobFailed, JobPositionChanged, JobStarted
 from tests.bot.conftest import World
 
 MODEL = "z_image_turbo"
@@ -175,3 +175,19 @@ def test_progress_bar():
     assert progress_bar(0) == "░" * 12
     assert progress_bar(0.5) == "█" * 6 + "░" * 6
     assert progress_bar(1.0) == "█" * 12
+
+
+async def test_a_retried_job_shows_its_place_again_and_odd_failures_stay_generic(world: World, core_bus):
+    w = world
+    await w.job_service.pause()
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    job = await w.job_service.get(1)
+    core_bus.publish(JobStarted(1, w.alice.id, job, "http://127.0.0.1:8188"))
+    await w.until(lambda: "Starting" in session.last_message.content, advance=2)
+    core_bus.publish(JobPositionChanged(1, w.alice.id, 1, 1, None))     # ComfyUI lost it: queued again
+    await w.until(lambda: "Pos: **1**" in session.last_message.content, advance=2)
+    core_bus.publish(JobFailed(1, w.alice.id, job, "something_new", "Traceback at /home/secret/path.py"))
+    await w.until(lambda: "failed" in session.last_message.content, advance=2)
+    text = session.last_message.content
+    assert "something went wrong (something_new)" in text and "/home/secret" not in text

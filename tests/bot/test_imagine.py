@@ -163,3 +163,18 @@ async def test_finished_event_carries_what_the_result_shows(world: World, core_e
     await w.until(lambda: result_message(session) is not None, advance=2)
     finished = core_events.of(JobFinished)[0]
     assert f"seed `{finished.seed}`" in result_message(session).content
+
+
+async def test_a_spanish_user_gets_everything_in_spanish(world: World):
+    w = world
+    SPANISH_USERS.add(w.alice.id)
+    r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="un gato")
+    assert r.response.content.startswith("El trabajo #1 está en la cola, posición 1")
+    session = w.session_of(w.alice)
+    welcome = session.history()[0]
+    assert "este es tu canal privado" in welcome.content
+    await w.until(lambda: result_message(session) is not None, advance=2)
+    result = result_message(session)
+    assert "✅ Hecho en" in result.content and "semilla" in result.content
+    assert [c.label for row in result.components for c in row.children] == ["Otra vez", "Editar", "Borrar"]
+    assert result.embeds[0].author.name == "Texto"
