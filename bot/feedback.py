@@ -17,6 +17,7 @@ queue, and one job's rate limit never delays another's.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 import time
@@ -142,7 +143,6 @@ class StatusMessage:
         if self.preview is None or self.preview_seq == self.sent_preview_seq:
             return []
         ext = "png" if (self.preview_mime or "").endswith("png") else "jpg"
-        import io
         return [discord.File(io.BytesIO(self.preview), filename=f"preview.{ext}")]
 
     async def _create(self) -> None:

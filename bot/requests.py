@@ -114,6 +114,25 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment) -> by
     return data
 
 
+def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, has_image: bool) -> tuple[str, dict] | None:
+    if not prompt.strip():
+        return "refusal.empty_prompt", {}
+    limit = bot.settings.max_prompt_length
+    if len(prompt) > limit:
+        return "refusal.prompt_too_long", {"length": len(prompt), "limit": limit}
+    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
+    if info is None:
+        return "refusal.unknown_workflow", {"workflow": workflow}
+    if info.kind == "edit" and not has_image:
+        return "refusal.image_required", {"workflow": workflow}
+    if info.kind != "edit" and has_image:
+        return "refusal.wrong_kind", {"workflow": workflow}
+    active, user_limit = bot.job_service.active_count(member.id), bot.settings.user_job_limit
+    if active >= user_limit and not is_admin(bot.settings, member):
+        return "refusal.user_limit", {"active": active, "limit": user_limit}
+    return None
+
+
 async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
@@ -124,10 +143,14 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     """
     lang = interaction_lang(interaction)
     catalog = bot.catalog
-    if not prompt.strip():
-        await reply(interaction, catalog.text("refusal.empty_prompt", lang))
-        return
     guild, member = interaction.guild, interaction.user
+    # Cheap checks first, so a doomed request does not open a session channel. The service
+    # checks everything again (and more); its refusal is the one that counts.
+    early = _early_refusal(bot, member, workflow, prompt, input_image is not None)
+    if early is not None:
+        key, params = early
+        await reply(interaction, catalog.text(key, lang, **params))
+        return
     channel = await bot.session_channels.ensure(guild, member, lang)
     request = JobRequest(
         user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,

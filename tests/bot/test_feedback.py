@@ -44,32 +44,38 @@ async def test_position_counts_down_then_progress_then_the_result(world: World, 
     w = world
     service = w.job_service
     await service.pause()
-    await w.bob.slash(w.general, "imagine", model=MODEL, prompt="first")
-    await w.bob.slash(w.general, "imagine", model=MODEL, prompt="second")
+    for n in range(4):                          # admins have no job limit
+        await w.admin.slash(w.general, "imagine", model=MODEL, prompt=f"ahead {n}")
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
     session = w.session_of(w.alice)
     status = session.last_message
-    assert status.content.startswith("⏳ **Z-Image Turbo** · Pos: **3** · Queue: 3")
+    assert status.content.startswith("⏳ **Z-Image Turbo** · Pos: **5** · Queue: 5")
 
-    def shows(text):
-        def check():
-            return text in next(m for m in session.history() if m.id == status.id).content
-        check.__name__ = f"status shows {text!r}"
-        return check
+    def shown() -> str:
+        return next(m for m in session.history() if m.id == status.id).content
 
-    await service.resume()                      # the first job goes to ComfyUI: alice is 2nd
-    await w.until(shows("Pos: **2**"), advance=2)
-    gate.release()                              # first done, second in ComfyUI: alice is next
-    await w.until(shows("Pos: **1**"), advance=2)
-    fake_comfy.exec_ms = 1200                   # slow enough to see progress and previews
-    gate.release()
-    gate.release()
+    def position() -> int | None:
+        text = shown()
+        return int(text.split("Pos: **")[1].split("**")[0]) if "Pos: **" in text else None
+
+    await service.resume()                      # the head of the queue goes to ComfyUI
+    await w.until(lambda: position() < 5, advance=2)
+    seen = [5, position()]
+    while seen[-1] > 1:
+        gate.release()                          # the job running ahead finishes: alice moves up
+        last = seen[-1]
+        await w.until(lambda: position() < last, advance=2)
+        seen.append(position())
+    assert seen == sorted(set(seen), reverse=True) and len(seen) >= 4, seen
+    fake_comfy.exec_ms = 1200                   # slow enough to show progress and previews
+    for _ in range(5):
+        gate.release()
     await w.until(lambda: result_of(session) is not None, advance=0.5)
     result = result_of(session)
     assert result.id == status.id               # the status message became the result
     contents = status_edits(w, session, status.id)
-    positions = [c for c in contents if "Pos:" in c]
-    assert [p.split("Pos: **")[1][0] for p in positions] == ["2", "1"]
+    shown_positions = [int(c.split("Pos: **")[1].split("**")[0]) for c in contents if "Pos: **" in c]
+    assert shown_positions == seen[1:]
     assert any("Generating `" in c for c in contents), contents
     assert contents[-1].startswith(f"<@{w.alice.id}> ✅ Done in ")
     # A preview image was shown while generating (the fake sends one per progress step).

@@ -2,6 +2,7 @@
 import pytest
 
 from core.jobs import JobFinished
+from core.store import JobRow
 from tests.bot.conftest import SPANISH_USERS, World
 
 MODEL = "z_image_turbo"
@@ -45,7 +46,9 @@ async def test_imagine_creates_the_session_posts_feedback_and_the_result(world: 
     assert ids == ["imagebot:reroll:1", "imagebot:edit:1", f"imagebot:delete:1:{w.alice.id}"]
     assert pings(w, result) == ([w.alice.id], [], False)
     # The job remembers its status message (for a restart).
-    assert w.job_service._store is not None
+    async with w.db.sessions() as db:
+        row = await db.get(JobRow, 1)
+    assert row.feedback_message_id == result.id
 
 
 async def test_odd_prompts_never_ping_anyone(world: World):
@@ -95,6 +98,7 @@ async def test_bad_requests_are_refused_ephemerally_in_the_users_language(world:
     assert r.ephemeral and spanish in r.response.content, r.response.content
     assert w.job_service.queued() == []
     assert "Traceback" not in r.response.content
+    assert w.session_of(w.alice) is None and w.session_of(w.bob) is None   # nothing opened for a doomed request
 
 
 async def test_paused_queue_accepts_and_says_so_then_the_user_limit(world: World):
