@@ -5,12 +5,16 @@ whatever the service told a user has already been written here first.
 """
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.jobs import Job, JobRequest, JobState
 from core.store import Database, ImageRow, JobRow, SettingRow
@@ -53,6 +57,43 @@ class JobStore:
     def __init__(self, db: Database, data_dir: Path) -> None:
         self._db = db
         self._data_dir = data_dir
+        # Writes go through one writer task, in order, and the writes that pile up while one
+        # transaction commits share the next one (group commit). Each caller still returns only
+        # once its own write is committed. SQLite has a single writer anyway; this spares it the
+        # sleep-and-retry of a blocked writer, and spares every write its own transaction.
+        self._pending: list[tuple[Callable[[AsyncConnection], Awaitable[Any]], asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def _write(self, op: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((op, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="job-store-writer")
+        return await asyncio.shield(future)
+
+    async def _write_loop(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = []
+                async with self._db.engine.begin() as conn:
+                    for op, _ in batch:
+                        results.append(await op(conn))
+            except Exception:
+                if len(batch) == 1:
+                    _settle(batch[0][1], error=sys.exc_info()[1])
+                    continue
+                for op, future in batch:        # one bad write must not sink the others
+                    try:
+                        async with self._db.engine.begin() as conn:
+                            result = await op(conn)
+                    except Exception as exc:
+                        _settle(future, error=exc)
+                    else:
+                        _settle(future, result)
+                continue
+            for (_, future), result in zip(batch, results):
+                _settle(future, result)
 
     # ---- rows <-> jobs ----
 
@@ -86,44 +127,48 @@ class JobStore:
             if name == "seed" and value is not None:
                 value = str(value)             # may exceed JSON-safe ints on some drivers
             params[name] = list(value) if isinstance(value, tuple) else value
-        row = JobRow(
+        values = dict(
             state=JobState.QUEUED.value, priority=priority, user_id=request.user_id,
             user_name=request.user_name[:100], guild_id=request.guild_id, channel_id=request.channel_id,
             source=request.source[:16], workflow=request.workflow[:100], prompt=request.prompt,
             params=params, input_image=input_path, seed=None if seed is None else str(seed),
-            attempts=0, created_at=created_at,
+            attempts=0, created_at=created_at, feedback_message_id=None,
         )
-        async with self._db.sessions() as session, session.begin():
-            session.add(row)
-            await session.flush()
-            job_id = row.id
+
+        async def op(conn: AsyncConnection) -> int:
+            result = await conn.execute(_JOBS.insert().values(**values))
+            return result.inserted_primary_key[0]
+        job_id = await self._write(op)
         return Job(id=job_id, request=request, state=JobState.QUEUED, priority=priority,
                    created_at=created_at, seed=seed)
 
     async def update(self, job_id: int, **fields: Any) -> None:
-        values = {name: (value.value if isinstance(value, JobState) else value) for name, value in fields.items()}
-        if "seed" in values and values["seed"] is not None:
-            values["seed"] = str(values["seed"])
-        async with self._db.sessions() as session, session.begin():
-            await session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        # Core UPDATE on the table: the ORM's bulk-update bookkeeping costs more than the write.
+        statement = _JOBS.update().where(_JOBS.c.id == job_id).values(**_column_values(fields))
+        await self._write(lambda conn: conn.execute(statement))
 
     async def set_orders(self, orders: list[tuple[int, int]]) -> None:
         """Persist queue orders after a move (kept in params, so no schema change)."""
-        async with self._db.sessions() as session, session.begin():
+        async def op(conn: AsyncConnection) -> None:
             for job_id, order in orders:
-                row = await session.get(JobRow, job_id)
-                if row is not None:
-                    row.params = {**(row.params or {}), ORDER_PARAM: order}
+                params = await conn.scalar(select(_JOBS.c.params).where(_JOBS.c.id == job_id))
+                if params is not None:
+                    await conn.execute(_JOBS.update().where(_JOBS.c.id == job_id)
+                                       .values(params={**params, ORDER_PARAM: order}))
+        await self._write(op)
 
     async def finish(self, job_id: int, images: list[StoredImage], **fields: Any) -> None:
         """Images and the DONE state in one transaction: a job is never done without its files."""
         now = fields.get("finished_at") or utcnow()
-        async with self._db.sessions() as session, session.begin():
-            for index, image in enumerate(images):
-                session.add(ImageRow(job_id=job_id, index=index, path=image.path, width=image.width,
-                                     height=image.height, size_bytes=image.size_bytes, created_at=now))
-            values = {name: (value.value if isinstance(value, JobState) else value) for name, value in fields.items()}
-            await session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        rows = [dict(job_id=job_id, index=index, path=image.path, width=image.width, height=image.height,
+                     size_bytes=image.size_bytes, created_at=now) for index, image in enumerate(images)]
+        statement = _JOBS.update().where(_JOBS.c.id == job_id).values(**_column_values(fields))
+
+        async def op(conn: AsyncConnection) -> None:
+            if rows:
+                await conn.execute(_IMAGES.insert(), rows)
+            await conn.execute(statement)
+        await self._write(op)
 
     # ---- reads ----
 
@@ -185,12 +230,35 @@ class JobStore:
             return default if row is None else row.value
 
     async def set_setting(self, key: str, value: Any) -> None:
-        async with self._db.sessions() as session, session.begin():
-            row = await session.get(SettingRow, key)
-            if row is None:
-                session.add(SettingRow(key=key, value=value))
+        table = SettingRow.__table__
+
+        async def op(conn: AsyncConnection) -> None:
+            exists = await conn.scalar(select(func.count()).select_from(table).where(table.c.key == key))
+            if exists:
+                await conn.execute(table.update().where(table.c.key == key).values(value=value))
             else:
-                row.value = value
+                await conn.execute(table.insert().values(key=key, value=value))
+        await self._write(op)
+
+
+_JOBS = JobRow.__table__
+_IMAGES = ImageRow.__table__
+
+
+def _column_values(fields: dict[str, Any]) -> dict[str, Any]:
+    values = {name: (value.value if isinstance(value, JobState) else value) for name, value in fields.items()}
+    if values.get("seed") is not None:
+        values["seed"] = str(values["seed"])
+    return values
+
+
+def _settle(future: asyncio.Future, result: Any = None, error: BaseException | None = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -2,6 +2,8 @@
 
 Per backend it keeps up to `depth` jobs inside ComfyUI (default 2: the one running and the next
 one already pending), so when a job ends ComfyUI starts the next at once, without waiting for us.
+One more job per backend is prepared beforehand (stored as submitted, image uploaded, graph
+filled), so when a place in ComfyUI's queue frees up only its POST is left to do.
 Completion, progress and previews are pushed by the client's websocket (`client.wait`, listeners).
 
 Every state change is written to the database before it is published on the bus. A job's
@@ -62,6 +64,7 @@ class Entry:
     final: bool = False
     cancelling: bool = False
     completing: bool = False                # ComfyUI finished it; fetching the images
+    holds_permit: bool = False              # has one of its backend's places in ComfyUI's queue
     recovered: bool = False                 # posted by an earlier run of the app
     start_task: asyncio.Task | None = None
     dispatched_at: float = 0.0
@@ -89,8 +92,10 @@ class BackendState:
         self.failover_task: asyncio.Task | None = None
         self.reconcile_task: asyncio.Task | None = None
         self.listener: Callable | None = None
-        # POSTs leave in dispatch order: ComfyUI runs prompts in the order they arrive.
+        # POSTs leave in dispatch order (ComfyUI runs prompts in the order they arrive): the lock
+        # is taken in dispatch order and held from preparing a job until it is posted.
         self.submit_lock = asyncio.Lock()
+        self.permits: asyncio.Semaphore | None = None   # places in ComfyUI's queue (depth)
 
     @property
     def pool_healthy(self) -> bool:
@@ -129,6 +134,8 @@ class Scheduler:
         self.probe_interval_s = probe_interval_s
         self.pool = backends if hasattr(backends, "add_listener") and hasattr(backends, "backends") else None
         self.backends = [BackendState(client, pb) for client, pb in clients_of(backends)]
+        for backend in self.backends:
+            backend.permits = asyncio.Semaphore(self.depth)
         self._by_url = {b.url: b for b in self.backends}
         self.waiting = WaitingQueue()
         self.entries: dict[int, Entry] = {}
@@ -239,6 +246,9 @@ class Scheduler:
 
     def _release(self, entry: Entry) -> None:
         backend = entry.backend
+        if backend is not None and entry.holds_permit:
+            entry.holds_permit = False
+            backend.permits.release()
         if backend is not None and entry in backend.slots:
             backend.slots.discard(entry)
             if backend.running is entry:
@@ -252,7 +262,7 @@ class Scheduler:
         if not self._running:
             return
         while not self.paused and len(self.waiting):
-            free = [b for b in self.backends if b.up and len(b.slots) < self.depth]
+            free = [b for b in self.backends if b.up and len(b.slots) < self.depth + 1]
             if not free:
                 return
             backend = min(free, key=lambda b: len(b.slots))
@@ -283,7 +293,9 @@ class Scheduler:
         backend = entry.backend
         job = entry.job
         try:
-            if not resume:
+            if resume:
+                await self._take_permit(entry, backend)
+            else:
                 async with backend.submit_lock:
                     await self._submit(entry, backend)
             result = await backend.client.wait(job.prompt_id)
@@ -349,7 +361,12 @@ class Scheduler:
                 width=request.width, height=request.height, batch_size=request.batch_size, image=image_name))
         except WorkflowError as exc:
             raise _Refused("bad_parameter", str(exc)) from exc
+        await self._take_permit(entry, backend)        # prepared: wait for a place in ComfyUI's queue
         await backend.client.submit(filled.graph, prompt_id=prompt_id)
+
+    async def _take_permit(self, entry: Entry, backend: BackendState) -> None:
+        await backend.permits.acquire()
+        entry.holds_permit = True
 
     async def _complete(self, entry: Entry, backend: BackendState, result: Any) -> None:
         job = entry.job

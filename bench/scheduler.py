@@ -1,0 +1,212 @@
+"""`python -m bench scheduler`: does the GPU ever wait for the bot, and what does the queue cost?
+
+Everything runs in one process: the real JobService on a SQLite file, real ComfyClients over
+HTTP + ws, and the fake ComfyUI (which records when each prompt starts and finishes).
+
+- idle_gap_ms_p50: 200 jobs from 50 users, exec 200 ms on one backend; the median time the
+  fake spent idle between finishing one job and starting the next (target < 5 ms).
+- overhead_ms_per_job: same run; wall time per job not spent executing: (makespan - sum of
+  execution times) / jobs. finish_latency_ms_p50: fake's execution_success -> our JobFinished
+  (fetch, strip metadata, store, publish), which runs while the GPU works on the next job.
+- throughput_jobs_s: exec 0, jobs queued while paused, then resumed: finished jobs per second.
+- scaling / scaling_4_backends: throughput with 1, 2, 4 fake backends at a fixed exec time,
+  and the 4-vs-1 ratio (4.0 would be perfect).
+- rss_mb_10k_queued: process RSS with 10,000 jobs waiting (and the growth they caused).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from comfy.client import ComfyClient
+from comfy.workflows import load_workflows
+from core.events import EventBus
+from core.jobs import JobFinished, JobRequest
+from core.jobservice import JobService
+from core.paths import AppPaths, resource_root
+from core.settings import Settings
+from core.store import Database
+from tests.fake_comfyui import FakeComfyUI
+
+SHIPPED_OBJECT_INFO = resource_root() / "tests" / "fixtures" / "object_info" / "shipped_models.json"
+WORKFLOW = "z_image_turbo"
+
+GAP_JOBS, GAP_USERS, GAP_EXEC_MS = 200, 50, 200.0
+THROUGHPUT_JOBS = 400
+SCALING_JOBS, SCALING_EXEC_MS = 80, 50.0
+QUEUED_JOBS = 10_000
+
+
+class TimedFake(FakeComfyUI):
+    """The fake, also noting when each prompt starts executing.
+
+    Its object_info() deep-copies every node definition on each POST /prompt (about 4 ms here),
+    which a real ComfyUI does not; in one process that would be charged to the scheduler, so it
+    is computed once (the bench uploads no images, so LoadImage's list never changes)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.started_at: dict[str, float] = {}
+        self._info_once: dict | None = None
+
+    def object_info(self) -> dict:
+        if self._info_once is None:
+            self._info_once = super().object_info()
+        return self._info_once
+
+    async def _execute(self, item) -> None:
+        self.started_at[item.prompt_id] = time.perf_counter()
+        await super()._execute(item)
+
+
+class Rig:
+    """Fakes + clients + database + service for one measurement, torn down after."""
+
+    def __init__(self, backends: int, exec_ms: float, root: Path) -> None:
+        self.backends, self.exec_ms, self.root = backends, exec_ms, root
+        self.finished: dict[int, float] = {}
+        self.all_done = asyncio.Event()
+        self.expected = 0
+
+    async def __aenter__(self) -> "Rig":
+        extra = json.loads(SHIPPED_OBJECT_INFO.read_text())
+        self.fakes = [TimedFake(exec_ms=self.exec_ms, progress_steps=1, extra_object_info=extra)
+                      for _ in range(self.backends)]
+        for fake in self.fakes:
+            await fake.start()
+        self.paths = AppPaths(config_dir=self.root / "config", data_dir=self.root / "data")
+        self.db = await Database.open(None, self.paths.data_dir)
+        self.bus = EventBus()
+        self.bus.subscribe(JobFinished, self._on_finished)
+        self.clients = [ComfyClient(f.url, reconnect_min_s=0.05) for f in self.fakes]
+        settings = Settings(paths=self.paths, comfy_urls=tuple(f.url for f in self.fakes),
+                            user_job_limit=QUEUED_JOBS, queue_cap=QUEUED_JOBS * 2)
+        self.service = JobService(db=self.db, bus=self.bus, settings=settings,
+                                  workflows=load_workflows(resource_root() / "flujos"),
+                                  backends=self.clients, paths=self.paths)
+        await self.service.start()
+        for client in self.clients:
+            await client.connect(wait=True)
+        while not all(up for _, up in self.service.backend_status()):
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.service.stop()
+        for client in self.clients:
+            await client.close()
+        await self.db.close()
+        for fake in self.fakes:
+            await fake.stop()
+
+    def _on_finished(self, event: JobFinished) -> None:
+        self.finished[event.job_id] = time.perf_counter()
+        if len(self.finished) >= self.expected:
+            self.all_done.set()
+
+    async def queue_paused(self, jobs: int, users: int) -> list[int]:
+        await self.service.pause()
+        ids = []
+        for n in range(jobs):
+            request = JobRequest(user_id=n % users, user_name=f"user{n % users}", workflow=WORKFLOW,
+                                 prompt=f"bench job {n}", width=256, height=256)
+            ids.append((await self.service.submit(request)).job.id)
+        self.expected = jobs
+        return ids
+
+    async def run(self) -> float:
+        """Resume and wait until every queued job finished; returns the makespan in seconds."""
+        started = time.perf_counter()
+        await self.service.resume()
+        await asyncio.wait_for(self.all_done.wait(), timeout=300)
+        return time.perf_counter() - started
+
+
+def _gaps_ms(fake: TimedFake) -> list[float]:
+    runs = sorted((start, fake.finished_at[pid]) for pid, start in fake.started_at.items() if pid in fake.finished_at)
+    return [(nxt[0] - prev[1]) * 1000 for prev, nxt in zip(runs, runs[1:])]
+
+
+async def _idle_gap(root: Path) -> dict:
+    async with Rig(1, GAP_EXEC_MS, root) as rig:
+        await rig.queue_paused(GAP_JOBS, GAP_USERS)
+        makespan = await rig.run()
+        fake = rig.fakes[0]
+        gaps = _gaps_ms(fake)
+        executing = sum(fake.finished_at[p] - s for p, s in fake.started_at.items() if p in fake.finished_at)
+        prompt_job = {}
+        async with rig.db.sessions() as session:
+            from sqlalchemy import select
+
+            from core.store import JobRow
+            for job_id, prompt_id in (await session.execute(select(JobRow.id, JobRow.prompt_id))).all():
+                prompt_job[prompt_id] = job_id
+        latencies = [(rig.finished[prompt_job[p]] - t) * 1000 for p, t in fake.finished_at.items()
+                     if prompt_job.get(p) in rig.finished]
+        return {
+            "idle_gap_ms_p50": round(statistics.median(gaps), 3),
+            "idle_gap_ms_max": round(max(gaps), 3),
+            "overhead_ms_per_job": round((makespan - executing) / GAP_JOBS * 1000, 3),
+            "finish_latency_ms_p50": round(statistics.median(latencies), 3),
+            "gap_run_s": round(makespan, 2),
+        }
+
+
+async def _throughput(root: Path, backends: int, exec_ms: float, jobs: int) -> float:
+    async with Rig(backends, exec_ms, root) as rig:
+        await rig.queue_paused(jobs, 50)
+        makespan = await rig.run()
+        return jobs / makespan
+
+
+async def _rss_10k(root: Path) -> dict:
+    process = psutil.Process()
+    async with Rig(1, 0.0, root) as rig:
+        before = process.memory_info().rss
+        await rig.queue_paused(QUEUED_JOBS, QUEUED_JOBS)
+        after = process.memory_info().rss
+        started = time.perf_counter()
+        for _ in range(1000):
+            rig.service.position(QUEUED_JOBS // 2)
+        position_us = (time.perf_counter() - started) * 1000
+        assert len(rig.service.queued()) == QUEUED_JOBS
+        return {"rss_mb_10k_queued": round(after / 2**20, 1),
+                "rss_growth_mb_10k_queued": round((after - before) / 2**20, 1),
+                "position_us_10k_queued": round(position_us, 2)}
+
+
+async def _main() -> dict:
+    logging.basicConfig(level=logging.ERROR)
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scheduler-") as tmp:
+        tmp = Path(tmp)
+        results.update(await _idle_gap(tmp / "gap"))
+        results["throughput_jobs_s"] = round(await _throughput(tmp / "tp", 1, 0.0, THROUGHPUT_JOBS), 1)
+        scaling = {}
+        for count in (1, 2, 4):
+            scaling[str(count)] = round(await _throughput(tmp / f"scale{count}", count, SCALING_EXEC_MS,
+                                                          SCALING_JOBS), 2)
+        results["scaling"] = scaling
+        results["scaling_4_backends"] = round(scaling["4"] / scaling["1"], 2)
+        results["scaling_exec_ms"] = SCALING_EXEC_MS
+        results.update(await _rss_10k(tmp / "rss"))
+    return results
+
+
+def main() -> int:
+    started = time.perf_counter()
+    results = asyncio.run(_main())
+    results["bench_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
