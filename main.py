@@ -12,13 +12,79 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("main")
 
 
-async def build_services(settings):
-    raise NotImplementedError("wired once the queue, supervisor and bot land")
+@dataclass
+class AppServices:
+    """Everything the app runs, built once; the tray and headless mode start and stop it the same way."""
+    settings: Any
+    bus: Any
+    db: Any
+    backends: Any
+    workflows: Any
+    jobs: Any
+    sessions: Any
+    supervisor: Any | None
+    bot: Any                                   # bot.runner.BotRunner
+
+    async def start(self, *, with_bot: bool = True) -> None:
+        """Queue first (it holds jobs while ComfyUI comes up), then ComfyUI, then the bot."""
+        from comfy.supervisor import SupervisorError
+
+        await self.backends.start()
+        await self.jobs.start()
+        if self.supervisor is not None:
+            try:
+                await self.supervisor.start()
+            except SupervisorError as exc:
+                log.error("%s", exc)  # jobs wait; the tray shows it and offers Start ComfyUI
+        if with_bot:
+            await self.bot.start()
+
+    async def stop(self) -> None:
+        """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
+        for step in (self.bot.stop, self.jobs.stop, *( [self.supervisor.stop] if self.supervisor else []),
+                     self.backends.close, self.db.close, self.bus.close):
+            try:
+                await step()
+            except Exception:
+                log.exception("error while stopping %s", getattr(step, "__qualname__", step))
+
+
+async def build_services(settings) -> AppServices:
+    """The composition root: every service built once, wired through the core event bus."""
+    from bot.bot import ImageBot
+    from bot.runner import BotRunner
+    from comfy.backends import BackendPool
+    from comfy.supervisor import ComfySupervisor, SupervisorConfig
+    from comfy.workflows import load_workflows
+    from core.events import EventBus
+    from core.jobservice import JobService
+    from core.sessions import SessionService
+    from core.store import Database
+
+    bus = EventBus()
+    db = await Database.open(settings.database_url, settings.paths.data_dir)
+    backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key)
+    workflows = load_workflows(settings.workflows_path)
+    for error in workflows.errors:
+        log.warning("workflow not loaded: %s", error)
+    jobs = JobService(db=db, bus=bus, settings=settings, workflows=workflows, backends=backends, paths=settings.paths)
+    sessions = SessionService(db=db, bus=bus, settings=settings)
+    supervisor = None
+    if settings.comfy_folder:  # launch (or attach to) a local ComfyUI; a remote one is only watched
+        supervisor = ComfySupervisor(SupervisorConfig(
+            url=settings.comfy_url, folder=settings.comfy_folder, python=settings.comfy_python,
+            extra_args=settings.comfy_extra_args, allow_non_loopback=settings.comfy_allow_non_loopback,
+            ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish)
+    runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, bus=bus, settings=settings),
+                       settings.discord_token, bus)
+    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -87,28 +153,98 @@ async def check_workflows(settings, comfy_url: str | None) -> int:
     return await check(settings.workflows_path, comfy_url or settings.comfy_url, api_key=settings.comfy_api_key)
 
 
-async def run_headless(settings) -> int:
-    shutdown = asyncio.Event()
+def stop_on_signals(shutdown: asyncio.Event) -> None:
+    """Ctrl+C and SIGTERM end the app in order instead of killing it mid-write."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, shutdown.set)
-        except (NotImplementedError, RuntimeError):  # Windows
+        except (NotImplementedError, RuntimeError):  # Windows, or a loop that cannot
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(shutdown.set))
+
+
+async def run_headless(settings) -> int:
+    if not settings.discord_token:
+        print("error: no Discord token: set DISCORD_TOKEN in the environment or .env (headless mode has no setup window).",
+              file=sys.stderr)
+        return 1
+    shutdown = asyncio.Event()
+    stop_on_signals(shutdown)
     services = await build_services(settings)
     try:
         await services.start()
         log.info("Running headless; press Ctrl+C to stop.")
         await shutdown.wait()
+    except RuntimeError as exc:  # the bot could not log in: the message says why
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     finally:
         await services.stop()
     return 0
 
 
-def run_tray(settings) -> int:
-    from gui.app import run_tray_app
+def run_tray(settings, log_ring) -> int:
+    import qasync
 
-    return run_tray_app(settings, build_services)
+    from bot.runner import check_token
+    from gui.app import create_application, run_tray_app
+    from gui.services import GuiServices, comfy_probe
+    from gui.single_instance import SingleInstance
+
+    try:
+        app = create_application(sys.argv)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    instance = SingleInstance("FuLLetLabsImageBot")
+    if not instance.acquire():
+        log.info("Already running: the open window was brought forward.")
+        return 0
+
+    async def amain() -> None:
+        shutdown = asyncio.Event()
+        stop_on_signals(shutdown)
+        services = await build_services(settings)
+        gui_services = GuiServices(
+            settings=settings, paths=settings.paths, bus=services.bus, job_service=services.jobs, log_ring=log_ring,
+            session_service=services.sessions, supervisor=services.supervisor, bot=services.bot,
+            comfy_client=services.backends.client(settings.comfy_url), token_checker=check_token, comfy_probe=comfy_probe,
+            on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
+        starting = asyncio.create_task(services.start(with_bot=False))
+        bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
+        try:
+            await run_tray_app(gui_services, shutdown, on_activate=instance.activated)
+        finally:
+            for task in (bot_start, starting):
+                task.cancel()
+            await asyncio.gather(bot_start, starting, return_exceptions=True)
+            await services.stop()
+            instance.release()
+
+    qasync.run(amain())
+    del app
+    return 0
+
+
+async def _apply_saved_settings(services: AppServices, changes: dict) -> None:
+    """A token saved in the wizard takes effect at once; other changes at the next start."""
+    if changes.get("discord_token"):
+        services.bot.set_token(changes["discord_token"])
+        await services.bot.stop()
+        try:
+            await services.bot.start()
+        except RuntimeError as exc:
+            log.error("%s", exc)
+
+
+async def _start_bot_when_configured(services: AppServices, starting: asyncio.Task) -> None:
+    """The tray shows the bot's failure itself (BotStateChanged); a missing token waits for the wizard."""
+    await starting
+    if services.settings.discord_token:
+        try:
+            await services.bot.start()
+        except RuntimeError as exc:
+            log.error("%s", exc)
 
 
 def show_error_dialog(text: str) -> None:
@@ -135,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     quiet = args.self_test or args.check_workflows
-    setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level, settings.secret_values())
+    logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
+                         settings.secret_values())
     try:
         if args.self_test:
             return asyncio.run(self_test(settings))
@@ -143,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(check_workflows(settings, args.comfy_url))
         if args.headless:
             return asyncio.run(run_headless(settings))
-        return run_tray(settings)
+        return run_tray(settings, logs.ring)
     except CoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -158,11 +158,14 @@ class TrayApp:
 
 
 async def run_tray_app(services: GuiServices, shutdown: asyncio.Event, *,
-                       ready: asyncio.Event | None = None) -> None:
+                       ready: asyncio.Event | None = None, on_activate=None) -> None:
     """Show the tray (or the dashboard where there is no tray) and the first-run wizard; return when
-    `shutdown` is set. `ready` (optional) is set once the tray icon or the window is shown."""
+    `shutdown` is set. `ready` (optional) is set once the tray icon or the window is shown;
+    `on_activate` (optional Qt signal: a second launch of the app) brings the dashboard forward."""
     create_application()
     tray_app = TrayApp(services, shutdown)
+    if on_activate is not None:
+        on_activate.connect(tray_app.dashboard.open)
     tray_app.start()
     if ready is not None:
         ready.set()

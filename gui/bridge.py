@@ -2,9 +2,6 @@
 handlers (run inline by `publish`, on the loop's thread) and re-emits each event as a Qt signal
 carrying the event object itself. Widgets and models connect to these signals; nothing in gui/
 subscribes to the bus or polls a service for state changes.
-
-Events from packages that may be absent (the bot's connection state, the session service's
-changes) are matched by class name, so the GUI does not import bot/ and works before those exist.
 """
 from __future__ import annotations
 
@@ -18,12 +15,10 @@ from core.events import EventBus
 from core.jobs import (BackendHealthChanged, JobCancelled, JobFailed, JobFinished, JobPositionChanged,
                        JobProgress, JobQueued, JobStarted, QueuePausedChanged)
 from core.logs import LogLine, LogRing
+from core.sessions import SessionChanged
+from core.status import BotStateChanged
 
 log = logging.getLogger(__name__)
-
-BOT_EVENT_NAMES = ("BotStateChanged", "BotStatusChanged", "BotConnectionChanged")
-SESSION_EVENT_NAMES = ("SessionChanged", "SessionsChanged")
-
 
 class CoreBridge(QObject):
     job_queued = Signal(object)        # JobQueued
@@ -52,9 +47,9 @@ class CoreBridge(QObject):
             JobCancelled: self.job_cancelled,
             BackendHealthChanged: self.backend_health,
             ComfyStateChanged: self.comfy_state,
+            BotStateChanged: self.bot_state,
+            SessionChanged: self.session_changed,
         }
-        self._by_name: dict[str, Signal] = {name: self.bot_state for name in BOT_EVENT_NAMES}
-        self._by_name.update({name: self.session_changed for name in SESSION_EVENT_NAMES})
         self._unsubscribe: list[Callable[[], None]] = [bus.subscribe(object, self._on_event)]
         if log_ring is not None:
             self._unsubscribe.append(log_ring.add_listener(self._on_log_line))
@@ -63,7 +58,7 @@ class CoreBridge(QObject):
         if isinstance(event, QueuePausedChanged):
             self.queue_paused.emit(event.paused)
             return
-        signal = self._by_type.get(type(event)) or self._by_name.get(type(event).__name__)
+        signal = self._by_type.get(type(event))
         if signal is not None:
             signal.emit(event)
 

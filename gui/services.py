@@ -15,6 +15,7 @@ from core.logs import LogRing
 from core.paths import AppPaths
 from core.secrets import SecretStore
 from core.settings import Settings
+from core.status import BotIdentity  # noqa: F401  (re-exported: the wizard's token checks return it)
 
 
 class BotController(Protocol):
@@ -23,13 +24,6 @@ class BotController(Protocol):
     async def start(self) -> None: ...     # raises when the token is rejected (message shown to the admin)
     async def stop(self) -> None: ...
     def is_connected(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class BotIdentity:
-    """What a successful token check returns."""
-    name: str
-    id: int | None = None
 
 
 # token -> the bot's identity (or just its name); raises an exception whose str() is shown when the

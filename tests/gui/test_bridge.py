@@ -50,20 +50,15 @@ async def test_core_events_become_signals(qtbot):
     assert len(seen) == 10          # unsubscribed
 
 
-async def test_a_bot_state_event_is_matched_by_name():
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class BotStateChanged:          # as bot/ may define it; gui/ never imports bot/
-        connected: bool
-        message: str = ""
+async def test_the_bot_state_reaches_the_tray():
+    from core.status import BotStateChanged
 
     bus = EventBus()
     bridge = CoreBridge(bus)
     seen = []
     bridge.bot_state.connect(seen.append)
-    bus.publish(BotStateChanged(True))
-    assert seen == [BotStateChanged(True)]
+    bus.publish(BotStateChanged(True, "Connected"))
+    assert seen == [BotStateChanged(True, "Connected")]
     bridge.close()
 
 

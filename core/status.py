@@ -1,0 +1,20 @@
+"""Events about the app's parts that are not jobs: the Discord bot's connection.
+
+(ComfyUI's state is `comfy.supervisor.ComfyStateChanged`; main.py forwards it onto the same bus.)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BotStateChanged:
+    connected: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """What a successful token check returns."""
+    name: str
+    id: int | None = None
