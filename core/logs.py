@@ -111,4 +111,5 @@ def setup_logging(logs_dir: Path | None, level: str = "INFO", secrets: Iterable[
         handler.addFilter(redactor)
         handler._imagebot = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration plugin is noise
     return LogSystem(redactor, ring, log_file)

@@ -1,0 +1,83 @@
+"""The composition root end to end, without Discord: main.build_services launches ComfyUI from a
+configured folder (the fake, as a real child process), a job runs through the queue, and an
+orderly stop ends the child it started."""
+import os
+import socket
+import sys
+import textwrap
+from pathlib import Path
+
+from comfy.supervisor import ComfyStateChanged, SupervisorState
+from core.bootstrap import ensure_user_files
+from core.jobs import JobFinished, JobRequest
+from core.settings import Settings
+from core.status import BotStateChanged
+from main import build_services
+from tests.fixtures_core import EventLog
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def comfy_folder(path: Path) -> Path:
+    """A ComfyUI folder whose main.py is the fake ComfyUI, launched the way a real one is."""
+    path.mkdir()
+    (path / "main.py").write_text(textwrap.dedent(f"""\
+        import runpy, sys
+        sys.path.insert(0, {str(REPO)!r})
+        runpy.run_module("tests.fake_comfyui", run_name="__main__", alter_sys=True)
+    """))
+    return path
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_the_app_launches_comfyui_runs_a_job_and_stops_what_it_started(app_paths, tmp_path):
+    port = free_port()
+    settings = Settings(paths=app_paths, comfy_urls=(f"http://127.0.0.1:{port}",), comfy_python=sys.executable,
+                        comfy_folder=str(comfy_folder(tmp_path / "ComfyUI")), comfy_ready_timeout_s=60)
+    ensure_user_files(app_paths)
+    services = await build_services(settings)
+    events = EventLog(services.bus)
+    try:
+        await services.start(with_bot=False)
+        assert services.supervisor.started_by_us
+        assert services.supervisor.state == SupervisorState.UP
+        assert any(e.state == SupervisorState.UP for e in events.of(ComfyStateChanged))
+        accepted = await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="z_image_turbo",
+                                                         prompt="a fox in the snow", width=256, height=256))
+        await events.wait_final([accepted.job.id], timeout=30)
+        finished = events.of(JobFinished, accepted.job.id)
+        assert finished and all(path.exists() for path in finished[0].images)
+        pid = services.supervisor.pid
+    finally:
+        await services.stop()
+    assert not process_alive(pid)
+    assert events.of(BotStateChanged)[-1].connected is False
+
+
+async def test_a_missing_token_is_said_and_nothing_else_stops(app_paths):
+    settings = Settings(paths=app_paths, comfy_urls=(f"http://127.0.0.1:{free_port()}",))
+    services = await build_services(settings)
+    events = EventLog(services.bus)
+    try:
+        try:
+            await services.bot.start()
+        except RuntimeError as exc:
+            assert "No Discord token" in str(exc)
+        else:
+            raise AssertionError("the bot started without a token")
+        assert "DISCORD_TOKEN" in events.of(BotStateChanged)[-1].message
+    finally:
+        await services.stop()
