@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import os
 import signal
@@ -48,12 +49,18 @@ class AppServices:
 
     async def stop(self) -> None:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
-        for step in (self.bot.stop, self.jobs.stop, *( [self.supervisor.stop] if self.supervisor else []),
-                     self.backends.close, self.db.close, self.bus.close):
+        steps = [("bot stopped", self.bot.stop), ("job queue stopped (jobs stay stored)", self.jobs.stop)]
+        if self.supervisor is not None:
+            steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
+        steps += [("ComfyUI connections closed", self.backends.close), ("database closed", self.db.close),
+                  ("event bus closed", self.bus.close)]
+        for done, step in steps:
             try:
                 await step()
             except Exception:
                 log.exception("error while stopping %s", getattr(step, "__qualname__", step))
+            else:
+                log.info("%s", done)
 
 
 async def build_services(settings) -> AppServices:
@@ -156,11 +163,16 @@ async def check_workflows(settings, comfy_url: str | None) -> int:
 def stop_on_signals(shutdown: asyncio.Event) -> None:
     """Ctrl+C and SIGTERM end the app in order instead of killing it mid-write."""
     loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        log.info("%s received: shutting down", sig.name)
+        shutdown.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, shutdown.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         except (NotImplementedError, RuntimeError):  # Windows, or a loop that cannot
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(shutdown.set))
+            signal.signal(sig, lambda number, _frame: loop.call_soon_threadsafe(on_signal, signal.Signals(number)))
 
 
 async def run_headless(settings) -> int:
@@ -183,12 +195,15 @@ async def run_headless(settings) -> int:
     return 0
 
 
-def run_tray(settings, log_ring) -> int:
-    import qasync
+def instance_name(settings) -> str:
+    """One tray app per user and config folder: another IMAGEBOT_HOME (a test, a second profile) is
+    another app, not a second launch of this one."""
+    folder = str(Path(settings.paths.config_dir).resolve()).encode("utf-8", "surrogateescape")
+    return f"FuLLetLabsImageBot-{hashlib.sha256(folder).hexdigest()[:12]}"
 
-    from bot.runner import check_token
-    from gui.app import create_application, run_tray_app
-    from gui.services import GuiServices, comfy_probe
+
+def run_tray(settings, log_ring) -> int:
+    from gui.app import create_application
     from gui.single_instance import SingleInstance
 
     try:
@@ -196,10 +211,17 @@ def run_tray(settings, log_ring) -> int:
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    instance = SingleInstance("FuLLetLabsImageBot")
+    instance = SingleInstance(instance_name(settings))
     if not instance.acquire():
         log.info("Already running: the open window was brought forward.")
         return 0
+    instance.activated.connect(lambda: log.info("Another launch asked for the window: the dashboard is brought forward."))
+
+    import qasync
+
+    from bot.runner import check_token
+    from gui.app import run_tray_app
+    from gui.services import GuiServices, comfy_probe
 
     async def amain() -> None:
         shutdown = asyncio.Event()
@@ -215,11 +237,13 @@ def run_tray(settings, log_ring) -> int:
         try:
             await run_tray_app(gui_services, shutdown, on_activate=instance.activated)
         finally:
+            log.info("Shutting down: bot, job queue, ComfyUI connections, database")
             for task in (bot_start, starting):
                 task.cancel()
             await asyncio.gather(bot_start, starting, return_exceptions=True)
             await services.stop()
             instance.release()
+        log.info("Stopped cleanly")
 
     qasync.run(amain())
     del app

@@ -167,6 +167,8 @@ async def run_tray_app(services: GuiServices, shutdown: asyncio.Event, *,
     if on_activate is not None:
         on_activate.connect(tray_app.dashboard.open)
     tray_app.start()
+    log.info("Tray app ready: %s", "tray icon shown" if tray_app.tray.available
+             else "no system tray, the dashboard window is shown")
     if ready is not None:
         ready.set()
     try:
