@@ -150,8 +150,50 @@ async def self_test(settings) -> int:
     root = resource_root()
     missing = [p for p in ("resources", "flujos", "core/store/migrations/versions") if not (root / p).is_dir()]
     report(not missing, "resources", f"missing {', '.join(missing)}" if missing else f"found under {root}")
+    report(*_gui_stack_check())
+    report(*await _bot_stack_check(settings))
     print("self-test passed" if not failures else f"self-test failed: {failures} problem(s)")
     return 0 if not failures else 1
+
+
+def _gui_stack_check() -> tuple[bool, str, str]:
+    """The tray app's modules import and a QApplication starts (offscreen where there is no display),
+    so a packaged build missing a Qt plugin or a hidden import fails here, not at the user's first launch."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from PySide6.QtCore import qVersion
+
+        import gui.app
+        gui.app.create_application([sys.argv[0] if sys.argv else "imagebot"])
+    except Exception as exc:  # ImportError, a Qt platform plugin that fails, a broken PySide6
+        return False, "gui", f"{type(exc).__name__}: {exc}"
+    return True, "gui", f"Qt {qVersion()}"
+
+
+async def _bot_stack_check(settings) -> tuple[bool, str, str]:
+    """discord.py and every bot extension (loaded by name, so invisible to PyInstaller) import, and the
+    bot can be built; nothing connects."""
+    try:
+        import importlib
+
+        import discord
+
+        from bot.bot import EXTENSIONS, ImageBot
+        from core.events import EventBus
+        for extension in EXTENSIONS:
+            importlib.import_module(extension)
+        bus = EventBus()
+        logging.disable(logging.WARNING)  # voice-support and empty-allowlist warnings say nothing here
+        try:
+            bot = ImageBot(job_service=None, session_service=None, bus=bus, settings=settings)
+            await bot.close()
+            await bus.close()
+        finally:
+            logging.disable(logging.NOTSET)
+    except Exception as exc:
+        return False, "bot", f"{type(exc).__name__}: {exc}"
+    return True, "bot", f"discord.py {discord.__version__}"
 
 
 async def check_workflows(settings, comfy_url: str | None) -> int:

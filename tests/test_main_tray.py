@@ -131,7 +131,7 @@ async def test_self_test_reports_a_missing_gui_or_bot_module(tmp_path):
     shadow = tmp_path / "shadow"
     for package in ("discord", "PySide6"):
         (shadow / package).mkdir(parents=True)
-        (shadow / package / "__init__.py").write_text(f"raise ImportError('No module named {package!r} (test)')\n")
+        (shadow / package / "__init__.py").write_text(f"raise ImportError('{package} is missing (test)')\n")
     code, output, _ = await run_self_test(tmp_path / "home", PYTHONPATH=str(shadow))
     assert code == 1, output
     assert "[FAIL] gui: " in output and "PySide6" in output
