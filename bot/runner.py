@@ -3,6 +3,9 @@
 The tray's Start/Stop bot and the headless mode use `BotRunner`; its state goes onto the core bus
 as `BotStateChanged`, which the tray shows. `check_token` logs in over HTTP only (no gateway) so
 the setup wizard can show the bot's name or Discord's refusal.
+
+How a bot reaches Discord is a `DiscordConnection` (log in, hold the gateway, close). The app always
+uses the real one; the tests pass one that starts the bot in simcord, an offline Discord.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+import aiohttp
 import discord
 
 from core.events import EventBus
@@ -17,18 +21,40 @@ from core.status import BotIdentity, BotStateChanged
 
 log = logging.getLogger(__name__)
 
+TOKEN_MISSING = "No Discord token is set: open Settings (or set DISCORD_TOKEN) to start the bot."
 TOKEN_REJECTED = "Discord rejected the bot token: copy it again from the Developer Portal (Bot → Reset Token) and save it in Settings."
+INTENTS_REFUSED = "Discord refused the bot: switch on the Message Content intent in the Developer Portal (Bot page)."
+STOPPED = "The Discord bot is stopped"
+RECONNECTING = "Disconnected from Discord; reconnecting"
+# What a failed HTTPS request to Discord can raise besides discord.HTTPException.
+_NETWORK_ERRORS = (discord.HTTPException, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+class DiscordConnection:
+    """The real way in: log in over HTTPS, then hold the gateway (reconnecting) until the bot is closed."""
+
+    async def login(self, bot: discord.Client, token: str) -> None:
+        await bot.login(token)
+
+    async def run(self, bot: discord.Client) -> None:
+        await bot.connect(reconnect=True)
+
+    async def close(self, bot: discord.Client) -> None:
+        await bot.close()
 
 
 class BotRunner:
     """Owns one ImageBot at a time; a stopped bot is rebuilt on the next start (discord.py clients are single-use)."""
 
-    def __init__(self, make_bot: Callable[[], discord.Client], token: str | None, bus: EventBus) -> None:
+    def __init__(self, make_bot: Callable[[], discord.Client], token: str | None, bus: EventBus, *,
+                 connection: DiscordConnection | None = None) -> None:
         self._make_bot = make_bot
         self._token = token
         self._bus = bus
+        self._connection = connection or DiscordConnection()
         self._bot: discord.Client | None = None
         self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()          # start/stop never interleave (double clicks in the tray)
 
     @property
     def bot(self) -> discord.Client | None:
@@ -41,56 +67,93 @@ class BotRunner:
         self._token = token
 
     async def start(self) -> None:
-        """Log in and connect; raises with a clear message when the token is missing or rejected."""
-        if self._task is not None and not self._task.done():
-            return
-        if not self._token:
-            message = "No Discord token is set: open Settings (or set DISCORD_TOKEN) to start the bot."
-            self._publish(False, message)
-            raise RuntimeError(message)
-        bot = self._make_bot()
-        try:
-            await bot.login(self._token)
-        except discord.LoginFailure as exc:
-            await bot.close()
-            self._publish(False, TOKEN_REJECTED)
-            raise RuntimeError(TOKEN_REJECTED) from exc
-        except (discord.HTTPException, OSError) as exc:
-            await bot.close()
-            message = f"Cannot reach Discord ({type(exc).__name__}): check the internet connection; the bot will not start."
-            self._publish(False, message)
-            raise RuntimeError(message) from exc
-        self._bot = bot
-        self._task = asyncio.create_task(self._run(bot), name="discord-bot")
-        bot.add_listener(self._on_ready, "on_ready")
-        bot.add_listener(self._on_disconnect, "on_disconnect")
+        """Log in and connect; raises RuntimeError with a clear message when the token is missing or rejected."""
+        async with self._lock:
+            if self._task is not None and not self._task.done():
+                return
+            token = (self._token or "").strip()  # a pasted token often carries a newline
+            if not token:
+                self._publish(False, TOKEN_MISSING)
+                raise RuntimeError(TOKEN_MISSING)
+            bot = self._make_bot()
+            # Listen before logging in: a connection may bring the bot to READY while logging in.
+            self._listen(bot)
+            self._bot = bot
+            try:
+                await self._connection.login(bot, token)
+            except BaseException as exc:
+                self._bot = None
+                await self._close(bot)
+                if not isinstance(exc, Exception):
+                    raise
+                message = self._start_failure(exc)
+                self._publish(False, message)
+                raise RuntimeError(message) from exc
+            self._task = asyncio.create_task(self._run(bot), name="discord-bot")
+
+    def _listen(self, bot: discord.Client) -> None:
+        # Events of a bot we already let go (a late disconnect while closing) say nothing.
+        async def on_ready() -> None:
+            if bot is self._bot:
+                self._publish(True, f"Connected to Discord as {bot.user}")
+
+        async def on_resumed() -> None:      # a resumed session gets no new READY
+            if bot is self._bot:
+                self._publish(True, f"Connected to Discord as {bot.user}")
+
+        async def on_disconnect() -> None:
+            if bot is self._bot and not bot.is_closed():
+                self._publish(False, RECONNECTING)
+
+        bot.add_listener(on_ready, "on_ready")            # type: ignore[attr-defined]
+        bot.add_listener(on_resumed, "on_resumed")        # type: ignore[attr-defined]
+        bot.add_listener(on_disconnect, "on_disconnect")  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _start_failure(exc: Exception) -> str:
+        if isinstance(exc, discord.LoginFailure):
+            return TOKEN_REJECTED
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            return INTENTS_REFUSED
+        if isinstance(exc, _NETWORK_ERRORS):
+            return f"Cannot reach Discord ({type(exc).__name__}): check the internet connection; the bot will not start."
+        log.error("the Discord bot could not start", exc_info=exc)
+        return f"The Discord bot could not start: {type(exc).__name__}. See the log for details."
 
     async def _run(self, bot: discord.Client) -> None:
         try:
-            await bot.connect(reconnect=True)
+            await self._connection.run(bot)
+            message = STOPPED
         except asyncio.CancelledError:
             raise
         except discord.PrivilegedIntentsRequired:
-            self._publish(False, "Discord refused the bot: switch on the Message Content intent in the Developer Portal (Bot page).")
+            message = INTENTS_REFUSED
+        except discord.LoginFailure:         # the token was reset while the bot ran
+            message = TOKEN_REJECTED
         except Exception as exc:
             log.exception("the Discord bot stopped")
-            self._publish(False, f"The Discord bot stopped: {type(exc).__name__}. See the log for details.")
-
-    async def _on_ready(self) -> None:
-        self._publish(True, f"Connected to Discord as {self._bot.user}")
-
-    async def _on_disconnect(self) -> None:
-        self._publish(False, "Disconnected from Discord; reconnecting")
+            message = f"The Discord bot stopped: {type(exc).__name__}. See the log for details."
+        if bot is self._bot:                 # it ended on its own; a stop() says "stopped" itself
+            self._bot = self._task = None
+            await self._close(bot)
+            self._publish(False, message)
 
     async def stop(self) -> None:
-        bot, task = self._bot, self._task
-        self._bot = self._task = None
-        if bot is not None:
-            await bot.close()
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        self._publish(False, "The Discord bot is stopped")
+        async with self._lock:
+            bot, task = self._bot, self._task
+            self._bot = self._task = None
+            if bot is not None:
+                await self._close(bot)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            self._publish(False, STOPPED)
+
+    async def _close(self, bot: discord.Client) -> None:
+        try:
+            await self._connection.close(bot)
+        except Exception:
+            log.warning("the Discord bot did not close cleanly", exc_info=True)
 
     def _publish(self, connected: bool, message: str) -> None:
         self._bus.publish(BotStateChanged(connected=connected, message=message))
@@ -105,7 +168,7 @@ async def check_token(token: str) -> BotIdentity:
         return BotIdentity(name=str(user), id=user.id if user else None)
     except discord.LoginFailure as exc:
         raise ValueError(TOKEN_REJECTED) from exc
-    except (discord.HTTPException, OSError) as exc:
+    except _NETWORK_ERRORS as exc:
         raise ValueError(f"Cannot reach Discord to check the token ({type(exc).__name__}): check the internet connection.") from exc
     finally:
         await client.close()
