@@ -70,6 +70,7 @@ class Job:
     error_code: str | None = None
     error_text: str | None = None
     outputs: list[Path] = field(default_factory=list)
+    feedback_message_id: int | None = None   # the bot's live status message (set_feedback_message)
 
     @property
     def user_id(self) -> int:

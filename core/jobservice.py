@@ -14,13 +14,14 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from comfy.supervisor import ComfyStateChanged
-from comfy.workflows import FillParams, WorkflowError
+from comfy.workflows import FillParams, Range, WorkflowError
 from core.errors import ImageError, ImageTooLarge, JobRefused
 from core.eta import EtaModel
 from core.events import EventBus
@@ -36,11 +37,25 @@ PAUSED_SETTING = "queue_paused"
 
 
 @dataclass(frozen=True)
+class WorkflowLimits:
+    """What a request to one workflow may ask for: the manifest's limits narrowed by the settings
+    (MAX_BATCH_SIZE, MAX_PROMPT_LENGTH), so a value inside them is never refused for its size."""
+    width: Range | None              # None: the workflow takes no size (edits keep the input's)
+    height: Range | None
+    batch_max: int                   # 1 when the workflow takes no batch size
+    prompt_max_length: int
+
+
+@dataclass(frozen=True)
 class WorkflowInfo:
     name: str
     display_name: str
     kind: str              # "imagine" | "edit"
     description: str = ""
+    # The manifest's defaults for the inputs the workflow takes: width, height, batch_size, steps,
+    # negative_prompt (each only when the manifest sets it); a request that leaves one out gets it.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    limits: WorkflowLimits = WorkflowLimits(None, None, 1, 4000)
 
 
 class JobService:
@@ -309,13 +324,42 @@ class JobService:
         return await self._store.last_result(user_id)
 
     async def set_feedback_message(self, job_id: int, message_id: int) -> None:
+        """Remember the bot's status message; `Job.feedback_message_id` carries it (also after a restart)."""
         await self._store.update(job_id, feedback_message_id=message_id)
+        entry = self._scheduler.entries.get(job_id)
+        if entry is not None:
+            entry.job.feedback_message_id = message_id
 
     def workflows(self) -> list[WorkflowInfo]:
         if self._workflow_set is None:
             return []
-        return [WorkflowInfo(t.name, t.display_name, t.kind, t.manifest.description)
-                for t in self._workflow_set.enabled()]
+        return [self._workflow_info(t) for t in self._workflow_set.enabled()]
+
+    def _workflow_info(self, template) -> WorkflowInfo:
+        manifest = template.manifest
+        limits, takes = manifest.limits, manifest.inputs
+        batch_max = min(limits.batch_size.max, self._settings.max_batch_size) if "batch_size" in takes else 1
+        info_limits = WorkflowLimits(
+            width=limits.width if "width" in takes else None,
+            height=limits.height if "height" in takes else None,
+            batch_max=max(1, batch_max),
+            prompt_max_length=min(limits.prompt_max_length, self._settings.max_prompt_length))
+        defaults = {role: value for role, value in manifest.defaults.items() if role in takes}
+        return WorkflowInfo(template.name, template.display_name, template.kind, manifest.description,
+                            defaults, info_limits)
+
+    async def input_image(self, job_id: int) -> bytes | None:
+        """The checked PNG an edit job was given (for Reroll), or None: not an edit, unknown job, or
+        the file was already cleaned up (see `_prune_inputs`)."""
+        entry = self._scheduler.entries.get(job_id)
+        relative = entry.input_path if entry is not None else await self._store.input_path(job_id)
+        if not relative:
+            return None
+        inputs = self._paths.inputs_dir.resolve()
+        path = (self._paths.data_dir / relative).resolve()
+        if not path.is_relative_to(inputs):          # only ever a file we wrote there
+            return None
+        return await asyncio.to_thread(_read_or_none, path)
 
     def backend_status(self) -> list[tuple[str, bool]]:
         """(url, up) per backend, for the GUI's status line."""
@@ -327,4 +371,11 @@ def _write_file(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-__all__ = ["JobService", "JobRefused", "WorkflowInfo"]
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+__all__ = ["JobService", "JobRefused", "WorkflowInfo", "WorkflowLimits"]

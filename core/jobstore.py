@@ -115,6 +115,7 @@ class JobStore:
             prompt_id=row.prompt_id, started_at=_aware(row.started_at), finished_at=_aware(row.finished_at),
             attempts=row.attempts or 0, error_code=row.error_code, error_text=row.error_text,
             outputs=[self._data_dir / image.path for image in row.images],
+            feedback_message_id=row.feedback_message_id,
         )
 
     # ---- writes ----

@@ -86,6 +86,56 @@ def test_workflows_lists_the_enabled_ones(job_service):
     assert infos[IMAGINE].display_name
 
 
+async def test_workflow_info_carries_defaults_and_limits(make_job_service, job_request):
+    service = await make_job_service(max_batch_size=2, max_prompt_length=300)
+    infos = {w.name: w for w in service.workflows()}
+    imagine, edit = infos[IMAGINE], infos[EDIT]
+    assert imagine.defaults["width"] == 1024 and imagine.defaults["height"] == 1024
+    assert (imagine.limits.width.min, imagine.limits.width.max, imagine.limits.width.multiple_of) == (256, 2048, 16)
+    assert imagine.limits.height.multiple_of == 16
+    assert imagine.limits.batch_max == 2                  # the manifest allows 4, the settings 2
+    assert imagine.limits.prompt_max_length == 300
+    assert edit.limits.width is None and edit.limits.height is None and edit.limits.batch_max == 1
+    assert "width" not in edit.defaults and edit.defaults["steps"] == 20
+    # every size inside the limits is accepted
+    width = imagine.limits.width
+    await service.pause()
+    accepted = await service.submit(job_request(width=width.max, height=imagine.limits.height.min,
+                                                batch_size=imagine.limits.batch_max))
+    assert accepted.position == 1
+
+
+async def test_feedback_message_id_is_on_the_job_and_survives_a_restart(make_job_service, job_request,
+                                                                       core_events):
+    first = await make_job_service()
+    await first.pause()
+    accepted = await first.submit(job_request())
+    assert accepted.job.feedback_message_id is None
+    await first.set_feedback_message(accepted.job.id, 987654321012345678)
+    assert (await first.get(accepted.job.id)).feedback_message_id == 987654321012345678
+    await first.stop()
+    second = await make_job_service()
+    [waiting] = second.queued()
+    assert waiting.feedback_message_id == 987654321012345678
+    assert getattr(await second.get(accepted.job.id), "feedback_message_id") == 987654321012345678
+    await second.resume()
+    await core_events.wait_final([accepted.job.id])
+    assert core_events.of(JobFinished, accepted.job.id)[0].job.feedback_message_id == 987654321012345678
+    assert (await second.recent())[0].feedback_message_id == 987654321012345678
+
+
+async def test_input_image_of_an_edit_job(job_service, job_request, core_events):
+    edit = await job_service.submit(job_request(workflow=EDIT, prompt="make it night",
+                                                input_image=image_bytes("JPEG"), width=None, height=None))
+    imagine = await job_service.submit(job_request(user_id=2))
+    stored = await job_service.input_image(edit.job.id)
+    assert stored[:8] == b"\x89PNG\r\n\x1a\n"                 # the checked PNG, not the JPEG sent
+    await core_events.wait_final([edit.job.id, imagine.job.id])
+    assert await job_service.input_image(edit.job.id) == stored          # still there for a Reroll
+    assert await job_service.input_image(imagine.job.id) is None
+    assert await job_service.input_image(99999) is None
+
+
 # ---- refusals: clear reason, nothing stored --------------------------------------------------
 
 @pytest.mark.parametrize("overrides, code", [
