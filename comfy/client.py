@@ -115,10 +115,19 @@ class _Tracked:
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.future: asyncio.Future[PromptResult] = loop.create_future()
+        # A prompt may end (deleted: PromptLost, interrupted...) with nobody waiting any more; its
+        # error is marked retrieved, so no "Future exception was never retrieved" at garbage
+        # collection. A caller that awaits the future still gets the exception raised.
+        self.future.add_done_callback(_mark_retrieved)
         self.images: list[ImageRef] = []
         self.ran_nodes = 0
         self.posted = False
         self.gap = False
+
+
+def _mark_retrieved(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _auth_header(api_key: str | None) -> dict[str, str]:
@@ -195,7 +204,6 @@ class ComfyClient:
         for prompt_id, tracked in list(self._tracked.items()):
             if not tracked.future.done():
                 tracked.future.set_exception(ComfyConnectionError(f"client for {self.base_url} closed"))
-                tracked.future.exception()  # mark retrieved: nobody may be waiting any more
         self._tracked.clear()
         if self._owns_session and self._session is not None:
             await self._session.close()
@@ -384,9 +392,7 @@ class ComfyClient:
             tracked.future.set_result(result)
         self._finished[prompt_id] = tracked.future
         while len(self._finished) > _FINISHED_KEEP:
-            _, old = self._finished.popitem(last=False)
-            if old.done() and not old.cancelled():
-                old.exception()  # retrieved: no "never retrieved" warning for unread results
+            self._finished.popitem(last=False)
 
     async def interrupt(self, prompt_id: str | None = None) -> None:
         await self._request("POST", "interrupt", json_body={"prompt_id": prompt_id} if prompt_id else None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import io
 
 import pytest
@@ -154,6 +155,30 @@ async def test_queue_snapshot_and_delete_pending_gives_prompt_lost(fake_comfy, c
     with pytest.raises(PromptLost):
         await comfy_client.wait(ids[2], timeout=5)
     assert (await comfy_client.queue()).pending == [ids[1]]
+    await comfy_client.interrupt()
+    with pytest.raises(PromptInterrupted):
+        await comfy_client.wait(ids[0], timeout=5)
+
+
+async def test_a_deleted_prompt_nobody_waits_for_logs_no_never_retrieved(fake_comfy, comfy_client, comfy_workflow,
+                                                                         caplog):
+    fake_comfy.exec_ms = 3000
+    ids = []
+    for seed in range(2):
+        comfy_workflow["2"]["inputs"]["seed"] = seed
+        ids.append((await comfy_client.submit(comfy_workflow)).prompt_id)
+    await comfy_client.delete_pending([ids[1]])        # nobody ever calls wait(ids[1])
+    for _ in range(500):
+        if ids[1] not in comfy_client._tracked:
+            break
+        await asyncio.sleep(0.01)
+    future = comfy_client._finished[ids[1]]
+    assert future.done() and isinstance(future._exception, PromptLost)   # _exception: reading it retrieves nothing
+    del future
+    comfy_client._finished.clear()                     # what eviction or closing the client does
+    gc.collect()
+    await asyncio.sleep(0)
+    assert "never retrieved" not in caplog.text
     await comfy_client.interrupt()
     with pytest.raises(PromptInterrupted):
         await comfy_client.wait(ids[0], timeout=5)
