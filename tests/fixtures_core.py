@@ -39,7 +39,7 @@ def shipped_object_info() -> dict:
 
 def teach_shipped_models(fake) -> None:
     """Make a running fake know the shipped workflows' models (fake_comfy starts without them)."""
-    fake._object_info.update(shipped_object_info())
+    fake.add_object_info(shipped_object_info())
 
 
 class EventLog:

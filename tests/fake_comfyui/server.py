@@ -86,6 +86,49 @@ def _is_link(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
 
 
+class _CountingDict(dict):
+    """A dict that counts changes to its keys, so a cache built from it knows when to rebuild.
+    (Edits inside a value are not seen: replace the value instead.)"""
+
+    changes = 0
+
+    def _changed(self) -> None:
+        self.changes += 1
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def __ior__(self, other):
+        result = super().__ior__(other)
+        self._changed()
+        return result
+
+    def update(self, *args, **kwargs) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def pop(self, *args):
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self):
+        self._changed()
+        return super().popitem()
+
+    def setdefault(self, key, default=None):
+        self._changed()
+        return super().setdefault(key, default)
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+
 class FakeComfyUI:
     """In-process fake: ``url = await fake.start()`` ... ``await fake.stop()``.
 
@@ -114,9 +157,10 @@ class FakeComfyUI:
                        "index": 0, "vram_total": vram_total, "vram_free": vram_free,
                        "torch_vram_total": vram_total, "torch_vram_free": vram_free}
         self.argv = ["main.py", "--listen", host, "--port", str(port)]
+        self._info_cache: tuple[tuple, dict] | None = None
         self._object_info = json.loads(_OBJECT_INFO_FILE.read_text())
         if extra_object_info:
-            self._object_info.update(copy.deepcopy(extra_object_info))
+            self.add_object_info(extra_object_info)
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="fake-comfyui-"))
         self.exit_on_crash = False  # set by `python -m tests.fake_comfyui`: a crash ends the process
@@ -456,14 +500,44 @@ class FakeComfyUI:
             self.history.pop(prompt_id, None)
         return web.Response(status=200)
 
+    # ---- node definitions --------------------------------------------------------------------
+
+    @property
+    def _object_info(self) -> "_CountingDict":
+        """The node definitions (class -> definition); changing it (update, [] =, pop...) is noticed."""
+        return self._definitions
+
+    @_object_info.setter
+    def _object_info(self, value: dict) -> None:
+        self._definitions = _CountingDict(value)
+
+    def add_object_info(self, extra: dict) -> None:
+        """More node classes / model lists (a copy is kept), like installing custom nodes or models."""
+        self._object_info.update(copy.deepcopy(extra))
+
+    def _input_files(self) -> tuple[str, ...]:
+        input_dir = self.dir_for("input")
+        if not input_dir.is_dir():
+            return ()
+        return tuple(sorted(p.name for p in input_dir.iterdir()
+                            if p.is_file() and p.suffix.lower() in _IMAGE_EXTENSIONS))
+
     def object_info(self) -> dict:
-        info = copy.deepcopy(self._object_info)
-        if "LoadImage" in info:
-            input_dir = self.dir_for("input")
-            files = sorted(p.name for p in input_dir.iterdir()
-                           if p.is_file() and p.suffix.lower() in _IMAGE_EXTENSIONS)
-            info["LoadImage"]["input"]["required"]["image"][0] = files
-        return info
+        """What GET /object_info answers, LoadImage's list naming the files in the input folder.
+
+        POST /prompt validates against it, and deep-copying every definition costs milliseconds,
+        so the copy is made once and reused until the definitions change or the input folder's
+        file list does (an upload). The dict returned is a fresh top level over shared
+        definitions: a caller may add or drop classes, but must not edit a definition in place.
+        """
+        files = self._input_files() if "LoadImage" in self._object_info else None
+        key = (self._object_info.changes, files)
+        if self._info_cache is None or self._info_cache[0] != key:
+            info = copy.deepcopy(dict(self._object_info))
+            if files is not None:
+                info["LoadImage"]["input"]["required"]["image"][0] = list(files)
+            self._info_cache = (key, info)
+        return dict(self._info_cache[1])
 
     async def _get_object_info(self, request: web.Request) -> web.Response:
         return web.json_response(self.object_info())
