@@ -107,6 +107,7 @@ async def _show(status: "StatusMessage", kwargs: dict[str, Any], files: list[dis
     """Turn the status message into `kwargs`; send a new message when there is none (or it was deleted)."""
     if status.message is not None:
         try:
+            await status.wait_for_channel(final=True)
             await status.message.edit(attachments=files, **kwargs)
             status.edits += 1
             status.hub.edit_count += 1

@@ -9,6 +9,11 @@ Edits are coalesced per message: a message is edited only when what it shows cha
 once per EDIT_INTERVAL_S; updates in between overwrite each other and only the latest is sent.
 The final result bypasses the interval and is never dropped.
 
+Discord also allows only about CHANNEL_EDITS edits per CHANNEL_WINDOW_S in one channel, and a
+user's jobs share their session channel. So the status messages of a channel share a sliding
+window (`ChannelBudget`): progress and position edits may use all but one of its places, and that
+last place is kept for a final result, which therefore never waits behind progress edits.
+
 How events flow: the bus calls `_on_event` inline in the publisher's context; it only appends to
 an inbox and wakes the router, a task the bot owns. The router updates each job's wanted state and
 starts that job's flusher task, which does the REST calls. So a slow Discord edit never delays the
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EDIT_INTERVAL_S = 1.5
+CHANNEL_EDITS = 5             # Discord: about 5 message edits per 5 s per channel
+CHANNEL_WINDOW_S = 5.0
 BAR_CELLS = 12
 WAKEUP = "imagebot_feedback"      # bot.dispatch() name that wakes the router
 _FINAL = (JobFinished, JobFailed, JobCancelled)
@@ -44,6 +51,30 @@ _FINAL = (JobFinished, JobFailed, JobCancelled)
 def progress_bar(fraction: float, cells: int = BAR_CELLS) -> str:
     filled = max(0, min(cells, int(fraction * cells + 1e-9)))
     return "█" * filled + "░" * (cells - filled)
+
+
+class ChannelBudget:
+    """The edits made in one channel during the last CHANNEL_WINDOW_S (monotonic times)."""
+
+    def __init__(self, limit: int = CHANNEL_EDITS, window_s: float = CHANNEL_WINDOW_S) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.stamps: deque[float] = deque()
+
+    def free_at(self, now: float, final: bool) -> float:
+        """When the next edit may go: a final may use every place, other edits all but one."""
+        while self.stamps and self.stamps[0] <= now - self.window_s:
+            self.stamps.popleft()
+        places = self.limit if final else self.limit - 1
+        if len(self.stamps) < places:
+            return now
+        return self.stamps[len(self.stamps) - places] + self.window_s
+
+    def take(self, now: float) -> None:
+        self.stamps.append(now)
+
+    def idle(self, now: float) -> bool:
+        return not self.stamps or self.stamps[-1] <= now - self.window_s
 
 
 class StatusMessage:
@@ -163,6 +194,17 @@ class StatusMessage:
         except Exception:  # the id only helps after a restart; never fail the feedback for it
             log.warning("could not store the status message of job %s", self.job_id, exc_info=True)
 
+    async def wait_for_channel(self, *, final: bool) -> None:
+        """Take a place in the channel's edit window, waiting for one if it is full."""
+        budget = self.hub.budget(self.channel_id)
+        while True:
+            now = time.monotonic()
+            free_at = budget.free_at(now, final)
+            if free_at <= now:
+                budget.take(now)      # no await since the check: the place is ours
+                return
+            await asyncio.sleep(free_at - now)
+
     async def _edit(self) -> None:
         assert self.message is not None
         text, seq = self.text, self.preview_seq
@@ -190,14 +232,17 @@ class StatusMessage:
                     continue
                 if not self.dirty():
                     return
-                wait = self.last_edit + EDIT_INTERVAL_S - time.monotonic()
-                if wait > 0:
+                now = time.monotonic()
+                ready_at = max(self.last_edit + EDIT_INTERVAL_S,
+                               self.hub.budget(self.channel_id).free_at(now, final=False))
+                if ready_at > now:
                     self.sleeping = True
                     try:
-                        await asyncio.sleep(wait)
+                        await asyncio.sleep(ready_at - now)
                     finally:
                         self.sleeping = False
                     continue
+                self.hub.budget(self.channel_id).take(now)
                 try:
                     await self._edit()
                 except discord.NotFound:
@@ -228,6 +273,7 @@ class FeedbackHub:
         self._done: OrderedDict[int, None] = OrderedDict()
         self._health: dict[str, bool] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._budgets: dict[int | None, ChannelBudget] = {}
 
     # ---------------------------------------------------------------- life cycle
 
@@ -355,6 +401,15 @@ class FeedbackHub:
             status.task = None
         if status.task is None and (status.final is not None or status.dirty() or status.message is None):
             status.task = asyncio.get_running_loop().create_task(status.run(), name=f"imagebot-status-{status.job_id}")
+
+    def budget(self, channel_id: int | None) -> ChannelBudget:
+        budget = self._budgets.get(channel_id)
+        if budget is None:
+            if len(self._budgets) > 1000:     # forget channels with nothing in their window
+                now = time.monotonic()
+                self._budgets = {k: b for k, b in self._budgets.items() if not b.idle(now)}
+            budget = self._budgets[channel_id] = ChannelBudget()
+        return budget
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -8,8 +8,10 @@ from collections import defaultdict
 
 import pytest
 
-from bot.feedback import EDIT_INTERVAL_S, progress_bar
-from core.jobs import BackendHealthChanged, JobFailed, JobPositionChanged, JobStarted
+import simcord.http.router
+
+from bot.feedback import CHANNEL_EDITS, CHANNEL_WINDOW_S, EDIT_INTERVAL_S, progress_bar
+from core.jobs import BackendHealthChanged, JobFailed, JobFinished, JobPositionChanged, JobStarted
 from tests.bot.conftest import World
 
 MODEL = "z_image_turbo"
@@ -197,3 +199,48 @@ async def test_a_retried_job_shows_its_place_again_and_odd_failures_stay_generic
     await w.until(lambda: "failed" in session.last_message.content, advance=2)
     text = session.last_message.content
     assert "something went wrong (something_new)" in text and "/home/secret" not in text
+
+
+@pytest.fixture
+def edit_times(world: World, monkeypatch):
+    """(message path, virtual seconds) of every message edit, as Discord would see them arrive."""
+    seen: list[tuple[str, float]] = []
+    dispatch = simcord.http.router.dispatch
+
+    def timed(backend, method, path, **kwargs):
+        if method == "PATCH" and "/messages/" in path:
+            seen.append((path, world.env.now().timestamp()))
+        return dispatch(backend, method, path, **kwargs)
+
+    monkeypatch.setattr(simcord.http.router, "dispatch", timed)
+    return seen
+
+
+@pytest.mark.parametrize("world_options", [{"user_job_limit": 8, "service_options": {"pipeline_depth": 1}}])
+async def test_one_users_many_jobs_stay_within_the_channels_edit_limit(world: World, gate, core_bus, edit_times):
+    """8 jobs by one user share a session channel: at most 5 edits in any 5 s there, and every result arrives."""
+    w = world
+    finished: list[int] = []
+    core_bus.subscribe(JobFinished, lambda e: finished.append(e.job_id))
+    await w.job_service.pause()
+    for n in range(8):
+        await w.alice.slash(w.general, "imagine", model=MODEL, prompt=f"job {n}")
+    session = w.session_of(w.alice)
+    await w.job_service.resume()
+    for done in range(1, 9):                # one job ends about every second: up to seven places to update each time
+        gate.release()
+        await w.until(lambda: len(finished) >= done, advance=0.2)
+        await w.env.advance_time(0.8)
+    await w.until(lambda: len([m for m in session.history() if m.attachments and m.components]) == 8, advance=0.5)
+    await w.advance(10)
+    prefix = f"/channels/{session.id}/messages/"
+    times = sorted(t for path, t in edit_times if path.startswith(prefix))
+    assert len(times) > 8                           # the countdown was shown, not only the results
+    busiest = max(sum(1 for u in times if t - CHANNEL_WINDOW_S < u <= t) for t in times)
+    assert CHANNEL_EDITS - 1 <= busiest <= CHANNEL_EDITS, busiest   # the limit was reached, never passed
+    per_message = defaultdict(list)
+    for path, t in edit_times:
+        per_message[path].append(t)
+    for stamps in per_message.values():             # the per-message rule holds too (the result may come sooner)
+        gaps = [b - a for a, b in zip(stamps, stamps[1:-1])]
+        assert all(gap >= EDIT_INTERVAL_S - 1e-6 for gap in gaps), gaps
