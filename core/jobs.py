@@ -134,8 +134,16 @@ class JobQueued(JobEvent):
 
 @dataclass(frozen=True)
 class JobPositionChanged(JobEvent):
-    position: int                      # 1 = next to run
-    queue_length: int
+    """The job's place in our waiting list changed.
+
+    position >= 1: waiting with us (1 = next to leave for ComfyUI).
+    position == 0: it left our waiting list for ComfyUI (being sent, or pending in ComfyUI's own
+    queue behind the running job); JobStarted follows when ComfyUI starts it. Sent once per
+    hand-over, at once (so always before that JobStarted). A job that comes back (pause, retry)
+    gets a position >= 1 again.
+    """
+    position: int
+    queue_length: int                  # jobs waiting with us now
     eta_s: float | None
 
 

@@ -280,11 +280,15 @@ class JobService:
         await self._set_paused(False)
 
     async def _set_paused(self, paused: bool) -> None:
+        """Pause: nothing more is sent to ComfyUI, and what waits inside ComfyUI's queue (not the
+        running job) comes back to ours, so ComfyUI is free once the running job ends."""
         await self._store.set_setting(PAUSED_SETTING, paused)
         changed = self._scheduler.paused != paused
         self._scheduler.set_paused(paused)
         if changed:
             self._bus.publish(QueuePausedChanged(paused))
+        if paused and self._started:
+            await self._scheduler.pull_back()
 
     @property
     def paused(self) -> bool:

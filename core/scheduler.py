@@ -11,11 +11,17 @@ prompt_id is chosen here and stored before the POST, so after a crash the job is
 ComfyUI by that id (`client.wait` on an unknown id looks it up in /queue, then /history), and a
 job is only submitted again when ComfyUI has no trace of it.
 
+Pause stops dispatching and takes back what has not started: the prepared job, and the jobs
+pending in ComfyUI's queue (deleted there; the running one finishes). They return to their place
+in the waiting list with their prompt_id cleared, so a later dispatch posts them under a new id.
+
 Failures: WorkflowRejected and ExecutionFailed fail the job at once. A lost prompt, an HTTP 5xx,
 or a backend that stays down while another is up sends the job back to the front of the queue
 (to another backend when there is one) until `max_attempts`. While a backend is down (websocket
 closed, health checks failing, or the supervisor says ComfyUI is not up), nothing is sent to it:
-jobs wait in the queue, held, not failed.
+jobs wait in the queue, held, not failed. A backend that comes back gets no new work until the
+prompts it still holds for jobs that moved on (failed over, cancelled) are deleted there, so a
+job never runs on two backends because the old one kept its copy pending.
 """
 from __future__ import annotations
 
@@ -72,6 +78,8 @@ class Entry:
     preview: bytes | None = None
     preview_mime: str | None = None
     last_error: str = ""
+    attempts_at_dispatch: int = 0
+    pull_back: asyncio.Future | None = None  # paused: deleted from ComfyUI's queue, coming back to ours
 
 
 class BackendState:
@@ -91,6 +99,7 @@ class BackendState:
         self.probe_task: asyncio.Task | None = None
         self.failover_task: asyncio.Task | None = None
         self.reconcile_task: asyncio.Task | None = None
+        self.clean_task: asyncio.Task | None = None
         self.listener: Callable | None = None
         # POSTs leave in dispatch order (ComfyUI runs prompts in the order they arrive): the lock
         # is taken in dispatch order and held from preparing a job until it is posted.
@@ -105,6 +114,11 @@ class BackendState:
     @property
     def up(self) -> bool:
         return self.socket_up and self.supervisor_up and self.reachable and self.pool_healthy
+
+    @property
+    def takes_work(self) -> bool:
+        """Up, and holding no prompts of ours that must be deleted first (see `Scheduler._clean_stale`)."""
+        return self.up and not self.stale
 
 
 def clients_of(backends: Any) -> list[tuple[Any, Any]]:
@@ -262,7 +276,7 @@ class Scheduler:
         if not self._running:
             return
         while not self.paused and len(self.waiting):
-            free = [b for b in self.backends if b.up and len(b.slots) < self.depth + 1]
+            free = [b for b in self.backends if b.takes_work and len(b.slots) < self.depth + 1]
             if not free:
                 return
             backend = min(free, key=lambda b: len(b.slots))
@@ -270,9 +284,18 @@ class Scheduler:
             if job_id is None:
                 return
             entry = self.entries[job_id]
+            entry.attempts_at_dispatch = entry.job.attempts
             self._occupy(entry, backend)
             self._positions_changed()
+            self._announce_sent(entry)
             entry.task = self._spawn(self._drive(entry, resume=False), f"job-{job_id}")
+
+    def _announce_sent(self, entry: Entry) -> None:
+        """Position 0: the job left the waiting list for ComfyUI (JobStarted follows when it runs).
+        Published at once, so it always comes before that job's JobStarted."""
+        job = entry.job
+        self._published_position[job.id] = 0
+        self.bus.publish(JobPositionChanged(job.id, job.user_id, 0, len(self.waiting), self.eta_s(job.id)))
 
     def _skip_for(self, backend: BackendState) -> set[int]:
         """Jobs that already failed on `backend` wait for another healthy one, if there is one."""
@@ -286,6 +309,58 @@ class Scheduler:
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
         self.dispatch()
+
+    async def pull_back(self, timeout: float = 5.0) -> None:
+        """Paused: what has not started in ComfyUI comes back to the waiting list, at its place.
+
+        The prepared job (stored as submitted, not posted) stops where it is. The jobs pending in
+        ComfyUI's queue are deleted there; each one's `wait` then ends in PromptLost and `_drive`
+        puts it back (a job that started meanwhile simply finishes). Returns once they are back,
+        or after `timeout` seconds.
+        """
+        waits: list[asyncio.Future] = []
+        for backend in self.backends:
+            for entry in [e for e in backend.slots if not (e.holds_permit or e.recovered)]:
+                await self._unprepare(entry)
+            if not backend.up:
+                continue                  # cannot delete there now; failover deals with its jobs
+            async with backend.submit_lock:      # a POST on its way is answered first
+                pending = [e for e in backend.slots if e is not backend.running and not e.final and not e.completing
+                           and e.job.state == JobState.SUBMITTED and e.job.prompt_id and e.pull_back is None]
+                if not pending:
+                    continue
+                loop = asyncio.get_running_loop()
+                for entry in pending:
+                    entry.pull_back = loop.create_future()
+                try:
+                    await backend.client.delete_pending([e.job.prompt_id for e in pending])
+                except ComfyError as exc:
+                    log.info("could not take pending jobs back from %s: %s", backend.url, exc)
+                    for entry in pending:
+                        self._settle_pull_back(entry, clear=True)
+                    continue
+                waits += [e.pull_back for e in pending]
+        if waits:
+            await asyncio.wait(waits, timeout=timeout)
+
+    async def _unprepare(self, entry: Entry) -> None:
+        """A job prepared for ComfyUI but not posted goes back to waiting (nothing reached ComfyUI)."""
+        if entry.final or entry.completing:
+            return
+        if entry.task is not None and not entry.task.done():
+            entry.task.cancel()
+            await asyncio.gather(entry.task, return_exceptions=True)
+        if entry.final or entry.holds_permit:
+            return
+        entry.job.attempts = entry.attempts_at_dispatch
+        await self._requeue(entry)
+
+    @staticmethod
+    def _settle_pull_back(entry: Entry, *, clear: bool = False) -> None:
+        if entry.pull_back is not None and not entry.pull_back.done():
+            entry.pull_back.set_result(None)
+        if clear:
+            entry.pull_back = None
 
     # ---- one job, start to end --------------------------------------------------------------
 
@@ -312,7 +387,12 @@ class Scheduler:
             if not entry.cancelling:
                 await self._fail(entry, "interrupted", "The job was stopped in ComfyUI (interrupted).")
         except PromptLost as exc:
-            await self._retry(entry, "lost", str(exc))
+            if entry.pull_back is not None and not entry.cancelling:   # we deleted it: the queue is paused
+                log.info("job %s taken back from %s (queue paused)", job.id, backend.url)
+                job.attempts = entry.attempts_at_dispatch
+                await self._requeue(entry)
+            else:
+                await self._retry(entry, "lost", str(exc))
         except ComfyHTTPError as exc:
             await self._retry(entry, "comfy_http", str(exc))
         except _TRANSIENT as exc:
@@ -320,7 +400,7 @@ class Scheduler:
             # The request never got an answer: the job did not reach this ComfyUI, or we will
             # delete it there when it answers again. Either way this attempt does not count.
             if job.prompt_id:
-                backend.stale.add(job.prompt_id)
+                self._mark_stale(backend, job.prompt_id)
             await self._retry(entry, "unreachable", str(exc), count=False)
         except _Refused as exc:
             await self._fail(entry, exc.code, str(exc))
@@ -333,6 +413,7 @@ class Scheduler:
             await self._fail(entry, "internal", f"Internal error: {type(exc).__name__}: {exc}")
         finally:
             self._release(entry)
+            self._settle_pull_back(entry, clear=True)
 
     async def _submit(self, entry: Entry, backend: BackendState) -> None:
         job = entry.job
@@ -428,13 +509,22 @@ class Scheduler:
         if job.backend and len(self.backends) > 1 and count:
             entry.avoid.add(job.backend)
             self._avoiding.add(job.id)
+        await self._requeue(entry)
+
+    async def _requeue(self, entry: Entry) -> None:
+        """Back to its place in the waiting list; the prompt_id is cleared (a new one on the next post)."""
+        job = entry.job
         if job.prompt_id and self.by_prompt.get(job.prompt_id) is entry:
             del self.by_prompt[job.prompt_id]
         job.state, job.prompt_id = JobState.QUEUED, None
         await self.store.update(job.id, state=JobState.QUEUED, prompt_id=None, attempts=job.attempts)
         self._release(entry)
+        self._settle_pull_back(entry, clear=True)
+        if entry.final:                  # cancelled while the write was on its way
+            return
         entry.backend = None
         entry.completing = False
+        entry.recovered = False
         self.waiting.add(job.id, job.priority, entry.order)
         self._positions_changed()
         self.dispatch()
@@ -465,7 +555,7 @@ class Scheduler:
                 await backend.client.interrupt(job.prompt_id)
             except ComfyError as exc:
                 log.info("could not remove job %s from %s now (%s); will retry", job.id, backend.url, exc)
-                backend.stale.add(job.prompt_id)
+                self._mark_stale(backend, job.prompt_id)
         if entry.final:
             return _snapshot(job)
         entry.final = True
@@ -487,6 +577,7 @@ class Scheduler:
                 entry = self.by_prompt.get(event.prompt_id)
                 if entry is not None and entry.backend is backend and not entry.final:
                     backend.running = entry
+                    self._settle_pull_back(entry, clear=True)   # too late to take it back: it runs
                     entry.start_task = self._spawn(self._mark_running(entry), f"job-{entry.job.id}-start")
             elif isinstance(event, cev.QueueStatus):
                 if any(e.recovered for e in backend.slots):
@@ -579,8 +670,7 @@ class Scheduler:
             self.bus.publish(BackendHealthChanged(backend.url, up, reason))
             self._positions_changed()          # ETAs depend on how many backends are up
         if up:
-            if backend.stale:
-                self._spawn(self._clean_stale(backend), f"stale-{backend.url}")
+            self._clean_soon(backend)
             self.dispatch()
         elif self._running and backend.slots and len(self.backends) > 1:
             if backend.failover_task is None or backend.failover_task.done():
@@ -591,23 +681,43 @@ class Scheduler:
         await asyncio.sleep(self.failover_after_s)
         if backend.up or not any(b.up for b in self.backends if b is not backend):
             return
-        for entry in [e for e in backend.slots if not e.completing]:
+        # Prepared jobs first: cancelling a posted one frees a place in ComfyUI's queue, and a
+        # prepared job still waiting for that place would post itself to the dead backend.
+        for entry in sorted((e for e in backend.slots if not e.completing), key=lambda e: e.holds_permit):
             if entry.task is not None:
                 entry.task.cancel()
                 await asyncio.gather(entry.task, return_exceptions=True)
             if entry.job.prompt_id:
-                backend.stale.add(entry.job.prompt_id)
+                self._mark_stale(backend, entry.job.prompt_id)
             await self._retry(entry, "backend_down", f"{backend.url} stopped answering")
 
+    def _mark_stale(self, backend: BackendState, prompt_id: str) -> None:
+        """A prompt of ours on `backend` whose job is gone from there (moved on, cancelled)."""
+        backend.stale.add(prompt_id)
+        self._clean_soon(backend)
+
+    def _clean_soon(self, backend: BackendState) -> None:
+        if (self._running and backend.stale and backend.up
+                and (backend.clean_task is None or backend.clean_task.done())):
+            backend.clean_task = self._spawn(self._clean_stale(backend), f"stale-{backend.url}")
+
     async def _clean_stale(self, backend: BackendState) -> None:
-        ids = list(backend.stale)
-        try:
-            await backend.client.delete_pending(ids)
-            for prompt_id in ids:
-                await backend.client.interrupt(prompt_id)
-        except ComfyError:
-            return
-        backend.stale.difference_update(ids)
+        """Delete (pending) and interrupt (running) our stale prompts there, retrying while it is up.
+        Until this is done the backend gets no new work (`takes_work`): its queue would run them first."""
+        while backend.stale and backend.up:
+            ids = list(backend.stale)
+            try:
+                await backend.client.delete_pending(ids)
+                for prompt_id in ids:
+                    await backend.client.interrupt(prompt_id)
+            except ComfyError as exc:
+                log.info("could not delete stale prompts on %s yet: %s", backend.url, exc)
+                await asyncio.sleep(self.probe_interval_s)
+                continue
+            backend.stale.difference_update(ids)
+            log.info("deleted %d stale prompt(s) on %s", len(ids), backend.url)
+        if not backend.stale:
+            self.dispatch()
 
     # ---- positions and ETAs -------------------------------------------------------------------
 

@@ -300,6 +300,56 @@ async def test_paused_queue_accepts_and_holds(job_service, job_request, core_eve
     assert core_events.of(JobFinished, accepted.job.id)
 
 
+async def test_pause_takes_back_what_waits_in_comfy_and_the_running_job_finishes(job_service, job_request,
+                                                                               core_events, fake_comfy):
+    fake_comfy.exec_ms = 1500
+    jobs = [(await job_service.submit(job_request(user_id=u, prompt=f"p{u}"))).job for u in range(1, 5)]
+    ids = [j.id for j in jobs]
+    await core_events.wait_for(lambda: core_events.of(JobStarted, ids[0]))
+    await eventually(lambda: fake_comfy.queue_remaining == 2)
+    # running, pending in ComfyUI, prepared (stored as submitted, not posted), waiting with us
+    assert [j.state for j in job_service.queued()] == [JobState.RUNNING, JobState.SUBMITTED, JobState.SUBMITTED,
+                                                       JobState.QUEUED]
+    old_pending_id = (await job_service.get(ids[1])).prompt_id
+
+    await job_service.pause()
+    assert fake_comfy.queue_remaining == 1                           # only the running job is left in ComfyUI
+    assert fake_comfy.running.prompt_id == (await job_service.get(ids[0])).prompt_id
+    assert [j.id for j in job_service.queued()] == ids                # at their places
+    assert [j.state for j in job_service.queued()] == [JobState.RUNNING] + [JobState.QUEUED] * 3
+    assert [job_service.position(i) for i in ids] == [None, 1, 2, 3]
+    for job_id in ids[1:]:
+        stored = await job_service.get(job_id)
+        assert stored.state == JobState.QUEUED and stored.prompt_id is None and stored.attempts == 0
+    async with job_service._db.sessions() as session:
+        rows = {r.id: r for r in (await session.scalars(select(JobRow))).all()}
+    assert [(rows[i].state, rows[i].prompt_id) for i in ids[1:]] == [("queued", None)] * 3
+    await core_events.wait_for(lambda: [e.position for e in core_events.of(JobPositionChanged, ids[1])][-1:] == [1])
+
+    await core_events.wait_final([ids[0]])                           # the running one finishes
+    assert core_events.of(JobFinished, ids[0])
+    await asyncio.sleep(0.1)
+    assert len(fake_comfy.received_prompts) == 2 and fake_comfy.queue_remaining == 0   # nothing new handed out
+
+    fake_comfy.exec_ms = 20
+    await job_service.resume()
+    await core_events.wait_final(ids)
+    assert len(core_events.of(JobFinished)) == 4 and not core_events.of(JobFailed)
+    assert executed_prompts(fake_comfy) == {"p1": 1, "p2": 1, "p3": 1, "p4": 1}
+    assert received_texts(fake_comfy) == ["p1", "p2", "p2", "p3", "p4"]
+    again = await job_service.get(ids[1])
+    assert again.prompt_id != old_pending_id and again.attempts == 1
+
+
+async def test_pause_when_nothing_waits_in_comfy(job_service, job_request, core_events, fake_comfy):
+    fake_comfy.exec_ms = 300
+    running = await job_service.submit(job_request())
+    await core_events.wait_for(lambda: core_events.of(JobStarted, running.job.id))
+    await job_service.pause()
+    await core_events.wait_final([running.job.id])
+    assert core_events.of(JobFinished, running.job.id) and len(fake_comfy.received_prompts) == 1
+
+
 # ---- cancel in each state --------------------------------------------------------------------
 
 async def test_cancel_a_waiting_job(job_service, job_request, core_events, fake_comfy):
@@ -360,6 +410,25 @@ async def test_position_events_only_on_change(job_service, job_request, core_eve
     await asyncio.sleep(0.05)
     changes = core_events.of(JobPositionChanged)
     assert [(e.job_id, e.position, e.queue_length) for e in changes] == [(ids[n], n, 4) for n in range(1, 5)]
+
+
+async def test_position_zero_when_a_job_leaves_for_comfy(job_service, job_request, core_events, fake_comfy):
+    fake_comfy.exec_ms = 400
+    ids = [(await job_service.submit(job_request(user_id=u, prompt=f"p{u}"))).job.id for u in range(1, 5)]
+    await core_events.wait_for(lambda: core_events.of(JobStarted, ids[0]))
+    # the first three went to ComfyUI (running, pending, prepared) at once: each told "0", none still "1"
+    for job_id in ids[:3]:
+        [sent] = [e for e in core_events.of(JobPositionChanged, job_id)]
+        assert sent.position == 0 and sent.queue_length == 0 and sent.eta_s is not None   # nobody waited yet
+    assert job_service.position(ids[3]) == 1 and not core_events.of(JobPositionChanged, ids[3])
+    await core_events.wait_final(ids)
+    for job_id in ids:
+        kinds = [type(e) for e in core_events.events if getattr(e, "job_id", None) == job_id]
+        zero = [i for i, e in enumerate(core_events.events) if isinstance(e, JobPositionChanged)
+                and e.job_id == job_id and e.position == 0]
+        started = [i for i, e in enumerate(core_events.events) if isinstance(e, JobStarted) and e.job_id == job_id]
+        assert len(zero) == 1 and zero[0] < started[0], kinds
+    assert [e.position for e in core_events.of(JobPositionChanged, ids[3])] == [0]
 
 
 async def test_position_events_are_coalesced(make_job_service, job_request, core_events):

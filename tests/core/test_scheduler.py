@@ -185,6 +185,39 @@ async def test_a_dead_backend_gives_its_jobs_to_another(make_job_service, job_re
     assert len(moved) == 2
 
 
+async def test_a_backend_that_comes_back_drops_the_jobs_that_moved_on_before_new_work(
+        make_job_service, job_request, core_events, core_bus, fake_comfy, second_fake):
+    service = await make_job_service(urls=[fake_comfy.url, second_fake.url], user_job_limit=10)
+    await eventually(lambda: all(up for _, up in service.backend_status()))
+    core_bus.publish(comfy_state(second_fake.url, SupervisorState.RESTARTING))
+    fake_comfy.exec_ms = 5000
+    ids = [(await service.submit(job_request(user_id=u, prompt=f"p{u}"))).job.id for u in range(1, 4)]
+    await core_events.wait_for(lambda: core_events.of(JobStarted, ids[0]))
+    await eventually(lambda: fake_comfy.queue_remaining == 2)     # p1 running, p2 pending there, p3 prepared
+
+    # the first backend goes dark (still holding p1 and p2); its jobs fail over to the second
+    core_bus.publish(comfy_state(fake_comfy.url, SupervisorState.WAITING))
+    core_bus.publish(comfy_state(second_fake.url, SupervisorState.UP))
+    await core_events.wait_final(ids)
+    assert {e.backend for e in core_events.of(JobFinished)} == {second_fake.url}
+    assert fake_comfy.queue_remaining == 2                        # the old copies are still there
+
+    # it comes back while the second one is away; the first delete attempt fails
+    fake_comfy.exec_ms = 20
+    fake_comfy.fail_http("/queue", times=2, status=500)
+    core_bus.publish(comfy_state(second_fake.url, SupervisorState.RESTARTING))
+    core_bus.publish(comfy_state(fake_comfy.url, SupervisorState.UP))
+    later = await service.submit(job_request(user_id=9, prompt="p9"))
+    await core_events.wait_final([later.job.id], timeout=5)
+    assert core_events.of(JobFinished, later.job.id)[0].backend == fake_comfy.url
+    assert executed_prompts(second_fake) == {"p1": 1, "p2": 1, "p3": 1}
+    assert executed_prompts(fake_comfy) == {"p9": 1}             # the old p1 interrupted, p2 deleted: never twice
+    log = [(method, path) for method, path, _ in fake_comfy.request_log]
+    last_delete = max(i for i, entry in enumerate(log) if entry == ("POST", "/queue"))
+    new_post = len(log) - 1 - log[::-1].index(("POST", "/prompt"))
+    assert last_delete < new_post                                 # cleaned up before it got new work
+
+
 # ---- restarts of the service itself --------------------------------------------------------------
 
 @pytest.fixture
