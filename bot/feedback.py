@@ -117,6 +117,9 @@ class StatusMessage:
     def render_queued(self) -> None:
         if self.running or self.position is None:
             return
+        if self.position == 0:      # left our queue for ComfyUI's; JobStarted follows when it runs
+            self.text = self._text("status.sent")
+            return
         if self.hub.backends_down():
             self.text = self._text("status.waiting_backend", position=self.position)
             return
@@ -364,7 +367,7 @@ class FeedbackHub:
             if not self.ours(job):
                 self._ignored.add(job_id)
                 return
-            status = self.statuses[job_id] = StatusMessage(self, job)
+            status = self.statuses[job_id] = StatusMessage(self, job, message_id=job.feedback_message_id)
         status.apply(event)
         if received_at is not None and status.finished_at is not None:
             status.finished_at = received_at
@@ -382,8 +385,7 @@ class FeedbackHub:
             if not any(isinstance(e, _FINAL) for e in events):
                 self._ignored.add(job_id)
             return
-        message_id = getattr(job, "feedback_message_id", None)
-        status = self.statuses[job_id] = StatusMessage(self, job, message_id=message_id)
+        status = self.statuses[job_id] = StatusMessage(self, job, message_id=job.feedback_message_id)
         for event in events:
             status.apply(event)
         if not status.text and status.final is None:

@@ -49,13 +49,16 @@ def _limit(limits: Any, role: str) -> tuple[int, int, int]:
 def size_for(info: Any, aspect: str | None) -> tuple[int | None, int | None]:
     """Width and height for an aspect, at about the workflow's default area, within its limits.
 
-    No aspect: (None, None), the workflow's own default size.
+    `info` is the service's WorkflowInfo: `defaults` (width, height) and `limits` (width and height
+    ranges, None when the workflow takes no size). No aspect, or a workflow that takes no size:
+    (None, None), the workflow's own default size.
     """
     if not aspect or aspect not in ASPECTS:
         return None, None
-    manifest = getattr(info, "manifest", None)
-    limits = getattr(info, "limits", None) or getattr(manifest, "limits", None)
-    defaults = getattr(info, "defaults", None) or getattr(manifest, "defaults", None) or {}
+    limits = getattr(info, "limits", None)
+    if limits is not None and hasattr(limits, "width") and (limits.width is None or limits.height is None):
+        return None, None
+    defaults = getattr(info, "defaults", None) or {}
     area = int(defaults.get("width", DEFAULT_SIDE)) * int(defaults.get("height", DEFAULT_SIDE))
     rw, rh = ASPECTS[aspect]
     (wmin, wmax, wstep), (hmin, hmax, hstep) = _limit(limits, "width"), _limit(limits, "height")
@@ -218,14 +221,15 @@ async def reroll(bot: "ImageBot", interaction: discord.Interaction, job_id: int)
         await reply(interaction, bot.catalog.text("job.gone", lang))
         return
     request = job.request
-    input_image = request.input_image
-    if input_image is None and request.input_image_name is not None:
-        loader = getattr(bot.job_service, "input_image", None)   # optional: the stored input of a job
-        input_image = await loader(job_id) if loader is not None else None
+    input_image, input_name = None, request.input_image_name
+    is_edit = any(w.name == request.workflow and w.kind == "edit" for w in bot.job_service.workflows())
+    if is_edit or input_name is not None:
+        # The service keeps the (checked) image an edit was given; the request in the DB has no bytes.
+        input_image = await bot.job_service.input_image(job_id)
         if input_image is None:
             await reply(interaction, bot.catalog.text("edit.source_gone", lang, job_id=job_id))
             return
+        input_name = input_name or f"job_{job_id}.png"
     await submit(bot, interaction, workflow=request.workflow, prompt=request.prompt,
                  negative_prompt=request.negative_prompt, width=request.width, height=request.height, seed=None,
-                 input_image=input_image, input_image_name=request.input_image_name, parent_job_id=job_id)
-
+                 input_image=input_image, input_image_name=input_name, parent_job_id=job_id)

@@ -115,3 +115,30 @@ async def test_buttons_of_a_vanished_job(world: World):
         await db.execute(delete(JobRow))
     r = await w.alice.click(first, label="Reroll")
     assert r.response.content == "That image is no longer available."
+
+
+async def test_reroll_of_an_edit_edits_the_same_image_again(world: World):
+    w = world
+    await w.alice.slash(w.general, "edit", prompt="make it night", image=("photo.png", png(32, 32, (10, 200, 10))))
+    session = w.session_of(w.alice)
+    await w.until(lambda: results(session), advance=2)
+    click = await w.alice.click(results(session)[-1], label="Reroll")
+    assert "Job #2 is queued" in click.response.content
+    await w.until(lambda: len(results(session)) == 2, advance=2)
+    one, two = await w.job_service.get(1), await w.job_service.get(2)
+    assert two.workflow == EDIT and two.request.prompt == "make it night" and two.request.parent_job_id == 1
+    assert two.request.input_image_name == "photo.png" and one.seed != two.seed
+    given = await w.job_service.input_image(2)
+    assert given is not None and given == await w.job_service.input_image(1)
+
+
+async def test_reroll_of_an_edit_whose_image_is_gone(world: World):
+    w = world
+    await w.alice.slash(w.general, "edit", prompt="make it night", image=("photo.png", png(32, 32)))
+    session = w.session_of(w.alice)
+    await w.until(lambda: results(session), advance=2)
+    for stored in w.settings.paths.inputs_dir.iterdir():      # cleaned up meanwhile
+        stored.unlink()
+    r = await w.alice.click(results(session)[-1], label="Reroll")
+    assert r.response.content.startswith("The image of job #1 is no longer on the server")
+    assert w.job_service.queued() == []

@@ -12,7 +12,7 @@ import simcord.http.router
 
 from bot.feedback import CHANNEL_EDITS, CHANNEL_WINDOW_S, EDIT_INTERVAL_S, progress_bar
 from core.jobs import BackendHealthChanged, JobFailed, JobFinished, JobPositionChanged, JobStarted
-from tests.bot.conftest import World
+from tests.bot.conftest import SPANISH_USERS, World
 
 MODEL = "z_image_turbo"
 DEPTH_1 = {"service_options": {"pipeline_depth": 1}}
@@ -244,3 +244,59 @@ async def test_one_users_many_jobs_stay_within_the_channels_edit_limit(world: Wo
     for stamps in per_message.values():             # the per-message rule holds too (the result may come sooner)
         gaps = [b - a for a, b in zip(stamps, stamps[1:-1])]
         assert all(gap >= EDIT_INTERVAL_S - 1e-6 for gap in gaps), gaps
+
+
+@pytest.mark.parametrize("world_options", [DEPTH_1])
+async def test_after_a_restart_the_same_status_message_keeps_going_and_becomes_the_result(
+        world: World, gate, make_job_service, app_paths):
+    """Bot and queue restart while alice waits second in line: her one status message carries on."""
+    w = world
+    await w.job_service.pause()
+    await w.bob.slash(w.general, "imagine", model=MODEL, prompt="ahead")
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    status = session.last_message
+    assert "Pos: **2**" in status.content
+    posts_before = len(w.requests("POST", f"/channels/{session.id}/messages"))
+    # A new process: the queue and the bot start again on the same database (still paused).
+    await w.job_service.stop()
+    service = await make_job_service(db=w.db, start=False, service_options=DEPTH_1["service_options"],
+                                     allowed_guild_ids=w.settings.allowed_guild_ids)
+    new_bot = w.make_bot(job_service=service)
+    await w.env.restart_bot(new_bot)
+    w.bot, w.job_service = new_bot, service
+    await service.start()
+    assert service.paused and service.position(2) == 2
+    await service.resume()
+    gate.release()                          # bob's job ends: alice is next, in the same message
+
+    def shown() -> str:
+        return next(m for m in session.history() if m.id == status.id).content
+
+    await w.until(lambda: "Being sent to ComfyUI" in shown(), advance=2)
+    gate.release()
+    await w.until(lambda: result_of(session) is not None, advance=2)
+    assert result_of(session).id == status.id
+    assert shown().startswith(f"<@{w.alice.id}> ✅ Done in ")
+    assert len(w.requests("POST", f"/channels/{session.id}/messages")) == posts_before   # no second message
+
+
+@pytest.mark.parametrize("world_options", [DEPTH_1])
+@pytest.mark.parametrize("spanish, expected", [(False, "📤 **Z-Image Turbo** · Being sent to ComfyUI · starts soon"),
+                                               (True, "📤 **Z-Image Turbo** · Enviándose a ComfyUI · empieza pronto")])
+async def test_a_job_handed_to_comfyui_says_so(world: World, gate, spanish, expected):
+    """Position 0: the job left our queue for ComfyUI's, behind the image being made there."""
+    w = world
+    if spanish:
+        SPANISH_USERS.add(w.alice.id)
+    await w.job_service.pause()
+    await w.bob.slash(w.general, "imagine", model=MODEL, prompt="ahead")
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    status = session.last_message
+    await w.job_service.resume()                # bob's job runs (held at the fake's door), alice's is sent behind it
+    await w.until(lambda: next(m for m in session.history() if m.id == status.id).content == expected, advance=2)
+    gate.release()
+    gate.release()
+    await w.until(lambda: result_of(session) is not None, advance=2)
+    assert result_of(session).id == status.id

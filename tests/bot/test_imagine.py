@@ -1,7 +1,12 @@
 """/imagine, /queue and /cancel end to end: simcord + the real JobService + the fake ComfyUI."""
+import json
+import shutil
+
 import pytest
 
+from comfy.workflows import load_workflows
 from core.jobs import JobFinished
+from core.paths import resource_root
 from core.store import JobRow
 from tests.bot.conftest import SPANISH_USERS, World
 
@@ -182,3 +187,24 @@ async def test_a_spanish_user_gets_everything_in_spanish(world: World):
     assert "✅ Hecho en" in result.content and "semilla" in result.content
     assert [c.label for row in result.components for c in row.children] == ["Otra vez", "Editar", "Borrar"]
     assert result.embeds[0].author.name == "Texto"
+
+
+@pytest.mark.parametrize("aspect, size", [("wide", (1024, 576)), ("tall", (576, 1024)), ("square", (768, 768)),
+                                          ("portrait", (640, 960))])
+async def test_aspect_sizes_follow_the_workflows_defaults_and_limits(world: World, tmp_path, aspect, size):
+    """A workflow edited to 768×768 by default, at most 1024 wide and high, in steps of 64."""
+    w = world
+    folder = tmp_path / "flujos"
+    shutil.copytree(resource_root() / "flujos", folder)
+    manifest_path = folder / f"{MODEL}.manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["defaults"].update(width=768, height=768)
+    for side in ("width", "height"):
+        manifest["limits"][side] = {"min": 256, "max": 1024, "multiple_of": 64}
+    manifest_path.write_text(json.dumps(manifest))
+    w.job_service.set_workflows(load_workflows(folder))
+    r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a fox", aspect=aspect)
+    assert "Job #1 is queued" in r.response.content
+    job = await w.job_service.get(1)
+    assert (job.request.width, job.request.height) == size
+    await w.until(lambda: result_message(w.session_of(w.alice)) is not None, advance=2)

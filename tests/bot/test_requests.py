@@ -34,6 +34,16 @@ def test_sizes_stay_within_the_limits_and_keep_the_shape():
     assert size_for(object(), "square") == (1024, 1024)
 
 
+def test_a_workflow_that_takes_no_size_keeps_its_own():
+    from core.jobservice import WorkflowInfo, WorkflowLimits
+
+    fixed = WorkflowInfo("fixed", "Fixed", "imagine", defaults={}, limits=WorkflowLimits(None, None, 1, 4000))
+    assert size_for(fixed, "wide") == (None, None)
+    sized = WorkflowInfo("z", "Z", "imagine", defaults={"width": 1024, "height": 1024},
+                         limits=WorkflowLimits(Range(256, 2048, 16), Range(256, 2048, 16), 4, 4000))
+    assert size_for(sized, "wide") == (1360, 768)
+
+
 def test_image_kind_by_content_not_name():
     assert image_kind(png()) == "png"
     assert image_kind(b"\xff\xd8\xff\xe0" + b"0" * 20) == "jpeg"
