@@ -1,6 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+
+import pytest
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from comfy.supervisor import ComfyStateChanged, SupervisorState
 from core.jobs import JobState
@@ -139,3 +145,61 @@ async def test_first_run_opens_the_wizard(qtbot, gui_services):
     app.start()
     assert app.wizard is not None and app.wizard.isVisible()
     await app.close()
+
+
+@pytest.fixture
+def no_app_quit(monkeypatch):
+    """QApplication.quit() under qasync stops the loop under main()'s pending coroutine: it must never run.
+    (exit() stays: qasync's own loop.stop() uses it.)"""
+    calls = []
+    monkeypatch.setattr(QApplication, "quit", lambda *args: calls.append(args))
+    monkeypatch.setattr(QCoreApplication, "quit", lambda *args: calls.append(args))
+    return calls
+
+
+async def test_with_a_tray_closing_the_dashboard_only_hides_it(qtbot, gui_services, monkeypatch, no_app_quit):
+    monkeypatch.setattr("gui.tray.tray_available", lambda: True)
+    app = build(qtbot, gui_services)
+    app.start()
+    assert app.tray.available and not app.dashboard.isVisible()     # the tray icon is the app
+    app.actions.open_dashboard.trigger()
+    assert app.dashboard.isVisible()
+    assert app.dashboard.close() is False                            # the close is refused: hidden instead
+    assert not app.dashboard.isVisible()
+    assert not app.shutdown.is_set() and not no_app_quit
+    app.tray.icon.activated.emit(QSystemTrayIcon.ActivationReason.Trigger)   # a click on the icon
+    assert app.dashboard.isVisible()
+    await app.close()
+    assert not no_app_quit
+
+
+async def test_without_a_tray_closing_the_dashboard_quits_through_the_event(qtbot, gui_services, no_app_quit):
+    app = build(qtbot, gui_services, force_no_tray=True)
+    app.start()
+    assert app.dashboard.isVisible()
+    assert app.dashboard.close() is True
+    assert app.shutdown.is_set() and not no_app_quit
+    await app.close()
+    assert not no_app_quit
+
+
+@pytest.mark.parametrize("has_tray", [True, False], ids=["tray", "no-tray"])
+async def test_sigterm_ends_the_tray_app_through_the_shutdown_event(gui_services, monkeypatch, no_app_quit, has_tray):
+    from gui.app import run_tray_app
+    from main import stop_on_signals
+
+    monkeypatch.setattr("gui.tray.tray_available", lambda: has_tray)
+    loop = asyncio.get_running_loop()
+    shutdown = asyncio.Event()
+    stop_on_signals(shutdown)
+    try:
+        ready = asyncio.Event()
+        running = asyncio.create_task(run_tray_app(gui_services, shutdown, ready=ready))
+        await asyncio.wait_for(ready.wait(), 5)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(running, 5)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    assert shutdown.is_set() and not no_app_quit
+    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()]
