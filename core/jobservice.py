@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from comfy.supervisor import ComfyStateChanged
@@ -34,6 +35,10 @@ from core.scheduler import Entry, Scheduler, _snapshot
 log = logging.getLogger(__name__)
 
 PAUSED_SETTING = "queue_paused"
+# Input images of finished edits are kept for Reroll while the job is among the newest this many
+# edits or this recent; older ones are deleted when the service starts.
+INPUT_KEEP_JOBS = 200
+INPUT_KEEP_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,8 @@ class JobService:
     def __init__(self, *, db, bus: EventBus, settings, workflows, backends, paths: AppPaths,
                  clock: Callable[[], datetime] | None = None, position_interval_s: float = 1.0,
                  failover_after_s: float = 30.0, probe_interval_s: float = 2.0, pipeline_depth: int = 2,
-                 max_input_bytes: int = MAX_INPUT_BYTES, max_input_pixels: int = MAX_INPUT_PIXELS) -> None:
+                 max_input_bytes: int = MAX_INPUT_BYTES, max_input_pixels: int = MAX_INPUT_PIXELS,
+                 input_keep_jobs: int = INPUT_KEEP_JOBS, input_keep_days: float = INPUT_KEEP_DAYS) -> None:
         self._db = db
         self._bus = bus
         self._settings = settings
@@ -71,6 +77,8 @@ class JobService:
         self._clock = clock or utcnow
         self._max_input_bytes = max_input_bytes
         self._max_input_pixels = max_input_pixels
+        self._input_keep_jobs = input_keep_jobs
+        self._input_keep_days = input_keep_days
         self._store = JobStore(db, paths.data_dir)
         self._eta = EtaModel()
         self._scheduler = Scheduler(
@@ -89,6 +97,7 @@ class JobService:
         if self._started:
             return
         self._scheduler.paused = bool(await self._store.get_setting(PAUSED_SETTING, False))
+        await self._prune_inputs()
         for workflow, backend, seconds in await self._store.generation_times():
             self._eta.record(workflow, backend, seconds)
         loaded = await self._store.load_active()
@@ -105,6 +114,21 @@ class JobService:
             self._unsubscribe = None
         await self._scheduler.stop()
         self._started = False
+
+    async def _prune_inputs(self) -> None:
+        """Delete input images no job needs any more: the job is finished, not among the newest
+        `input_keep_jobs` edits and older than `input_keep_days` (or no job names the file at all,
+        left by a crash between writing it and storing the job). Runs before anything is queued."""
+        since = self._clock() - timedelta(days=self._input_keep_days)
+        keep = await self._store.input_paths_in_use(newest=self._input_keep_jobs, since=since)
+        names = {PurePosixPath(path).name for path in keep if PurePosixPath(path).parent == PurePosixPath("inputs")}
+        try:
+            removed = await asyncio.to_thread(_remove_files_except, self._paths.inputs_dir, names)
+        except OSError as exc:
+            log.warning("could not clean up old input images in %s: %s", self._paths.inputs_dir, exc)
+            return
+        if removed:
+            log.info("deleted %d old input image(s)", removed)
 
     def _on_comfy_state(self, event: ComfyStateChanged) -> None:
         self._scheduler.supervisor_state(event.url, event.is_up, event.message)
@@ -373,6 +397,18 @@ class JobService:
 def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+def _remove_files_except(folder: Path, keep: set[str]) -> int:
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and entry.name not in keep:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.jobs import Job, JobRequest, JobState
@@ -189,6 +189,18 @@ class JobStore:
     async def input_path(self, job_id: int) -> str | None:
         async with self._db.sessions() as session:
             return await session.scalar(select(JobRow.input_image).where(JobRow.id == job_id))
+
+    async def input_paths_in_use(self, *, newest: int, since: datetime) -> set[str]:
+        """Input image paths a job may still need: unfinished jobs, the `newest` jobs that have one,
+        and jobs created or finished since `since` (a Reroll of a recent edit reuses the image)."""
+        has_input = JobRow.input_image.is_not(None)
+        async with self._db.sessions() as session:
+            active_or_recent = (await session.scalars(select(JobRow.input_image).where(
+                has_input, or_(JobRow.state.in_(ACTIVE_STATES), JobRow.created_at >= since,
+                               JobRow.finished_at >= since)))).all()
+            latest = (await session.scalars(select(JobRow.input_image).where(has_input)
+                                            .order_by(JobRow.id.desc()).limit(newest))).all()
+        return set(active_or_recent) | set(latest)
 
     async def recent(self, limit: int) -> list[Job]:
         async with self._db.sessions() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -134,6 +135,32 @@ async def test_input_image_of_an_edit_job(job_service, job_request, core_events)
     assert await job_service.input_image(edit.job.id) == stored          # still there for a Reroll
     assert await job_service.input_image(imagine.job.id) is None
     assert await job_service.input_image(99999) is None
+
+
+async def test_old_input_images_are_deleted_at_start(make_job_service, job_request, app_paths):
+    from datetime import timedelta
+    first = await make_job_service(user_job_limit=10)
+    await first.pause()
+    edits = [(await first.submit(job_request(workflow=EDIT, prompt=f"edit {n}", input_image=image_bytes(),
+                                             width=None, height=None))).job.id for n in range(4)]
+    for job_id in edits[:3]:
+        await first.cancel(job_id, is_admin=True)                  # finished; the last one still waits
+    await first.stop()
+    long_ago = datetime.now(timezone.utc) - timedelta(days=10)
+    async with first._db.sessions() as session, session.begin():
+        for job_id in (edits[0], edits[2], edits[3]):              # edits[1] stays recent
+            row = await session.get(JobRow, job_id)
+            row.created_at = long_ago
+            row.finished_at = long_ago if row.finished_at else None
+    orphan = app_paths.inputs_dir / "orphan.png"                    # a crash between file and row
+    orphan.write_bytes(image_bytes())
+
+    second = await make_job_service(service_options=dict(input_keep_jobs=2))
+    assert await second.input_image(edits[0]) is None              # old, finished, not among the newest 2
+    assert await second.input_image(edits[1]) is not None          # recent
+    assert await second.input_image(edits[2]) is not None          # among the newest 2
+    assert await second.input_image(edits[3]) is not None          # still waiting
+    assert not orphan.exists() and len(list(app_paths.inputs_dir.iterdir())) == 3
 
 
 # ---- refusals: clear reason, nothing stored --------------------------------------------------
