@@ -9,6 +9,7 @@ rest_calls_per_job   every REST call the bot made, per job (interaction answers,
                      status messages, edits, the result upload)
 delivery_median_ms   from JobFinished on the bus (ComfyUI done, image stored) to the result message
 delivery_p95_ms      sent, median and 95th percentile
+channel_edits_5s_max the most message edits in one channel within 5 s (Discord allows about 5)
 wall_s               the whole run
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _p95(values: list[float]) -> float:
 async def _run() -> dict:
     import discord
     import simcord
+    import simcord.http.router
 
     from bot.bot import ImageBot
     from comfy.client import ComfyClient
@@ -66,6 +68,15 @@ async def _run() -> dict:
     sessions = SessionService(db=db, bus=bus, settings=settings)
     bot = ImageBot(job_service=service, session_service=sessions, bus=bus, settings=settings)
     env = simcord.Env(bot, settle_timeout=2.0)
+    edit_times: dict[str, list[float]] = {}       # channel path -> virtual seconds of each edit
+    dispatch = simcord.http.router.dispatch
+
+    def timed(backend, method, path, **kwargs):
+        if method == "PATCH" and "/messages/" in path:
+            edit_times.setdefault(path.split("/messages/")[0], []).append(env.now().timestamp())
+        return dispatch(backend, method, path, **kwargs)
+
+    simcord.http.router.dispatch = timed
     guild = env.create_guild("Home", id=HOME)
     general = guild.create_text_channel("general")
     members = [guild.add_member(env.create_user(f"user{i:02d}")) for i in range(USERS)]
@@ -99,6 +110,8 @@ async def _run() -> dict:
         await client.close()
         await db.close()
         await fake.stop()
+        simcord.http.router.dispatch = dispatch
+    busiest = max(sum(1 for u in times if t - 5.0 < u <= t) for times in edit_times.values() for t in times)
     return {
         "jobs": total,
         "users": USERS,
@@ -106,6 +119,7 @@ async def _run() -> dict:
         "rest_calls_per_job": round(len(requests) / total, 2),
         "delivery_median_ms": round(statistics.median(latencies), 1),
         "delivery_p95_ms": round(_p95(latencies), 1),
+        "channel_edits_5s_max": busiest,
         "wall_s": round(time.perf_counter() - started, 1),
     }
 

@@ -11,8 +11,9 @@ The final result bypasses the interval and is never dropped.
 
 Discord also allows only about CHANNEL_EDITS edits per CHANNEL_WINDOW_S in one channel, and a
 user's jobs share their session channel. So the status messages of a channel share a sliding
-window (`ChannelBudget`): progress and position edits may use all but one of its places, and that
-last place is kept for a final result, which therefore never waits behind progress edits.
+window (`ChannelBudget`): progress and position edits leave one place per unfinished job of the
+channel (at least one, at most all but one) free for the final results, which may use every place.
+So a result rarely waits behind countdown edits, and a final is never dropped, only delayed.
 
 How events flow: the bus calls `_on_event` inline in the publisher's context; it only appends to
 an inbox and wakes the router, a task the bot owns. The router updates each job's wanted state and
@@ -61,11 +62,11 @@ class ChannelBudget:
         self.window_s = window_s
         self.stamps: deque[float] = deque()
 
-    def free_at(self, now: float, final: bool) -> float:
-        """When the next edit may go: a final may use every place, other edits all but one."""
+    def free_at(self, now: float, final: bool, keep_free: int = 1) -> float:
+        """When the next edit may go: a final may use every place, other edits leave `keep_free` places."""
         while self.stamps and self.stamps[0] <= now - self.window_s:
             self.stamps.popleft()
-        places = self.limit if final else self.limit - 1
+        places = self.limit if final else self.limit - max(1, min(self.limit - 1, keep_free))
         if len(self.stamps) < places:
             return now
         return self.stamps[len(self.stamps) - places] + self.window_s
@@ -236,8 +237,9 @@ class StatusMessage:
                 if not self.dirty():
                     return
                 now = time.monotonic()
+                budget = self.hub.budget(self.channel_id)
                 ready_at = max(self.last_edit + EDIT_INTERVAL_S,
-                               self.hub.budget(self.channel_id).free_at(now, final=False))
+                               budget.free_at(now, final=False, keep_free=self.hub.unfinished_in(self.channel_id)))
                 if ready_at > now:
                     self.sleeping = True
                     try:
@@ -245,7 +247,7 @@ class StatusMessage:
                     finally:
                         self.sleeping = False
                     continue
-                self.hub.budget(self.channel_id).take(now)
+                budget.take(now)
                 try:
                     await self._edit()
                 except discord.NotFound:
@@ -412,6 +414,10 @@ class FeedbackHub:
                 self._budgets = {k: b for k, b in self._budgets.items() if not b.idle(now)}
             budget = self._budgets[channel_id] = ChannelBudget()
         return budget
+
+    def unfinished_in(self, channel_id: int | None) -> int:
+        """Jobs of a channel still waiting for their final result (each will need one edit)."""
+        return sum(1 for s in self.statuses.values() if s.channel_id == channel_id and s.final is None)
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
