@@ -17,7 +17,7 @@ from core.paths import resource_root
 ICONS_DIR = resource_root() / "resources" / "icons"
 LEVEL_COLOURS = {
     "ok": QColor("#3BA55C"),       # bot connected, ComfyUI up, idle
-    "busy": QColor("#5865F2"),     # generating
+    "busy": QColor("#1E9BF0"),     # generating (sky blue: stands out from the violet tile)
     "warn": QColor("#FAA61A"),     # starting, restarting, paused, bot connecting
     "down": QColor("#ED4245"),     # ComfyUI down or failed, bot rejected or disconnected
     "off": QColor("#8E9297"),      # stopped
@@ -87,11 +87,11 @@ def tray_pixmap(level: str, jobs: int = 0, size: int = TRAY_SIZE) -> QPixmap:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         text = str(jobs) if jobs < 100 else "99+"
         font = QFont()
-        font.setPixelSize(int(size * 0.30))
+        font.setPixelSize(int(size * 0.38))     # still a readable digit at a 22 px tray size
         font.setBold(True)
         painter.setFont(font)
-        width = max(size * 0.40, painter.fontMetrics().horizontalAdvance(text) + size * 0.14)
-        badge = QRectF(0, 0, width, size * 0.40)
+        width = max(size * 0.48, painter.fontMetrics().horizontalAdvance(text) + size * 0.14)
+        badge = QRectF(0, 0, width, size * 0.48)
         painter.setPen(QPen(QColor("white"), size * 0.03))
         painter.setBrush(QColor("#202225"))
         painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
@@ -107,7 +107,7 @@ def _draw_tray_base(level: str, size: int) -> QPixmap:
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     draw_app_glyph(painter, QRectF(size * 0.02, size * 0.02, size * 0.96, size * 0.96))
-    dot = size * 0.36
+    dot = size * 0.44                      # the state colour must read at 16-22 px
     rect = QRectF(size - dot - size * 0.01, size - dot - size * 0.01, dot, dot)
     painter.setPen(QPen(QColor("white"), size * 0.05))
     painter.setBrush(LEVEL_COLOURS.get(level, LEVEL_COLOURS["off"]))

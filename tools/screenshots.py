@@ -6,12 +6,20 @@ temporary IMAGEBOT_HOME and a queue of jobs, on an X server: it re-runs itself u
 `xvfb-run -a` when there is no DISPLAY (apt: xvfb xauth libxcb-cursor0 libxkbcommon-x11-0
 fonts-dejavu-core). Each window and tab, the tray menu and the setup wizard are saved with
 QWidget.grab() into docs/screenshots/.
+
+With Debian's `trayer` and `xdotool` installed (apt-get install trayer xdotool) it also starts a real
+system tray on that X server, so the app runs with its tray icon as on a desktop: `tray-real.png` is
+an X root screenshot (QScreen.grabWindow(0)) of the tray with the context menu opened by a real
+right-click, `tray-real-states.png` the embedded icon, enlarged, in each state the tray shows, and
+`tray-real-notification.png` the balloon a ComfyUI failure pops up. Without them these are skipped and the app runs in its no-tray window mode.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
+import time
 import subprocess
 import sys
 import tempfile
@@ -42,6 +50,151 @@ def _reexec_under_xvfb() -> None:
     env = dict(os.environ, IMAGEBOT_SCREENSHOTS_CHILD="1")
     cmd = [xvfb, "-a", "-s", "-screen 0 1400x900x24", sys.executable, __file__, str(OUT)]
     sys.exit(subprocess.run(cmd, env=env).returncode)
+
+
+def _start_tray_host() -> subprocess.Popen | None:
+    """trayer: a freedesktop system tray on this X server (None when it is not installed)."""
+    if not (shutil.which("trayer") and shutil.which("xdotool")):
+        print("trayer/xdotool not installed: no real-tray screenshots (apt-get install trayer xdotool)", file=sys.stderr)
+        return None
+    return subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "40",
+                             "--SetDockType", "true", "--transparent", "false"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for_tray(seconds: float = 5.0) -> bool:
+    from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+    deadline = time.monotonic() + seconds
+    while not QSystemTrayIcon.isSystemTrayAvailable():
+        if time.monotonic() > deadline:
+            return False
+        QApplication.processEvents()
+        time.sleep(0.05)
+    return True
+
+
+def _root_grab(rect):
+    """What the X server shows in `rect` (global coordinates): windows, the tray, the menu."""
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    return screen.grabWindow(0, rect.x(), rect.y(), rect.width(), rect.height())
+
+
+async def _settle(seconds: float = 0.3) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    await asyncio.sleep(seconds)
+    QApplication.processEvents()
+
+
+async def _shoot_real_tray(app, out: Path, saved: list[Path]) -> None:
+    """The real tray: a right-click on the embedded icon (xdotool) and an X root screenshot; then the
+    icon as the tray shows it in each state, enlarged side by side."""
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+    from PySide6.QtWidgets import QApplication
+
+    from comfy.supervisor import ComfyStateChanged, SupervisorState
+    from core.status import BotStateChanged
+
+    tray, bus = app.tray, app.services.bus
+    url = app.services.settings.comfy_urls[0]
+    app.dashboard.hide()
+    await _settle()
+    icon_rect = tray.icon.geometry()
+    if not tray.icon.isVisible() or icon_rect.isEmpty():
+        print("the tray icon did not embed: no real-tray screenshots", file=sys.stderr)
+        return
+    # right-click near the icon's lower edge, as a user would: the menu opens below it
+    click = (icon_rect.center().x(), icon_rect.bottom() - 4)
+    subprocess.run(["xdotool", "mousemove", str(click[0]), str(click[1]), "click", "3"], check=True, timeout=10)
+    for _ in range(50):
+        await _settle(0.05)
+        if tray.menu.isVisible():
+            break
+    if not tray.menu.isVisible():
+        print("the tray menu did not open on a right-click", file=sys.stderr)
+    await _settle()
+    menu_rect = tray.menu.geometry()
+    left = min(icon_rect.left(), menu_rect.left()) - 160
+    screen_right = tray.menu.screen().geometry().right()
+    shot = _root_grab(QRect(left, 0, screen_right + 1 - left, max(icon_rect.bottom(), menu_rect.bottom()) + 60))
+    if shot.save(str(out / "tray-real.png")):
+        saved.append(out / "tray-real.png")
+    subprocess.run(["xdotool", "key", "Escape"], timeout=10)
+    tray.menu.hide()
+    subprocess.run(["xdotool", "mousemove", "20", "600"], timeout=10)    # no tooltip over the icon
+    await _settle()
+
+    # each state through the real path: the job service, core events on the bus, AppStatus, the tray
+    jobs = app.services.job_service
+
+    async def comfy(state: SupervisorState, message: str) -> None:
+        bus.publish(ComfyStateChanged(state, url, message, state is not SupervisorState.UP, 0))
+
+    async def bot(state: str) -> None:
+        app.status.update(bot=state)      # what the bot toggle and BotStateChanged set
+
+    async def empty_queue() -> None:
+        for job in jobs.queued():
+            await jobs.cancel(job.id, is_admin=True)
+        await jobs.resume()
+        await comfy(SupervisorState.UP, "up")
+
+    waiting = app.status.snapshot.jobs
+    states = [
+        ("busy", f"generating,\n{waiting} jobs in the queue", _noop),
+        ("warn", "queue paused", jobs.pause),
+        ("down", "ComfyUI not\nanswering", lambda: comfy(SupervisorState.WAITING, f"No answer from ComfyUI at {url} "
+                                                          "for 30 s; jobs wait until it is back.")),
+        ("down", "bot token\nrejected", lambda: _both(comfy(SupervisorState.UP, "up"), bot("rejected"))),
+        ("ok", "idle: bot connected,\nComfyUI up", lambda: _both(bot("connected"), empty_queue())),
+        ("off", "bot and ComfyUI\nstopped", lambda: _both(bot("stopped"), comfy(SupervisorState.STOPPED, "stopped"))),
+    ]
+    zoom, cell_w, cell_h = 6, 190, 230
+    strip = QPixmap(cell_w * len(states), cell_h)
+    strip.fill(QColor("#F2F3F5"))
+    painter = QPainter(strip)
+    font = QFont()
+    font.setPixelSize(15)
+    painter.setFont(font)
+    for n, (level, caption, apply) in enumerate(states):
+        await apply()
+        await _settle(0.5)
+        if tray.status.snapshot.level != level:
+            print(f"tray state {caption!r}: expected {level}, got {tray.status.snapshot.level}", file=sys.stderr)
+        balloons = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.metaObject().className() == "QBalloonTip"]
+        if balloons and not (out / "tray-real-notification.png").exists():   # the crash notice, as the tray shows it
+            area = balloons[0].geometry().united(tray.icon.geometry()).adjusted(-40, 0, 0, 40)
+            if _root_grab(area).save(str(out / "tray-real-notification.png")):
+                saved.append(out / "tray-real-notification.png")
+        for balloon in balloons:
+            balloon.close()
+        await _settle(0.2)
+        rect = tray.icon.geometry()
+        side = min(rect.width(), rect.height())    # the icon is drawn square in the middle of its slot
+        grab = _root_grab(QRect(rect.center().x() - side // 2, rect.center().y() - side // 2, side, side))
+        big = grab.scaled(side * zoom, side * zoom, Qt.AspectRatioMode.KeepAspectRatio,
+                          Qt.TransformationMode.FastTransformation)   # crisp pixels: what the tray really shows
+        x = n * cell_w + (cell_w - big.width()) // 2
+        painter.drawPixmap(x, 12, big)
+        painter.setPen(QColor("#202225"))
+        painter.drawText(QRect(n * cell_w, 170, cell_w, 56), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         f"{level}\n{caption}")
+    painter.end()
+    if strip.save(str(out / "tray-real-states.png")):
+        saved.append(out / "tray-real-states.png")
+
+
+async def _noop() -> None:
+    return None
+
+
+async def _both(*steps) -> None:
+    for step in steps:
+        await step
 
 
 async def _run(out: Path) -> list[Path]:
@@ -81,6 +234,7 @@ async def _run(out: Path) -> list[Path]:
                         discord_token="MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.screenshot-token-not-real")
     ensure_user_files(paths, settings.workflows_path)
     logs = setup_logging(paths.logs_dir, "INFO", settings.secret_values(), console=False)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)   # the in-process fake ComfyUI's server log
     bus = EventBus()
     db = await Database.open(None, paths.data_dir)
     client = ComfyClient(fake.url)
@@ -181,6 +335,9 @@ async def _run(out: Path) -> list[Path]:
     shoot(wizard, "wizard-invite")
     wizard.close()
 
+    if app.tray.available:
+        await _shoot_real_tray(app, out, saved)
+
     await app.close()
     await job_service.stop()
     await supervisor.stop()
@@ -201,11 +358,17 @@ def main() -> int:
     from gui.app import create_application
 
     OUT.mkdir(parents=True, exist_ok=True)
+    tray_host = _start_tray_host()
     create_application([sys.argv[0]])
+    if tray_host is not None and not _wait_for_tray():
+        print("trayer started but no system tray appeared", file=sys.stderr)
     try:
         saved = qasync.run(_run(OUT))
     finally:
         shutil.rmtree(home, ignore_errors=True)
+        if tray_host is not None:
+            tray_host.terminate()
+            tray_host.wait(5)
     for path in saved:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
