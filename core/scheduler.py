@@ -197,6 +197,7 @@ class Scheduler:
                 self.waiting.add(entry.job.id, entry.job.priority, entry.order)
                 continue
             entry.recovered = True
+            entry.attempts_at_dispatch = max(0, entry.job.attempts - 1)
             self._occupy(entry, backend)
             self.by_prompt[entry.job.prompt_id] = entry
             entry.task = self._spawn(self._drive(entry, resume=True), f"job-{entry.job.id}")
