@@ -207,6 +207,11 @@ class QueueModel(QAbstractTableModel):
         self.endInsertRows()
 
     def on_position_changed(self, event) -> None:
+        if event.position == 0:  # handed to ComfyUI: no longer waiting with us
+            row = self._index.get(event.job_id)
+            if row is not None and row.state not in ACTIVE:
+                self._leave_waiting(row, JobState.SUBMITTED)
+            return
         self._set_position(event.job_id, event.position)
 
     def on_job_started(self, event) -> None:
@@ -219,11 +224,8 @@ class QueueModel(QAbstractTableModel):
             self._index[row.job.id] = row
             self.endInsertRows()
             return
-        if row.position is not None:
-            self._shift_positions(row.position + 1, -1)
-        row.job, row.state, row.position = event.job, JobState.RUNNING, None
-        self._move_into_place(row)
-        self._row_changed(row)
+        row.job = event.job
+        self._leave_waiting(row, JobState.RUNNING)
 
     def on_progress(self, event) -> None:
         row = self._index.get(event.job_id)
@@ -276,6 +278,15 @@ class QueueModel(QAbstractTableModel):
             first, last = self._rows.index(changed[0]), self._rows.index(changed[-1])
             self.dataChanged.emit(self.index(first, COL_POSITION), self.index(last, COL_POSITION),
                                   [Qt.ItemDataRole.DisplayRole])
+
+    def _leave_waiting(self, row: QueueRow, state: JobState) -> None:
+        """The row goes to ComfyUI: the rows behind it move up one place (the core's own position
+        events arrive coalesced, later)."""
+        if row.position is not None:
+            self._shift_positions(row.position + 1, -1)
+        row.state, row.position = state, None
+        self._move_into_place(row)
+        self._row_changed(row)
 
     def _set_position(self, job_id: int, position: int) -> None:
         row = self._index.get(job_id)

@@ -80,3 +80,25 @@ async def test_thousand_rows_stay_consistent(qtmodeltester):
     assert all(model.job_at(r).state is JobState.QUEUED for r in range(model.rowCount()))
     await asyncio.sleep(0)
     bridge.close()
+
+
+async def test_a_job_handed_to_comfyui_leaves_the_waiting_places_once(qtmodeltester):
+    from core.jobs import JobPositionChanged, JobStarted
+
+    bus = EventBus()
+    service = FakeJobService(bus)
+    bridge = CoreBridge(bus)
+    model = QueueModel(tick_ms=0)
+    model.connect_bridge(bridge)
+    jobs = [(await service.submit(make_request(n))).job for n in range(3)]
+    assert texts(model, COL_POSITION) == ["1", "2", "3"]
+
+    first = jobs[0]
+    bus.publish(JobPositionChanged(first.id, first.user_id, position=0, queue_length=2, eta_s=None))
+    assert texts(model, COL_POSITION) == ["▶", "1", "2"]
+    assert model.index(0, COL_STATE).data() == "in ComfyUI"
+    bus.publish(JobStarted(first.id, first.user_id, job=first, backend="http://127.0.0.1:8188"))
+    assert texts(model, COL_POSITION) == ["▶", "1", "2"]   # not shifted a second time
+    assert model.index(0, COL_STATE).data() == "running"
+    qtmodeltester.check(model, force_py=True)
+    bridge.close()
