@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
+from core.sessions import SessionInfo
 from gui.models.queue_model import duration_text
 
 COLUMNS = ("User", "Channel", "Last activity", "Deleted in")
@@ -17,30 +18,18 @@ COL_USER, COL_CHANNEL, COL_ACTIVITY, COL_DELETES = range(4)
 @dataclass(frozen=True)
 class SessionRow:
     user_id: int
-    guild_id: int | None
+    guild_id: int
     user: str
     channel_id: int | None
     channel: str
-    last_activity: datetime | None
-    deletes_at: datetime | None
-    kept: bool = False
+    last_activity: datetime
+    deletes_at: datetime
 
     @classmethod
-    def from_session(cls, session) -> "SessionRow":
-        """Accepts the session service's records (dataclass or ORM row), reading what they have."""
-        get = lambda *names: next((getattr(session, n) for n in names if getattr(session, n, None) is not None), None)  # noqa: E731
-        user_id = get("user_id") or 0
-        channel_id = get("channel_id")
-        return cls(
-            user_id=int(user_id),
-            guild_id=get("guild_id"),
-            user=str(get("user_name", "display_name") or user_id),
-            channel_id=channel_id,
-            channel=str(get("channel_name") or (f"#{channel_id}" if channel_id else "")),
-            last_activity=get("last_activity", "last_activity_at", "updated_at"),
-            deletes_at=get("deletes_at", "expires_at", "delete_at"),
-            kept=bool(get("keep", "kept", "pinned") or False),
-        )
+    def from_session(cls, session: SessionInfo) -> "SessionRow":
+        channel = f"#{session.channel_id}" if session.channel_id else ""
+        return cls(session.user_id, session.guild_id, session.user_name, session.channel_id, channel,
+                   session.last_activity, session.delete_at)
 
 
 def _now_like(moment: datetime) -> datetime:
@@ -89,10 +78,6 @@ class SessionModel(QAbstractTableModel):
         if column == COL_ACTIVITY:
             return ago_text(row.last_activity)
         if column == COL_DELETES:
-            if row.kept:
-                return "kept"
-            if row.deletes_at is None:
-                return ""
             left = (row.deletes_at - _now_like(row.deletes_at)).total_seconds()
             return duration_text(left) if left > 0 else "now"
         return None

@@ -1,8 +1,6 @@
 """Sessions tab: private session channels, when each will be deleted; close one now or keep it."""
 from __future__ import annotations
 
-import inspect
-
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
                                QVBoxLayout, QWidget)
 
@@ -10,23 +8,10 @@ from gui.models.session_model import SessionModel
 from gui.tasks import error_text, spawn
 from gui.widgets import NoticeBar
 
-# core.sessions.SessionService: list(), keep(user, guild), expire(user, guild). "Close now" expires the
-# session: the bot's reaper deletes the channel at once (the GUI never talks to Discord itself).
-LIST_METHODS = ("list", "list_sessions")
-CLOSE_METHODS = ("expire", "close_session")
-KEEP_METHODS = ("keep", "keep_session")
-
-
-async def call_service(service, names: tuple[str, ...], *args):
-    for name in names:
-        method = getattr(service, name, None)
-        if callable(method):
-            result = method(*args)
-            return await result if inspect.isawaitable(result) else result
-    raise AttributeError(f"the session service has none of {', '.join(names)}")
-
-
 class SessionsTab(QWidget):
+    """Over core.sessions.SessionService. "Close now" expires the session: the bot's reaper deletes
+    the channel on its next tick (the GUI never talks to Discord itself)."""
+
     def __init__(self, session_service, bridge, parent: QWidget | None = None, *, tick_ms: int = 1000) -> None:
         super().__init__(parent)
         self.service = session_service
@@ -65,7 +50,7 @@ class SessionsTab(QWidget):
     def reload(self) -> None:
         if self.service is None:
             return
-        spawn(call_service(self.service, LIST_METHODS), on_done=self.model.set_sessions,
+        spawn(self.service.list(), on_done=self.model.set_sessions,
               on_error=lambda exc: self.notice.show_message(f"Could not read the sessions: {error_text(exc)}", error=True),
               name="list sessions")
 
@@ -73,17 +58,17 @@ class SessionsTab(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.model.row_at(rows[0].row()) if rows else None
 
-    def _act(self, names, what: str) -> None:
+    def _act(self, action, what: str) -> None:
         row = self.selected()
         if row is None:
             self.notice.show_message("Select a session first.", timeout_ms=4000)
             return
-        spawn(call_service(self.service, names, row.user_id, row.guild_id), on_done=lambda _: self.reload(),
+        spawn(action(row.user_id, row.guild_id), on_done=lambda _: self.reload(),
               on_error=lambda exc: self.notice.show_message(f"{what} failed: {error_text(exc)}", error=True),
               name=what)
 
     def close_selected(self) -> None:
-        self._act(CLOSE_METHODS, "Closing the session")
+        self._act(self.service.expire, "Closing the session")
 
     def keep_selected(self) -> None:
-        self._act(KEEP_METHODS, "Keeping the session")
+        self._act(self.service.keep, "Keeping the session")

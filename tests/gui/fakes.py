@@ -178,37 +178,6 @@ class FakeJobService:
                                                 queue_length=len(waiting), eta_s=position * 4.0))
 
 
-@dataclass
-class FakeSession:
-    user_id: int
-    user_name: str
-    channel_id: int
-    channel_name: str
-    last_activity: datetime
-    deletes_at: datetime
-    keep: bool = False
-
-
-@dataclass
-class FakeSessionService:
-    bus: EventBus
-    sessions: list[FakeSession] = field(default_factory=list)
-    calls: list[tuple] = field(default_factory=list)
-
-    async def list_sessions(self) -> list[FakeSession]:
-        return list(self.sessions)
-
-    async def close_session(self, user_id: int) -> None:
-        self.calls.append(("close", user_id))
-        self.sessions = [s for s in self.sessions if s.user_id != user_id]
-
-    async def keep_session(self, user_id: int, keep: bool = True) -> None:
-        self.calls.append(("keep", user_id, keep))
-        for s in self.sessions:
-            if s.user_id == user_id:
-                s.keep = keep
-
-
 class FakeBot:
     def __init__(self, connected: bool = True, fail_with: str | None = None) -> None:
         self.connected = connected
