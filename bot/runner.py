@@ -87,7 +87,7 @@ class BotRunner:
                 if not isinstance(exc, Exception):
                     raise
                 message = self._start_failure(exc)
-                self._publish(False, message)
+                self._publish(False, message, token_rejected=isinstance(exc, discord.LoginFailure))
                 raise RuntimeError(message) from exc
             self._task = asyncio.create_task(self._run(bot), name="discord-bot")
 
@@ -136,7 +136,7 @@ class BotRunner:
         if bot is self._bot:                 # it ended on its own; a stop() says "stopped" itself
             self._bot = self._task = None
             await self._close(bot)
-            self._publish(False, message)
+            self._publish(False, message, token_rejected=message == TOKEN_REJECTED)
 
     async def stop(self) -> None:
         async with self._lock:
@@ -155,8 +155,8 @@ class BotRunner:
         except Exception:
             log.warning("the Discord bot did not close cleanly", exc_info=True)
 
-    def _publish(self, connected: bool, message: str) -> None:
-        self._bus.publish(BotStateChanged(connected=connected, message=message))
+    def _publish(self, connected: bool, message: str, *, token_rejected: bool = False) -> None:
+        self._bus.publish(BotStateChanged(connected=connected, message=message, token_rejected=token_rejected))
 
 
 async def check_token(token: str) -> BotIdentity:

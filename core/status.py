@@ -11,6 +11,7 @@ from dataclasses import dataclass
 class BotStateChanged:
     connected: bool
     message: str
+    token_rejected: bool = False    # Discord refused the token: the admin must enter a new one
 
 
 @dataclass(frozen=True)

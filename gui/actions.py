@@ -12,14 +12,6 @@ from gui.services import GuiServices
 from gui.status import AppStatus
 from gui.tasks import error_text, spawn
 
-TOKEN_WORDS = ("token", "loginfailure", "401", "unauthorized", "improper")
-
-
-def looks_like_token_rejected(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(word in text for word in TOKEN_WORDS)
-
-
 class AppActions(QObject):
     notice = Signal(str, str, bool)          # title, text, is_error
     open_dashboard_requested = Signal()
@@ -86,11 +78,9 @@ class AppActions(QObject):
         try:
             await bot.start()
         except Exception as exc:  # the bot says why; the tray shows it and keeps running
-            rejected = looks_like_token_rejected(exc)
-            self.status.update(bot="rejected" if rejected else "disconnected")
-            title = "Discord rejected the bot token" if rejected else "The bot could not connect"
-            hint = " Open Settings to enter a new token." if rejected else ""
-            self.notice.emit(title, error_text(exc) + hint, True)
+            if self.status.snapshot.bot != "rejected":  # a rejected token is announced by its BotStateChanged
+                self.status.update(bot="disconnected")
+                self.notice.emit("The bot could not connect", error_text(exc), True)
             return
         self.status.update(bot="connected" if bot.is_connected() else "connecting")
 

@@ -144,8 +144,7 @@ class TrayApp:
     def _on_bot_state(self, event) -> None:
         self.status.on_bot_state(event)
         if self.status.snapshot.bot == "rejected":
-            self.tray.notify("Discord rejected the bot token", getattr(event, "message", "") or
-                             "Open Settings to enter a new token.", True)
+            self.tray.notify("Discord rejected the bot token", event.message + " Open Settings to enter a new token.", True)
 
     async def close(self) -> None:
         self.bridge.close()

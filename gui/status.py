@@ -1,6 +1,8 @@
 """What the tray says at a glance: bot, ComfyUI, queue. Kept up to date from bridge signals."""
 from __future__ import annotations
 
+from core.status import BotStateChanged
+
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
@@ -73,11 +75,11 @@ class AppStatus(QObject):
         state = event.state.value if isinstance(event.state, SupervisorState) else str(event.state)
         self.update(comfy=state, comfy_message=event.message)
 
-    def on_bot_state(self, event) -> None:
-        state = getattr(event, "state", None)
-        if state is None:
-            state = "connected" if getattr(event, "connected", False) else "disconnected"
-        self.update(bot=str(getattr(state, "value", state)))
+    def on_bot_state(self, event: BotStateChanged) -> None:
+        if event.connected:
+            self.update(bot="connected")
+        else:
+            self.update(bot="rejected" if event.token_rejected else "disconnected")
 
     def on_paused(self, paused: bool) -> None:
         self.update(paused=paused)

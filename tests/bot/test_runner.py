@@ -250,7 +250,7 @@ async def test_a_rejected_token_is_said_and_raised(make_bot, core_bus, states, d
         await runner.start()
     assert str(raised.value) == TOKEN_REJECTED
     assert isinstance(raised.value.__cause__, discord.LoginFailure)
-    assert states == [BotStateChanged(False, TOKEN_REJECTED)]
+    assert states == [BotStateChanged(False, TOKEN_REJECTED, token_rejected=True)]
     assert states[0].message.startswith("Discord rejected the bot token")
     assert "reset.long.ago" not in states[0].message
     assert discord_rest == ["/api/v10/users/@me"]

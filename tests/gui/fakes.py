@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.errors import CoreError
 from core.events import EventBus
+from core.status import BotStateChanged
 from core.jobs import (Accepted, Job, JobCancelled, JobFailed, JobFinished, JobPositionChanged, JobProgress,
                        JobQueued, JobRequest, JobStarted, JobState, Priority, QueuePausedChanged, RefusalCode)
 
@@ -179,15 +180,20 @@ class FakeJobService:
 
 
 class FakeBot:
-    def __init__(self, connected: bool = True, fail_with: str | None = None) -> None:
+    """Behaves like bot.runner.BotRunner: a refused token is published as BotStateChanged, then raised."""
+
+    def __init__(self, connected: bool = True, fail_with: str | None = None, bus: EventBus | None = None) -> None:
         self.connected = connected
         self.fail_with = fail_with
+        self.bus = bus
         self.calls: list[str] = []
 
     async def start(self) -> None:
         self.calls.append("start")
         await asyncio.sleep(0)
         if self.fail_with:
+            if self.bus is not None:
+                self.bus.publish(BotStateChanged(False, self.fail_with, token_rejected=True))
             raise RuntimeError(self.fail_with)
         self.connected = True
 

@@ -103,7 +103,7 @@ async def test_tray_icon_follows_bot_comfy_and_queue(qtbot, gui_services):
 
 
 async def test_rejected_bot_token_is_a_notification(qtbot, gui_services):
-    gui_services.bot = FakeBot(connected=False, fail_with="Improper token has been passed.")
+    gui_services.bot = FakeBot(connected=False, fail_with="Discord rejected the bot token.", bus=gui_services.bus)
     app = build(qtbot, gui_services)
     assert app.actions.toggle_bot.text() == "Start bot"
     app.actions.toggle_bot.trigger()
@@ -203,3 +203,15 @@ async def test_sigterm_ends_the_tray_app_through_the_shutdown_event(gui_services
             loop.remove_signal_handler(sig)
     assert shutdown.is_set() and not no_app_quit
     assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+async def test_a_token_refused_at_start_up_is_a_notification(qtbot, gui_services):
+    from core.status import BotStateChanged
+
+    app = build(qtbot, gui_services)
+    gui_services.bus.publish(BotStateChanged(False, "Discord rejected the bot token.", token_rejected=True))
+    assert app.status.snapshot.bot == "rejected"
+    assert "Discord rejected the bot token" in app.dashboard.notice.label.text()
+    gui_services.bus.publish(BotStateChanged(False, "Disconnected from Discord; reconnecting"))
+    assert app.status.snapshot.bot == "disconnected"
+    await app.close()
