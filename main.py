@@ -324,6 +324,14 @@ def show_error_dialog(text: str) -> None:
     del app
 
 
+def fail(message: str, *, dialog: bool) -> int:
+    """A one-line error and exit code 1; the tray app also shows it in a dialog."""
+    if dialog:
+        show_error_dialog(message)
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from core.errors import CoreError
@@ -332,10 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_configuration(args)
     except CoreError as exc:
-        if not (args.headless or args.self_test or args.check_workflows):
-            show_error_dialog(str(exc))
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows))
+    tray = not (args.headless or args.self_test or args.check_workflows)
     quiet = args.self_test or args.check_workflows
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
@@ -347,13 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.headless:
             return asyncio.run(run_headless(settings))
         return run_tray(settings, logs.ring)
-    except CoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except CoreError as exc:  # e.g. the database cannot be opened
+        return fail(str(exc), dialog=tray)
     except KeyboardInterrupt:
         return 130
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     sys.exit(main())

@@ -67,3 +67,13 @@ def test_check_workflows_with_comfyui_unreachable(tmp_path):
     result = run_main(tmp_path / "home", "--check-workflows", "--comfy-url", f"http://127.0.0.1:{port}")
     assert result.returncode == 2
     assert f"127.0.0.1:{port}" in result.stdout + result.stderr
+
+
+def test_the_tray_app_with_an_unreachable_database_says_so_and_exits(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run_main(tmp_path / "home", env={"DATABASE_URL": f"postgresql://bot@127.0.0.1:{port}/bot"})
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: Cannot open the database") and "Check DATABASE_URL" in last
