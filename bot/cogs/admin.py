@@ -88,7 +88,7 @@ class Admin(commands.Cog):
         await reply(interaction, self.bot.catalog.text("admin.only", interaction_lang(interaction)))
         return False
 
-    @admin.command(name=_("pause"), description=_("Pause the queue: running jobs finish, new ones are refused"))
+    @admin.command(name=_("pause"), description=_("Pause the queue: the running job finishes, the others wait"))
     async def pause(self, interaction: discord.Interaction) -> None:
         if not await self._check(interaction):
             return
