@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 
 from core.jobs import Job, JobState, Priority
+from gui.models.table import FlatTableModel, duration_text, now_like
 
 ProgressRole = Qt.ItemDataRole.UserRole + 1     # (value, max) or None, for the progress delegate
 JobIdRole = Qt.ItemDataRole.UserRole + 2
@@ -27,25 +27,6 @@ STATE_TEXT = {JobState.QUEUED: "waiting", JobState.SUBMITTED: "in ComfyUI", JobS
 def priority_text(priority: int) -> str:
     names = {Priority.ADMIN: "admin", Priority.ROLE: "role", Priority.USER: "user"}
     return names.get(priority, str(priority))
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def _now_like(moment: datetime) -> datetime:
-    """Now, comparable with `moment`: naive datetimes from the store are UTC."""
-    now = datetime.now(timezone.utc)
-    return now if moment.tzinfo else now.replace(tzinfo=None)
 
 
 @dataclass(eq=False)
@@ -65,16 +46,18 @@ class QueueRow:
         created = self.job.created_at
         if self.job.started_at is not None:
             return (self.job.started_at - created).total_seconds()
-        return (_now_like(created) - created).total_seconds()
+        return (now_like(created) - created).total_seconds()
 
     def generation_s(self) -> float | None:
         started = self.job.started_at
         if started is None:
             return None
-        return (_now_like(started) - started).total_seconds()
+        return (now_like(started) - started).total_seconds()
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(FlatTableModel):
+    COLUMNS = COLUMNS
+
     def __init__(self, parent=None, *, display_names: dict[str, str] | None = None,
                  tick_ms: int = 1000) -> None:
         super().__init__(parent)
@@ -100,17 +83,6 @@ class QueueModel(QAbstractTableModel):
         bridge.job_cancelled.connect(self.on_job_left)
 
     # ---- Qt model API --------------------------------------------------------------------------
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):

@@ -4,12 +4,12 @@ arrives through the bridge); the countdown repaints once a second."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from core.sessions import SessionInfo
-from gui.models.queue_model import duration_text
+from gui.models.table import FlatTableModel, duration_text, now_like
 
 COLUMNS = ("User", "Channel", "Last activity", "Deleted in")
 COL_USER, COL_CHANNEL, COL_ACTIVITY, COL_DELETES = range(4)
@@ -32,18 +32,15 @@ class SessionRow:
                    session.last_activity, session.delete_at)
 
 
-def _now_like(moment: datetime) -> datetime:
-    now = datetime.now(timezone.utc)
-    return now if moment.tzinfo else now.replace(tzinfo=None)
-
-
 def ago_text(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return duration_text((_now_like(moment) - moment).total_seconds()) + " ago"
+    return duration_text((now_like(moment) - moment).total_seconds()) + " ago"
 
 
-class SessionModel(QAbstractTableModel):
+class SessionModel(FlatTableModel):
+    COLUMNS = COLUMNS
+
     def __init__(self, parent=None, *, tick_ms: int = 1000) -> None:
         super().__init__(parent)
         self._rows: list[SessionRow] = []
@@ -52,17 +49,6 @@ class SessionModel(QAbstractTableModel):
         self._ticker.timeout.connect(self.refresh_times)
         if tick_ms > 0:
             self._ticker.start()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
@@ -78,7 +64,7 @@ class SessionModel(QAbstractTableModel):
         if column == COL_ACTIVITY:
             return ago_text(row.last_activity)
         if column == COL_DELETES:
-            left = (row.deletes_at - _now_like(row.deletes_at)).total_seconds()
+            left = (row.deletes_at - now_like(row.deletes_at)).total_seconds()
             return duration_text(left) if left > 0 else "now"
         return None
 
