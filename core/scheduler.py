@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from comfy import events as cev
+from comfy.backends import Backend, BackendPool
+from comfy.client import ComfyClient
 from comfy.errors import (ComfyConnectionError, ComfyError, ComfyHTTPError, ComfyTimeoutError, ExecutionFailed,
                           PromptInterrupted, PromptLost, WorkflowRejected)
 from comfy.workflows import FillParams, WorkflowError
@@ -85,11 +87,11 @@ class Entry:
 class BackendState:
     """One ComfyUI as the scheduler sees it: its client, health, and the jobs inside it."""
 
-    def __init__(self, client: Any, pool_backend: Any = None) -> None:
+    def __init__(self, client: ComfyClient, pool_backend: Backend | None = None) -> None:
         self.client = client
         self.url: str = client.base_url
         self.pool_backend = pool_backend
-        self.socket_up = bool(getattr(client, "connected", False))
+        self.socket_up = client.connected
         self.supervisor_up = True
         self.reachable = True                 # False after a connection error, until a probe succeeds
         self.slots: set[Entry] = set()        # jobs inside ComfyUI (running + pending)
@@ -109,7 +111,7 @@ class BackendState:
     @property
     def pool_healthy(self) -> bool:
         pb = self.pool_backend
-        return True if pb is None or not getattr(pb, "checked", False) else bool(pb.healthy)
+        return True if pb is None or not pb.checked else pb.healthy
 
     @property
     def up(self) -> bool:
@@ -121,18 +123,21 @@ class BackendState:
         return self.up and not self.stale
 
 
-def clients_of(backends: Any) -> list[tuple[Any, Any]]:
+Backends = BackendPool | ComfyClient | list[ComfyClient]
+
+
+def clients_of(backends: Backends) -> list[tuple[ComfyClient, Backend | None]]:
     """(client, pool backend or None) for a BackendPool, a list of clients, or one client."""
-    if hasattr(backends, "backends"):
+    if isinstance(backends, BackendPool):
         return [(b.client, b) for b in backends.backends]
-    if hasattr(backends, "base_url"):
+    if isinstance(backends, ComfyClient):
         return [(backends, None)]
     return [(client, None) for client in backends]
 
 
 class Scheduler:
     def __init__(self, *, store: JobStore, bus: EventBus, settings: Any, paths: AppPaths,
-                 workflows: Callable[[], Any], backends: Any, eta: EtaModel,
+                 workflows: Callable[[], Any], backends: Backends, eta: EtaModel,
                  clock: Callable[[], datetime], depth: int = 2, position_interval_s: float = 1.0,
                  failover_after_s: float = 30.0, probe_interval_s: float = 2.0) -> None:
         self.store = store
@@ -146,7 +151,7 @@ class Scheduler:
         self.position_interval_s = position_interval_s
         self.failover_after_s = failover_after_s
         self.probe_interval_s = probe_interval_s
-        self.pool = backends if hasattr(backends, "add_listener") and hasattr(backends, "backends") else None
+        self.pool = backends if isinstance(backends, BackendPool) else None
         self.backends = [BackendState(client, pb) for client, pb in clients_of(backends)]
         for backend in self.backends:
             backend.permits = asyncio.Semaphore(self.depth)
@@ -185,10 +190,8 @@ class Scheduler:
                 resume.append(entry)
         self._running = True
         for backend in self.backends:
-            backend.socket_up = bool(getattr(backend.client, "connected", False))
-            connect = getattr(backend.client, "connect", None)
-            if connect is not None:
-                await connect(wait=False)
+            backend.socket_up = backend.client.connected
+            await backend.client.connect(wait=False)
         for entry in resume:
             backend = self._by_url.get((entry.job.backend or "").rstrip("/"))
             if backend is None:      # that backend is no longer configured: ComfyUI there is out of reach
@@ -617,13 +620,10 @@ class Scheduler:
         """Prompts posted by an earlier run get no events of ours: ask /queue and /history when the queue moves."""
         if backend.reconcile_task is not None and not backend.reconcile_task.done():
             return
-        reconcile = getattr(backend.client, "reconcile", None)
-        if reconcile is None:
-            return
 
         async def run() -> None:
             try:
-                await reconcile()
+                await backend.client.reconcile()
             except ComfyError as exc:
                 log.debug("reconcile with %s failed: %s", backend.url, exc)
         backend.reconcile_task = self._spawn(run(), f"reconcile-{backend.url}")
