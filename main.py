@@ -229,7 +229,7 @@ async def run_headless(settings) -> int:
         await services.start()
         log.info("Running headless; press Ctrl+C to stop.")
         await shutdown.wait()
-    except RuntimeError as exc:  # the bot could not log in: the message says why
+    except RuntimeError as exc:  # no token, or Discord rejected it (an unreachable Discord is retried, not raised)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

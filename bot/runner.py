@@ -1,8 +1,11 @@
 """Running the bot inside the app: start, stop and watch it, and check a token before saving it.
 
 The tray's Start/Stop bot and the headless mode use `BotRunner`; its state goes onto the core bus
-as `BotStateChanged`, which the tray shows. `check_token` logs in over HTTP only (no gateway) so
-the setup wizard can show the bot's name or Discord's refusal.
+as `BotStateChanged`, which the tray shows. When Discord cannot be reached at start (network down),
+the runner keeps trying in the background with a capped backoff instead of failing: a server
+started before its network should come up on its own. A missing or rejected token still fails
+at once, since waiting cannot fix it. `check_token` logs in over HTTP only (no gateway) so the
+setup wizard can show the bot's name or Discord's refusal.
 
 How a bot reaches Discord is a `DiscordConnection` (log in, hold the gateway, close). The app always
 uses the real one; the tests pass one that starts the bot in simcord, an offline Discord.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import aiohttp
 import discord
@@ -26,8 +29,19 @@ TOKEN_REJECTED = "Discord rejected the bot token: copy it again from the Develop
 INTENTS_REFUSED = "Discord refused the bot: switch on the Message Content intent in the Developer Portal (Bot page)."
 STOPPED = "The Discord bot is stopped"
 RECONNECTING = "Disconnected from Discord; reconnecting"
+UNREACHABLE = "Cannot reach Discord: check the internet connection; retrying"
+RETRY_FIRST_S = 2.0
+RETRY_MAX_S = 300.0
 # What a failed HTTPS request to Discord can raise besides discord.HTTPException.
 _NETWORK_ERRORS = (discord.HTTPException, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def backoff(first_s: float, max_s: float) -> Iterator[float]:
+    """first_s, then doubling, never more than max_s."""
+    delay = first_s
+    while True:
+        yield delay
+        delay = min(delay * 2, max_s)
 
 
 class DiscordConnection:
@@ -47,11 +61,14 @@ class BotRunner:
     """Owns one ImageBot at a time; a stopped bot is rebuilt on the next start (discord.py clients are single-use)."""
 
     def __init__(self, make_bot: Callable[[], discord.Client], token: str | None, bus: EventBus, *,
-                 connection: DiscordConnection | None = None) -> None:
+                 connection: DiscordConnection | None = None, retry_first_s: float = RETRY_FIRST_S,
+                 retry_max_s: float = RETRY_MAX_S) -> None:
         self._make_bot = make_bot
         self._token = token
         self._bus = bus
         self._connection = connection or DiscordConnection()
+        self._retry_first_s = retry_first_s
+        self._retry_max_s = retry_max_s
         self._bot: discord.Client | None = None
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()          # start/stop never interleave (double clicks in the tray)
@@ -67,7 +84,11 @@ class BotRunner:
         self._token = token
 
     async def start(self) -> None:
-        """Log in and connect; raises RuntimeError with a clear message when the token is missing or rejected."""
+        """Log in and connect; raises RuntimeError with a clear message when the token is missing or rejected.
+
+        When Discord cannot be reached, it says so (UNREACHABLE) and returns: the login is retried
+        in the background until it succeeds, the token is rejected, or stop() is called.
+        """
         async with self._lock:
             if self._task is not None and not self._task.done():
                 return
@@ -75,21 +96,49 @@ class BotRunner:
             if not token:
                 self._publish(False, TOKEN_MISSING)
                 raise RuntimeError(TOKEN_MISSING)
-            bot = self._make_bot()
-            # Listen before logging in: a connection may bring the bot to READY while logging in.
-            self._listen(bot)
-            self._bot = bot
             try:
-                await self._connection.login(bot, token)
-            except BaseException as exc:
-                self._bot = None
-                await self._close(bot)
-                if not isinstance(exc, Exception):
-                    raise
+                bot = await self._login(token)
+            except _NETWORK_ERRORS as exc:
+                log.warning("cannot reach Discord (%s); retrying in the background", type(exc).__name__)
+                self._publish(False, UNREACHABLE)
+                self._task = asyncio.create_task(self._login_when_reachable(token), name="discord-bot")
+                return
+            except Exception as exc:
                 message = self._start_failure(exc)
                 self._publish(False, message, token_rejected=isinstance(exc, discord.LoginFailure))
                 raise RuntimeError(message) from exc
             self._task = asyncio.create_task(self._run(bot), name="discord-bot")
+
+    async def _login(self, token: str) -> discord.Client:
+        """A new bot, logged in; on any failure it is closed and the failure raised."""
+        bot = self._make_bot()
+        # Listen before logging in: a connection may bring the bot to READY while logging in.
+        self._listen(bot)
+        self._bot = bot
+        try:
+            await self._connection.login(bot, token)
+        except BaseException:
+            if self._bot is bot:
+                self._bot = None
+            await self._close(bot)
+            raise
+        return bot
+
+    async def _login_when_reachable(self, token: str) -> None:
+        for delay in backoff(self._retry_first_s, self._retry_max_s):
+            await asyncio.sleep(delay)
+            try:
+                bot = await self._login(token)
+            except _NETWORK_ERRORS as exc:
+                log.info("still cannot reach Discord (%s)", type(exc).__name__)
+                continue
+            except Exception as exc:
+                message = self._start_failure(exc)
+                self._publish(False, message, token_rejected=isinstance(exc, discord.LoginFailure))
+                return
+            log.info("Discord reached again: connecting")
+            await self._run(bot)
+            return
 
     def _listen(self, bot: discord.Client) -> None:
         # Events of a bot we already let go (a late disconnect while closing) say nothing.
@@ -115,8 +164,6 @@ class BotRunner:
             return TOKEN_REJECTED
         if isinstance(exc, discord.PrivilegedIntentsRequired):
             return INTENTS_REFUSED
-        if isinstance(exc, _NETWORK_ERRORS):
-            return f"Cannot reach Discord ({type(exc).__name__}): check the internet connection; the bot will not start."
         log.error("the Discord bot could not start", exc_info=exc)
         return f"The Discord bot could not start: {type(exc).__name__}. See the log for details."
 

@@ -8,6 +8,7 @@ on 127.0.0.1 that answers 401 to a wrong token.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 
@@ -17,7 +18,8 @@ import pytest
 import simcord
 from aiohttp import web
 
-from bot.runner import INTENTS_REFUSED, RECONNECTING, STOPPED, TOKEN_MISSING, TOKEN_REJECTED, BotRunner, check_token
+from bot.runner import (INTENTS_REFUSED, RECONNECTING, STOPPED, TOKEN_MISSING, TOKEN_REJECTED, UNREACHABLE, BotRunner,
+                        DiscordConnection, backoff, check_token)
 from core.status import BotStateChanged
 from tests.bot.conftest import HOME
 
@@ -202,46 +204,82 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class DiscordRest:
+    """Discord's REST API as far as logging in goes, on 127.0.0.1; `calls` are the paths asked for.
+
+    discord.py's requests go to its port from the start; it answers only once `open()` ran.
+    """
+
+    def __init__(self, monkeypatch) -> None:
+        self.calls: list[str] = []
+        self.port = free_port()
+        self._runner: web.AppRunner | None = None
+        monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{self.port}/api/v10")
+
+    async def open(self) -> None:
+        user = {"id": "900000000000000001", "username": "imagebot", "discriminator": "0", "global_name": None,
+                "avatar": None, "bot": True}
+
+        def reply(data: dict, status: int = 200) -> web.Response:
+            # Exactly Discord's content type: discord.py parses JSON only for this one.
+            return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+        def authorised(request: web.Request) -> bool:
+            self.calls.append(request.path)
+            return request.headers.get("Authorization") == f"Bot {GOOD_TOKEN}"
+
+        async def me(request: web.Request) -> web.Response:
+            if not authorised(request):
+                return reply({"message": "401: Unauthorized", "code": 0}, status=401)
+            return reply(user)
+
+        async def application(request: web.Request) -> web.Response:
+            if not authorised(request):
+                return reply({"message": "401: Unauthorized", "code": 0}, status=401)
+            return reply({"id": "900000000000000002", "name": "Image Bot", "description": "", "icon": None,
+                          "bot_public": False, "bot_require_code_grant": False, "owner": user,
+                          "verify_key": "00", "flags": 0})
+
+        app = web.Application()
+        app.router.add_get("/api/v10/users/@me", me)
+        app.router.add_get("/api/v10/oauth2/applications/@me", application)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
 @pytest.fixture
-async def discord_rest(monkeypatch):
-    """Discord's REST API as far as logging in goes, on 127.0.0.1; discord.py's requests are sent there."""
-    user = {"id": "900000000000000001", "username": "imagebot", "discriminator": "0", "global_name": None,
-            "avatar": None, "bot": True}
-    calls: list[str] = []
-
-    def reply(data: dict, status: int = 200) -> web.Response:
-        # Exactly Discord's content type: discord.py parses JSON only for this one.
-        return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
-
-    def authorised(request: web.Request) -> bool:
-        calls.append(request.path)
-        return request.headers.get("Authorization") == f"Bot {GOOD_TOKEN}"
-
-    async def me(request: web.Request) -> web.Response:
-        if not authorised(request):
-            return reply({"message": "401: Unauthorized", "code": 0}, status=401)
-        return reply(user)
-
-    async def application(request: web.Request) -> web.Response:
-        if not authorised(request):
-            return reply({"message": "401: Unauthorized", "code": 0}, status=401)
-        return reply({"id": "900000000000000002", "name": "Image Bot", "description": "", "icon": None,
-                                  "bot_public": False, "bot_require_code_grant": False, "owner": user,
-                                  "verify_key": "00", "flags": 0})
-
-    app = web.Application()
-    app.router.add_get("/api/v10/users/@me", me)
-    app.router.add_get("/api/v10/oauth2/applications/@me", application)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
+async def discord_down(monkeypatch):
+    """A Discord REST stand-in that is out of reach until the test calls `open()`."""
+    rest = DiscordRest(monkeypatch)
     try:
-        yield calls
+        yield rest
     finally:
-        await runner.cleanup()
+        await rest.close()
+
+
+@pytest.fixture
+async def discord_rest(discord_down):
+    await discord_down.open()
+    return discord_down.calls
+
+
+class LoginOnlyConnection(DiscordConnection):
+    """The real HTTP login; the gateway, which the stand-in lacks, is a wait until the bot closes."""
+
+    async def run(self, bot: discord.Client) -> None:
+        await asyncio.Event().wait()
+
+
+async def until(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 async def test_a_rejected_token_is_said_and_raised(make_bot, core_bus, states, discord_rest):
@@ -257,13 +295,49 @@ async def test_a_rejected_token_is_said_and_raised(make_bot, core_bus, states, d
     assert runner.bot is None and make_bot.made[0].is_closed()
 
 
-async def test_discord_out_of_reach_is_said(make_bot, core_bus, states, monkeypatch):
-    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{free_port()}/api/v10")
-    runner = BotRunner(make_bot, GOOD_TOKEN, core_bus)
-    with pytest.raises(RuntimeError, match="Cannot reach Discord"):
-        await runner.start()
-    assert states[-1].connected is False and "Cannot reach Discord" in states[-1].message
-    assert runner.bot is None
+def test_retries_back_off_to_a_cap():
+    assert list(itertools.islice(backoff(2, 60), 7)) == [2, 4, 8, 16, 32, 60, 60]
+
+
+async def test_discord_out_of_reach_at_start_is_retried_until_reached(make_bot, core_bus, states, discord_down):
+    runner = BotRunner(make_bot, GOOD_TOKEN, core_bus, connection=LoginOnlyConnection(),
+                       retry_first_s=0.01, retry_max_s=0.05)
+    await runner.start()                   # returns: the network may come back by itself
+    assert states == [BotStateChanged(False, UNREACHABLE)]
+    assert UNREACHABLE.startswith("Cannot reach Discord") and "retrying" in UNREACHABLE
+    await until(lambda: len(make_bot.made) >= 3)                 # it keeps trying, a new bot each time
+    assert all(bot.is_closed() for bot in make_bot.made)
+    await runner.start()                   # already trying: no second loop
+    await discord_down.open()
+    await until(lambda: runner.bot is not None and runner.bot.user is not None)
+    assert runner.bot is make_bot.made[-1] and not runner.bot.is_closed()
+    assert str(runner.bot.user) == "imagebot" and "/api/v10/users/@me" in discord_down.calls
+    assert states == [BotStateChanged(False, UNREACHABLE)]       # "connected" waits for READY from the gateway
+    await runner.stop()
+    assert states[-1] == BotStateChanged(False, STOPPED) and make_bot.made[-1].is_closed()
+
+
+async def test_stop_ends_the_retries(make_bot, core_bus, states, discord_down):
+    runner = BotRunner(make_bot, GOOD_TOKEN, core_bus, retry_first_s=0.01, retry_max_s=0.01)
+    await runner.start()
+    await until(lambda: len(make_bot.made) >= 2)
+    await runner.stop()
+    made = len(make_bot.made)
+    await asyncio.sleep(0.05)
+    assert len(make_bot.made) == made and runner.bot is None
+    assert states == [BotStateChanged(False, UNREACHABLE), BotStateChanged(False, STOPPED)]
+
+
+async def test_a_token_rejected_once_discord_is_reached_ends_the_retries(make_bot, core_bus, states, discord_down):
+    runner = BotRunner(make_bot, "reset.long.ago", core_bus, retry_first_s=0.01, retry_max_s=0.05)
+    await runner.start()
+    await discord_down.open()
+    await until(lambda: len(states) == 2)
+    assert states[-1] == BotStateChanged(False, TOKEN_REJECTED, token_rejected=True)
+    made = len(make_bot.made)
+    await asyncio.sleep(0.1)
+    assert len(make_bot.made) == made and runner.bot is None and make_bot.made[-1].is_closed()
+    await runner.stop()
 
 
 async def test_check_token(discord_rest):
