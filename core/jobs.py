@@ -6,7 +6,7 @@ observe these events on the `EventBus`. Everything here is plain data.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -91,6 +91,10 @@ class Job:
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+    def snapshot(self) -> Job:
+        """What goes into an event or an answer: a copy the scheduler will not change afterwards."""
+        return replace(self, outputs=list(self.outputs))
 
 
 class RefusalCode(enum.StrEnum):

@@ -30,7 +30,7 @@ from core.images import MAX_INPUT_BYTES, MAX_INPUT_PIXELS, check_input_image
 from core.jobs import Accepted, Job, JobQueued, JobRequest, Priority, QueuePausedChanged, RefusalCode
 from core.jobstore import JobStore, utcnow
 from core.paths import AppPaths
-from core.scheduler import Entry, Scheduler, _snapshot
+from core.scheduler import Entry, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class JobService:
         entry = Entry(job, job.id, input_path)
         position = self._scheduler.add(entry)
         eta = self._scheduler.eta_s(job.id)
-        snapshot = _snapshot(job)
+        snapshot = job.snapshot()
         self._bus.publish(JobQueued(job.id, job.user_id, snapshot, position))
         self._scheduler.dispatch()
         return Accepted(snapshot, position, eta, paused=self.paused)
@@ -287,7 +287,7 @@ class JobService:
         for changed_id, order in changed:
             self._scheduler.entries[changed_id].order = order
         await self._store.set_orders(changed)
-        self._scheduler._positions_changed()
+        self._scheduler.positions_changed()
 
     async def set_priority(self, job_id: int, priority: int) -> None:
         entry = self._waiting_entry(job_id)
@@ -295,7 +295,7 @@ class JobService:
         await self._store.update(job_id, priority=priority)
         entry.job.priority = priority
         self._scheduler.waiting.set_priority(job_id, priority)
-        self._scheduler._positions_changed()
+        self._scheduler.positions_changed()
 
     async def pause(self) -> None:
         await self._set_paused(True)
@@ -323,8 +323,8 @@ class JobService:
     def queued(self) -> list[Job]:
         """Jobs inside ComfyUI (running first), then the waiting ones, in run order."""
         scheduler = self._scheduler
-        jobs = [_snapshot(e.job) for e in scheduler.in_flight()]
-        jobs += [_snapshot(scheduler.entries[job_id].job) for job_id in scheduler.waiting]
+        jobs = [e.job.snapshot() for e in scheduler.in_flight()]
+        jobs += [scheduler.entries[job_id].job.snapshot() for job_id in scheduler.waiting]
         return jobs
 
     def position(self, job_id: int) -> int | None:
@@ -342,7 +342,7 @@ class JobService:
     async def get(self, job_id: int) -> Job | None:
         entry = self._scheduler.entries.get(job_id)
         if entry is not None:
-            return _snapshot(entry.job)
+            return entry.job.snapshot()
         return await self._store.get(job_id)
 
     async def recent(self, limit: int = 50) -> list[Job]:

@@ -26,7 +26,6 @@ job never runs on two backends because the old one kept its copy pending.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import shutil
 import time
@@ -205,7 +204,7 @@ class Scheduler:
             self.by_prompt[entry.job.prompt_id] = entry
             entry.task = self._spawn(self._drive(entry, resume=True), f"job-{entry.job.id}")
         self._position_task = asyncio.create_task(self._position_loop(), name="job-positions")
-        self._positions_changed()
+        self.positions_changed()
         self.dispatch()
 
     async def stop(self) -> None:
@@ -239,7 +238,7 @@ class Scheduler:
         self.user_active[entry.job.user_id] += 1
         position = self.waiting.add(entry.job.id, entry.job.priority, entry.order)
         self._published_position[entry.job.id] = position
-        self._positions_changed()
+        self.positions_changed()
         return position
 
     def _forget(self, entry: Entry) -> None:
@@ -255,7 +254,7 @@ class Scheduler:
         if self.user_active[entry.job.user_id] <= 0:
             del self.user_active[entry.job.user_id]
         self._release(entry)
-        self._positions_changed()
+        self.positions_changed()
 
     def _occupy(self, entry: Entry, backend: BackendState) -> None:
         entry.backend = backend
@@ -290,7 +289,7 @@ class Scheduler:
             entry = self.entries[job_id]
             entry.attempts_at_dispatch = entry.job.attempts
             self._occupy(entry, backend)
-            self._positions_changed()
+            self.positions_changed()
             self._announce_sent(entry)
             entry.task = self._spawn(self._drive(entry, resume=False), f"job-{job_id}")
 
@@ -479,7 +478,7 @@ class Scheduler:
         if not entry.recovered:
             self.eta.record(job.workflow, backend.url, generation)
         self._forget(entry)
-        snapshot = _snapshot(job)
+        snapshot = job.snapshot()
         self.bus.publish(JobFinished(job.id, job.user_id, snapshot, tuple(snapshot.outputs),
                                      job.queue_wait_s or 0.0, generation, job.seed, backend.url))
         if self.settings.export_path:
@@ -530,7 +529,7 @@ class Scheduler:
         entry.completing = False
         entry.recovered = False
         self.waiting.add(job.id, job.priority, entry.order)
-        self._positions_changed()
+        self.positions_changed()
         self.dispatch()
 
     async def _fail(self, entry: Entry, code: str, text: str) -> None:
@@ -542,7 +541,7 @@ class Scheduler:
         await self.store.update(job.id, state=JobState.FAILED, finished_at=now, error_code=code, error_text=text)
         job.state, job.finished_at, job.error_code, job.error_text = JobState.FAILED, now, code, text
         self._forget(entry)
-        self.bus.publish(JobFailed(job.id, job.user_id, _snapshot(job), code, text))
+        self.bus.publish(JobFailed(job.id, job.user_id, job.snapshot(), code, text))
 
     async def cancel(self, entry: Entry, by_user_id: int | None) -> Job:
         """Out of our queue, out of ComfyUI's queue, or interrupted while running."""
@@ -561,13 +560,13 @@ class Scheduler:
                 log.info("could not remove job %s from %s now (%s); will retry", job.id, backend.url, exc)
                 self._mark_stale(backend, job.prompt_id)
         if entry.final:
-            return _snapshot(job)
+            return job.snapshot()
         entry.final = True
         now = self.clock()
         await self.store.update(job.id, state=JobState.CANCELLED, finished_at=now)
         job.state, job.finished_at = JobState.CANCELLED, now
         self._forget(entry)
-        snapshot = _snapshot(job)
+        snapshot = job.snapshot()
         self.bus.publish(JobCancelled(job.id, job.user_id, snapshot, by_user_id))
         return snapshot
 
@@ -614,7 +613,7 @@ class Scheduler:
         job.state, job.started_at = JobState.RUNNING, now
         await self.store.update(job.id, state=JobState.RUNNING, started_at=now)
         if not entry.final:
-            self.bus.publish(JobStarted(job.id, job.user_id, _snapshot(job), entry.backend.url))
+            self.bus.publish(JobStarted(job.id, job.user_id, job.snapshot(), entry.backend.url))
 
     def _reconcile_soon(self, backend: BackendState) -> None:
         """Prompts posted by an earlier run get no events of ours: ask /queue and /history when the queue moves."""
@@ -669,7 +668,7 @@ class Scheduler:
             backend.announced = up
             (log.info if up else log.warning)("ComfyUI %s is %s: %s", backend.url, "up" if up else "down", reason)
             self.bus.publish(BackendHealthChanged(backend.url, up, reason))
-            self._positions_changed()          # ETAs depend on how many backends are up
+            self.positions_changed()          # ETAs depend on how many backends are up
         if up:
             self._clean_soon(backend)
             self.dispatch()
@@ -722,7 +721,7 @@ class Scheduler:
 
     # ---- positions and ETAs -------------------------------------------------------------------
 
-    def _positions_changed(self) -> None:
+    def positions_changed(self) -> None:
         self._positions_dirty.set()
 
     async def _position_loop(self) -> None:
@@ -798,13 +797,6 @@ class _Refused(ComfyError):
     def __init__(self, code: str, text: str) -> None:
         super().__init__(text)
         self.code = code
-
-
-def _snapshot(job: Job) -> Job:
-    """What goes into an event: a copy the scheduler will not change afterwards."""
-    snapshot = copy.copy(job)
-    snapshot.outputs = list(job.outputs)
-    return snapshot
 
 
 def _write_file(path: Path, data: bytes) -> None:
