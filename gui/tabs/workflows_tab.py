@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
 
 from comfy.validation import validate
 from comfy.workflows import WorkflowError, WorkflowTemplate, check_graph_shape, load_workflows, parse_manifest, save_manifest
-from core.jobs import JobRequest
+from core.jobs import JobCancelled, JobFailed, JobFinished, JobProgress, JobRequest, JobStarted
 from gui.json_editor import JsonEditor
 from gui.tasks import error_text, spawn
 from gui.widgets import NoticeBar
@@ -313,7 +313,8 @@ class WorkflowsTab(QWidget):
             if client is None:
                 raise InvalidWorkflow("No ComfyUI connection in this app: nodes and models cannot be checked.")
             try:
-                self.object_info = await _fresh_object_info(client)
+                # ComfyClient caches /object_info; validation wants what ComfyUI has now
+                self.object_info = await client.object_info(refresh=True)
             except Exception as exc:
                 raise InvalidWorkflow(
                     f"ComfyUI at {self.services.settings.comfy_url} is not answering ({error_text(exc)}): start "
@@ -355,12 +356,8 @@ class WorkflowsTab(QWidget):
         return True
 
     def _workflows_changed(self, message: str) -> None:
-        """Hand the reloaded folder to the queue (JobService.set_workflows), so new jobs use it."""
-        set_workflows = getattr(self.services.job_service, "set_workflows", None)
-        if set_workflows is None:
-            self.notice.show_message(message + " The queue picks the change up when the app restarts.", timeout_ms=8000)
-            return
-        set_workflows(load_workflows(self.folder))
+        """Hand the reloaded folder to the queue, so new jobs use it."""
+        self.services.job_service.set_workflows(load_workflows(self.folder))
         self.notice.show_message(message, timeout_ms=5000)
 
     # ---- test run ----
@@ -387,21 +384,20 @@ class WorkflowsTab(QWidget):
     def _on_test_event(self, event) -> None:
         if self.test_job_id is None or event.job_id != self.test_job_id:
             return
-        kind = type(event).__name__
-        if kind == "JobStarted":
+        if isinstance(event, JobStarted):
             self.test_status.setText(f"Job #{event.job_id} is running.")
-        elif kind == "JobProgress":
+        elif isinstance(event, JobProgress):
             self.test_status.setText(f"Job #{event.job_id}: step {event.value} of {event.max}.")
             if event.preview:
                 self._show_image(QPixmap(), data=event.preview)
-        elif kind == "JobFinished":
+        elif isinstance(event, JobFinished):
             self.test_button.setEnabled(True)
             self.test_status.setText(f"Done in {event.generation_s:.1f}s (waited {event.queue_wait_s:.1f}s), seed {event.seed}.")
             if event.images:
                 self._show_image(QPixmap(str(event.images[0])))
-        elif kind in ("JobFailed", "JobCancelled"):
+        elif isinstance(event, (JobFailed, JobCancelled)):
             self.test_button.setEnabled(True)
-            reason = getattr(event, "text", "cancelled")
+            reason = event.text if isinstance(event, JobFailed) else "cancelled"
             self.test_status.setText(f"<span style='color:#C53030'>Job #{event.job_id} failed: {reason}</span>")
 
     def _show_image(self, pixmap: QPixmap, data: bytes | None = None) -> None:
@@ -410,11 +406,3 @@ class WorkflowsTab(QWidget):
         if not pixmap.isNull():
             self.test_image.setPixmap(pixmap.scaled(RESULT_SIDE, RESULT_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
                                                     Qt.TransformationMode.SmoothTransformation))
-
-
-async def _fresh_object_info(client) -> dict:
-    """ComfyClient caches /object_info; validation wants what ComfyUI has now."""
-    try:
-        return await client.object_info(refresh=True)
-    except TypeError:
-        return await client.object_info()

@@ -1,7 +1,9 @@
-"""In-memory stand-ins for the services the GUI calls, with the JobService contract's shape.
+"""In-memory stand-ins for the services the GUI calls, with the real JobService's signatures and
+types (JobRefused, Accepted, WorkflowInfo) but none of its database or ComfyUI.
 
 They publish the same core events on a real EventBus, so the GUI under test sees exactly what it
-sees in the app. Used by the GUI tests, the screenshot script and the GUI benchmark.
+sees in the app, and tests can drive a job step by step (start_next, progress, finish). Used by the
+GUI tests and the GUI benchmark; tests/gui/test_integration.py runs the GUI on the real JobService.
 """
 from __future__ import annotations
 
@@ -11,24 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from core.errors import CoreError
+from core.errors import JobRefused
 from core.events import EventBus
+from core.jobservice import WorkflowInfo
 from core.status import BotStateChanged
 from core.jobs import (Accepted, Job, JobCancelled, JobFailed, JobFinished, JobPositionChanged, JobProgress,
                        JobQueued, JobRequest, JobStarted, JobState, Priority, QueuePausedChanged, RefusalCode)
-
-
-class FakeRefused(CoreError):
-    def __init__(self, code: RefusalCode, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message, self.params = code, message, {}
-
-
-@dataclass(frozen=True)
-class FakeWorkflowInfo:
-    name: str
-    display_name: str
-    kind: str = "imagine"
 
 
 @dataclass
@@ -47,7 +37,7 @@ class FakeJobService:
     async def submit(self, request: JobRequest) -> Accepted:
         self.calls.append(("submit", request))
         if not request.prompt.strip():
-            raise FakeRefused(RefusalCode.EMPTY_PROMPT, "The prompt is empty.")
+            raise JobRefused(RefusalCode.EMPTY_PROMPT, "The prompt is empty.")
         job = Job(id=next(self._ids), request=request, state=JobState.QUEUED,
                   priority=Priority.ADMIN if request.is_admin else Priority.USER,
                   created_at=datetime.now(timezone.utc))
@@ -56,13 +46,13 @@ class FakeJobService:
         self._sort()
         position = self.position(job.id)
         self.bus.publish(JobQueued(job.id, job.user_id, job=job, position=position))
-        return Accepted(job=job, position=position, eta_s=None)
+        return Accepted(job=job, position=position, eta_s=None, paused=self.paused)
 
     async def cancel(self, job_id: int, *, by_user_id: int | None = None, is_admin: bool = False) -> Job:
         self.calls.append(("cancel", job_id))
         job = self._jobs.get(job_id)
         if job is None or job.state.is_final:
-            raise FakeRefused(RefusalCode.NOT_FOUND, f"Job {job_id} is not in the queue.")
+            raise JobRefused(RefusalCode.NOT_FOUND, f"Job {job_id} is not in the queue.")
         job.state = JobState.CANCELLED
         job.finished_at = datetime.now(timezone.utc)
         self._order.remove(job_id)
@@ -116,8 +106,12 @@ class FakeJobService:
     async def recent(self, limit: int = 50) -> list[Job]:
         return list(reversed(self._finished))[:limit]
 
-    def workflows(self) -> list[FakeWorkflowInfo]:
-        return [FakeWorkflowInfo("flux_schnell", "Flux Schnell"), FakeWorkflowInfo("z_image_turbo", "Z-Image Turbo")]
+    def workflows(self) -> list[WorkflowInfo]:
+        return [WorkflowInfo("flux_schnell", "Flux Schnell", "imagine"),
+                WorkflowInfo("z_image_turbo", "Z-Image Turbo", "imagine")]
+
+    def set_workflows(self, workflows) -> None:
+        self.calls.append(("set_workflows", sorted(workflows.templates)))
 
     # ---- driving it (what the scheduler and ComfyUI would do) ----
     def start_next(self) -> Job | None:

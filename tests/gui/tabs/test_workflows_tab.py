@@ -108,6 +108,7 @@ async def test_disable_and_model_change_are_saved(tab, gui_services):
     item.setCheckState(Qt.CheckState.Unchecked)
     manifest = json.loads(tab.templates["z_image_turbo"].manifest_path.read_text())
     assert manifest["enabled"] is False
+    assert gui_services.job_service.calls[-1][0] == "set_workflows"      # the queue has the change at once
     box = next(box for setting, box in tab.model_boxes if setting.input == "vae_name")
     box.setCurrentText("better_vae.safetensors")
     assert tab.save_now() is True
