@@ -59,26 +59,16 @@ def needs_setup(services: GuiServices) -> bool:
 
 
 def initial_status(services: GuiServices) -> StatusSnapshot:
+    """Bot, ComfyUI and pause as the services have them now; the queue counts follow from the
+    dashboard's queue model once it has loaded (TrayApp)."""
     bot = services.bot
     if bot is None:
         bot_state = "absent"
     else:
-        bot_state = "connected" if _safe(bot.is_connected, False) else "stopped"
+        bot_state = "connected" if bot.is_connected() else "stopped"
     supervisor = services.supervisor
-    comfy = getattr(getattr(supervisor, "state", None), "value", None) if supervisor is not None else None
-    job_service = services.job_service
-    jobs = _safe(job_service.queued, [])
-    running = sum(1 for job in jobs if job.state.value in ("submitted", "running"))
-    return StatusSnapshot(bot=bot_state, comfy=comfy or "unknown", waiting=len(jobs) - running, running=running,
-                          paused=bool(getattr(job_service, "paused", False)))
-
-
-def _safe(call, default):
-    try:
-        return call()
-    except Exception:  # a status read must never stop the window from opening
-        log.exception("status read failed")
-        return default
+    comfy = supervisor.state.value if supervisor is not None else "unknown"
+    return StatusSnapshot(bot=bot_state, comfy=comfy, paused=services.job_service.paused)
 
 
 class TrayApp:
@@ -107,6 +97,7 @@ class TrayApp:
         model = self.dashboard.queue_tab.model
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
             signal.connect(self._update_counts)
+        self._update_counts()
         self.tray.fallback_notice.connect(self.dashboard.show_notice)
         self.actions.open_dashboard_requested.connect(self.dashboard.open)
         self.actions.open_settings_requested.connect(lambda: self.open_wizard(first_run=False))

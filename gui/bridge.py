@@ -31,7 +31,7 @@ class CoreBridge(QObject):
     queue_paused = Signal(bool)
     backend_health = Signal(object)    # BackendHealthChanged
     comfy_state = Signal(object)       # comfy.supervisor.ComfyStateChanged
-    bot_state = Signal(object)         # bot's state event: has `connected: bool`, maybe `message`
+    bot_state = Signal(object)         # core.status.BotStateChanged
     session_changed = Signal(object)   # core.sessions.SessionChanged
     log_line = Signal(object)          # core.logs.LogLine (emitted from any thread: queued to ours)
 

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.events import EventBus
 from core.logs import LogRing
 from core.paths import AppPaths
 from core.secrets import SecretStore
 from core.settings import Settings
-from core.status import BotIdentity  # noqa: F401  (re-exported: the wizard's token checks return it)
+from core.status import BotIdentity
+
+if TYPE_CHECKING:                  # for the annotations only: main.py builds these and hands them in
+    from comfy.client import ComfyClient
+    from comfy.supervisor import ComfySupervisor
+    from core.jobservice import JobService
+    from core.sessions import SessionService
 
 
 class BotController(Protocol):
@@ -26,10 +32,9 @@ class BotController(Protocol):
     def is_connected(self) -> bool: ...
 
 
-# token -> the bot's identity (or just its name); raises an exception whose str() is shown when the
-# token is rejected. The real one logs in with discord.py over HTTP (main.py injects it: gui never
-# imports discord).
-TokenChecker = Callable[[str], Awaitable["BotIdentity | str"]]
+# token -> the bot's identity; raises an exception whose str() is shown when the token is rejected.
+# The real one is bot.runner.check_token (main.py injects it: gui never imports discord).
+TokenChecker = Callable[[str], Awaitable[BotIdentity]]
 # (url, api_key) -> a one-line description of the ComfyUI answering there; raises when none answers.
 ComfyProbe = Callable[[str, "str | None"], Awaitable[str]]
 
@@ -39,12 +44,12 @@ class GuiServices:
     settings: Settings
     paths: AppPaths
     bus: EventBus
-    job_service: Any                              # core.jobservice.JobService
+    job_service: JobService
     log_ring: LogRing | None = None
-    session_service: Any | None = None            # core.sessions.SessionService
-    supervisor: Any | None = None                 # comfy.supervisor.ComfySupervisor
+    session_service: SessionService | None = None
+    supervisor: ComfySupervisor | None = None
     bot: BotController | None = None
-    comfy_client: Any | None = None               # has `async object_info() -> dict` (validation)
+    comfy_client: ComfyClient | None = None       # the Workflows tab's validation (object_info)
     secrets: SecretStore | None = None
     token_checker: TokenChecker | None = None
     comfy_probe: ComfyProbe | None = None
@@ -66,5 +71,5 @@ async def comfy_probe(url: str, api_key: str | None = None) -> str:
         stats = await client.system_stats()
     finally:
         await client.close()
-    devices = ", ".join(getattr(d, "name", str(d)) for d in stats.devices) or "no GPU listed"
+    devices = ", ".join(device.name for device in stats.devices) or "no GPU listed"
     return f"ComfyUI {stats.comfyui_version or '(version unknown)'} on {devices}"

@@ -1,13 +1,12 @@
 """What the tray says at a glance: bot, ComfyUI, queue. Kept up to date from bridge signals."""
 from __future__ import annotations
 
-from core.status import BotStateChanged
-
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
 
-from comfy.supervisor import SupervisorState
+from comfy.supervisor import ComfyStateChanged
+from core.status import BotStateChanged
 
 COMFY_WORDS = {
     "up": "up", "starting": "starting…", "restarting": "restarting…", "waiting": "not answering",
@@ -71,9 +70,8 @@ class AppStatus(QObject):
             self.changed.emit(new)
 
     # ---- bridge slots ----
-    def on_comfy_state(self, event) -> None:
-        state = event.state.value if isinstance(event.state, SupervisorState) else str(event.state)
-        self.update(comfy=state, comfy_message=event.message)
+    def on_comfy_state(self, event: ComfyStateChanged) -> None:
+        self.update(comfy=event.state.value, comfy_message=event.message)
 
     def on_bot_state(self, event: BotStateChanged) -> None:
         if event.connected:

@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayo
 from core.errors import CoreError, SettingsError
 from core.secrets import NO_KEYRING_MESSAGE
 from core.settings import SECRET_FIELDS, read_dotenv, save_settings
+from core.status import BotIdentity
 from core.store import database_url
 from gui.icons import app_icon
 from gui.invite import PERMISSIONS, application_id_from_token, invite_url
-from gui.services import BotIdentity, GuiServices
+from gui.services import GuiServices
 from gui.tasks import error_text, spawn
 
 GUILD_ID = re.compile(r"^\d{15,21}$")
@@ -130,13 +131,12 @@ class DiscordPage(QWizardPage):
         self.check_button.setEnabled(False)
         self.token_status.setStyleSheet("")
         self.token_status.setText("Logging in to Discord…")
-        self._check_task = spawn(checker(token), on_done=lambda result: self._checked(token, result),
+        self._check_task = spawn(checker(token), on_done=lambda identity: self._checked(token, identity),
                                  on_error=self._rejected, name="check token")
         return self._check_task
 
-    def _checked(self, token: str, result) -> None:
+    def _checked(self, token: str, identity: BotIdentity) -> None:
         self.check_button.setEnabled(True)
-        identity = result if isinstance(result, BotIdentity) else BotIdentity(str(result))
         if identity.id is None:
             identity = BotIdentity(identity.name, application_id_from_token(token))
         self.identity = identity

@@ -21,7 +21,7 @@ class QueueTab(QWidget):
         super().__init__(parent)
         self.job_service = job_service
         self.model = QueueModel(self, tick_ms=tick_ms,
-                                display_names=_display_names(job_service))
+                                display_names={w.name: w.display_name for w in job_service.workflows()})
         self.model.connect_bridge(bridge)
         self._preview_job: int | None = None
 
@@ -112,7 +112,7 @@ class QueueTab(QWidget):
         self._update_summary()
 
     def selected_job_id(self) -> int | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
         job = self.model.job_at(rows[0].row())
@@ -181,10 +181,3 @@ class QueueTab(QWidget):
             self.preview.setPixmap(QPixmap())
             self.preview.setText("No job is running.")
             self.preview_caption.setText("")
-
-
-def _display_names(job_service) -> dict[str, str]:
-    try:
-        return {w.name: w.display_name for w in job_service.workflows()}
-    except Exception:  # the names are cosmetic; the file names do as well
-        return {}
