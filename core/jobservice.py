@@ -29,7 +29,7 @@ from core.events import EventBus
 from core.images import MAX_INPUT_BYTES, MAX_INPUT_PIXELS, check_input_image
 from core.jobs import Accepted, Job, JobQueued, JobRequest, Priority, QueuePausedChanged, RefusalCode
 from core.jobstore import JobStore, utcnow
-from core.paths import AppPaths
+from core.paths import AppPaths, write_file
 from core.scheduler import Entry, Scheduler
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class JobService:
             if image_png is not None:
                 relative = Path("inputs") / f"{uuid.uuid4().hex}.png"
                 written = self._paths.data_dir / relative
-                await asyncio.to_thread(_write_file, written, image_png)
+                await asyncio.to_thread(write_file, written, image_png)
                 input_path = relative.as_posix()
             stored_request = replace(request, input_image=None)   # the bytes live in the file
             job = await self._store.insert(stored_request, priority=self.priority_for(request), seed=seed,
@@ -383,20 +383,11 @@ class JobService:
         relative = entry.input_path if entry is not None else await self._store.input_path(job_id)
         if not relative:
             return None
-        inputs = self._paths.inputs_dir.resolve()
-        path = (self._paths.data_dir / relative).resolve()
-        if not path.is_relative_to(inputs):          # only ever a file we wrote there
-            return None
-        return await asyncio.to_thread(_read_or_none, path)
+        return await asyncio.to_thread(_read_input, self._paths, relative)
 
     def backend_status(self) -> list[tuple[str, bool]]:
         """(url, up) per backend, for the GUI's status line."""
         return [(b.url, b.up) for b in self._scheduler.backends]
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 def _remove_files_except(folder: Path, keep: set[str]) -> int:
@@ -411,7 +402,12 @@ def _remove_files_except(folder: Path, keep: set[str]) -> int:
     return removed
 
 
-def _read_or_none(path: Path) -> bytes | None:
+def _read_input(paths: AppPaths, relative: str) -> bytes | None:
+    """The input image at `relative` (under the data folder), or None when it is gone. Resolving
+    touches the disk too, so all of it runs in a thread."""
+    path = (paths.data_dir / relative).resolve()
+    if not path.is_relative_to(paths.inputs_dir.resolve()):     # only ever a file we wrote there
+        return None
     try:
         return path.read_bytes()
     except FileNotFoundError:

@@ -60,3 +60,12 @@ class AppPaths:
     @property
     def workflows_dir(self) -> Path:
         return self.data_dir / "flujos"
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` (creating its folder) through a temporary file, so nobody ever reads
+    half a file. Blocking: call it through asyncio.to_thread."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

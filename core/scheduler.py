@@ -50,7 +50,7 @@ from core.images import sanitize_output
 from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobFailed, JobFinished, JobPositionChanged,
                        JobProgress, JobStarted, JobState)
 from core.jobstore import JobStore, StoredImage
-from core.paths import AppPaths
+from core.paths import AppPaths, write_file
 from core.queue import WaitingQueue
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,7 @@ class Scheduler:
             data = await self._fetch(backend, ref)
             clean = await sanitize_output(data, limit_bytes=self.upload_limit_bytes)
             relative = folder / f"job{job.id}_{index}{clean.extension}"
-            await asyncio.to_thread(_write_file, self.paths.data_dir / relative, clean.data)
+            await asyncio.to_thread(write_file, self.paths.data_dir / relative, clean.data)
             images.append(StoredImage(relative.as_posix(), clean.width, clean.height, len(clean.data)))
         if entry.final:
             return
@@ -797,13 +797,6 @@ class _Refused(ComfyError):
     def __init__(self, code: str, text: str) -> None:
         super().__init__(text)
         self.code = code
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _export(files: list[Path], folder: Path) -> None:
