@@ -94,10 +94,9 @@ class TrayApp:
         bridge.comfy_state.connect(self._on_comfy_state)
         bridge.bot_state.connect(self._on_bot_state)
         bridge.queue_paused.connect(self.status.on_paused)
-        model = self.dashboard.queue_tab.model
-        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
-            signal.connect(self._update_counts)
-        self._update_counts()
+        queue_model = self.dashboard.queue_tab.model
+        self.status.on_counts(*queue_model.counts())
+        queue_model.counts_changed.connect(self.status.on_counts)
         self.tray.fallback_notice.connect(self.dashboard.show_notice)
         self.actions.open_dashboard_requested.connect(self.dashboard.open)
         self.actions.open_settings_requested.connect(lambda: self.open_wizard(first_run=False))
@@ -118,10 +117,6 @@ class TrayApp:
         self.wizard = SetupWizard(self.services, first_run=first_run)
         self.wizard.show()
         return self.wizard
-
-    def _update_counts(self, *args) -> None:
-        waiting, running = self.dashboard.queue_tab.model.counts()
-        self.status.on_counts(waiting, running)
 
     def _on_comfy_state(self, event) -> None:
         before = self.status.snapshot.comfy

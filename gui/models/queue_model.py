@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 
 from core.jobs import Job, JobState, Priority
 from gui.models.table import FlatTableModel, duration_text, now_like
@@ -57,6 +57,9 @@ class QueueRow:
 
 class QueueModel(FlatTableModel):
     COLUMNS = COLUMNS
+    # (waiting, active), sent when either changes: the tab's summary and the tray follow it without
+    # recounting on every progress update or time tick
+    counts_changed = Signal(int, int)
 
     def __init__(self, parent=None, *, display_names: dict[str, str] | None = None,
                  tick_ms: int = 1000) -> None:
@@ -64,6 +67,9 @@ class QueueModel(FlatTableModel):
         self._rows: list[QueueRow] = []
         self._index: dict[int, QueueRow] = {}
         self.display_names = dict(display_names or {})
+        self._counts: tuple[int, int] | None = None
+        for signal in (self.rowsInserted, self.rowsRemoved, self.modelReset):
+            signal.connect(self._announce_counts)
         # waiting/generating times advance on their own; repaint those two columns once a second
         self._ticker = QTimer(self)
         self._ticker.setInterval(tick_ms)
@@ -208,6 +214,7 @@ class QueueModel(FlatTableModel):
             row.state = JobState.RUNNING
             self._move_into_place(row)
             self._row_changed(row)
+            self._announce_counts()
             return
         at = self._rows.index(row)
         index = self.index(at, COL_PROGRESS)
@@ -259,6 +266,7 @@ class QueueModel(FlatTableModel):
         row.state, row.position = state, None
         self._move_into_place(row)
         self._row_changed(row)
+        self._announce_counts()
 
     def _set_position(self, job_id: int, position: int) -> None:
         row = self._index.get(job_id)
@@ -281,6 +289,12 @@ class QueueModel(FlatTableModel):
         del self._rows[at]
         self._rows.insert(target, row)
         self.endMoveRows()
+
+    def _announce_counts(self, *_signal_args) -> None:
+        counts = self.counts()
+        if counts != self._counts:
+            self._counts = counts
+            self.counts_changed.emit(*counts)
 
     def _row_changed(self, row: QueueRow) -> None:
         at = self._rows.index(row)

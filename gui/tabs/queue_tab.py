@@ -94,9 +94,7 @@ class QueueTab(QWidget):
         bridge.job_started.connect(self.on_started)
         for signal in (bridge.job_finished, bridge.job_failed, bridge.job_cancelled):
             signal.connect(self.on_job_left)
-        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset,
-                       self.model.dataChanged):
-            signal.connect(self._update_summary)
+        self.model.counts_changed.connect(self._show_summary)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reload()
 
@@ -109,7 +107,6 @@ class QueueTab(QWidget):
         if selected is not None:
             self.select_job(selected)
         self._update_buttons()
-        self._update_summary()
 
     def selected_job_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
@@ -130,8 +127,7 @@ class QueueTab(QWidget):
         for widget in (self.cancel_button, self.up_button, self.down_button, self.priority_button):
             widget.setEnabled(has)
 
-    def _update_summary(self, *args) -> None:
-        waiting, running = self.model.counts()
+    def _show_summary(self, waiting: int, running: int) -> None:
         self.summary.setText(f"{waiting} waiting · {running} running")
 
     # ---- actions ----

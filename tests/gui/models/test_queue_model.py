@@ -29,12 +29,16 @@ async def test_bridge_events_become_rows_in_run_order(qtmodeltester):
     await service.move(4, -2)          # user3 two places earlier
     assert texts(model, COL_USER) == ["user0", "user3", "user1", "user2"]
 
+    counts = []
+    model.counts_changed.connect(lambda waiting, active: counts.append((waiting, active)))
     job = service.start_next()
     assert texts(model, COL_POSITION)[0] == "▶"
     assert model.index(0, COL_STATE).data() == "running"
     service.progress(job.id, 2, 4)
+    model.refresh_times()
     assert model.index(0, COL_PROGRESS).data() == "50%"
     assert model.index(0, COL_PROGRESS).data(ProgressRole) == (2, 4)
+    assert counts == [(3, 1)]          # once for the start; progress and time ticks change no count
 
     service.finish(job.id)
     await service.cancel(2)
