@@ -247,14 +247,18 @@ class Scheduler:
         self.waiting.remove(job_id)
         self._published_position.pop(job_id, None)
         self._avoiding.discard(job_id)
-        if entry.job.prompt_id:
-            if self.by_prompt.get(entry.job.prompt_id) is entry:
-                del self.by_prompt[entry.job.prompt_id]
+        self._drop_prompt(entry)
         self.user_active[entry.job.user_id] -= 1
         if self.user_active[entry.job.user_id] <= 0:
             del self.user_active[entry.job.user_id]
         self._release(entry)
         self.positions_changed()
+
+    def _drop_prompt(self, entry: Entry) -> None:
+        """Stop routing ComfyUI events for the entry's current prompt id to it."""
+        prompt_id = entry.job.prompt_id
+        if prompt_id and self.by_prompt.get(prompt_id) is entry:
+            del self.by_prompt[prompt_id]
 
     def _occupy(self, entry: Entry, backend: BackendState) -> None:
         entry.backend = backend
@@ -424,8 +428,7 @@ class Scheduler:
         if template is None:
             raise _Refused("workflow_missing", f"The workflow {job.workflow!r} is no longer installed.")
         prompt_id = str(uuid.uuid4())
-        if job.prompt_id and self.by_prompt.get(job.prompt_id) is entry:
-            del self.by_prompt[job.prompt_id]
+        self._drop_prompt(entry)
         job.prompt_id, job.backend, job.state = prompt_id, backend.url, JobState.SUBMITTED
         job.attempts += 1
         self.by_prompt[prompt_id] = entry
@@ -517,8 +520,7 @@ class Scheduler:
     async def _requeue(self, entry: Entry) -> None:
         """Back to its place in the waiting list; the prompt_id is cleared (a new one on the next post)."""
         job = entry.job
-        if job.prompt_id and self.by_prompt.get(job.prompt_id) is entry:
-            del self.by_prompt[job.prompt_id]
+        self._drop_prompt(entry)
         job.state, job.prompt_id = JobState.QUEUED, None
         await self.store.update(job.id, state=JobState.QUEUED, prompt_id=None, attempts=job.attempts)
         self._release(entry)
