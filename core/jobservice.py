@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from comfy.supervisor import ComfyStateChanged
-from comfy.workflows import FillParams, Range, WorkflowError
+from comfy.workflows import FillError, FillParams, Range, WorkflowError
 from core.errors import ImageError, ImageTooLarge, JobRefused
 from core.eta import EtaModel
 from core.events import EventBus
@@ -247,7 +247,7 @@ class JobService:
                 width=request.width, height=request.height, batch_size=request.batch_size,
                 image="check.png" if template.kind == "edit" else None))
         except WorkflowError as exc:
-            problems = getattr(exc, "problems", None) or [str(exc)]
+            problems = exc.problems if isinstance(exc, FillError) else [str(exc)]
             text = "; ".join(problems)
             raise JobRefused(RefusalCode.BAD_PARAMETER, text[:1].upper() + text[1:] + ".",
                              problems=list(problems), workflow=request.workflow) from exc
