@@ -80,6 +80,13 @@ class SessionService:
             warn_at=delete_at - self.warning,
         )
 
+    def _restart_idle(self, row: UserSessionRow, now: datetime) -> None:
+        """Activity at `now`: a fresh idle period, and any pending warning is void."""
+        row.last_activity = now
+        row.delete_at = now + self.idle
+        row.warned = False
+        row.warning_message_id = None
+
     def _publish(self, user_id: int, guild_id: int, action: str, info: SessionInfo | None) -> None:
         self._bus.publish(SessionChanged(user_id, guild_id, action, info))
 
@@ -115,10 +122,7 @@ class SessionService:
                     row.user_name = user_name[:100]
                     if channel_id is not None:
                         row.channel_id = channel_id
-                    row.last_activity = now
-                    row.delete_at = now + self.idle
-                    row.warned = False
-                    row.warning_message_id = None
+                    self._restart_idle(row, now)
                     info = self._info(row)
                 break
             except IntegrityError:
@@ -132,14 +136,7 @@ class SessionService:
     async def keep(self, user_id: int, guild_id: int, *, now: datetime | None = None) -> SessionInfo | None:
         """The Keep button (or the GUI): a fresh idle period. None when there is no session."""
         now = _utc(now or self.now())
-
-        def change(row: UserSessionRow) -> None:
-            row.last_activity = now
-            row.delete_at = now + self.idle
-            row.warned = False
-            row.warning_message_id = None
-
-        return await self._update(user_id, guild_id, "kept", change)
+        return await self._update(user_id, guild_id, "kept", lambda row: self._restart_idle(row, now))
 
     async def set_channel(self, user_id: int, guild_id: int, channel_id: int | None) -> SessionInfo | None:
         def change(row: UserSessionRow) -> None:
@@ -181,10 +178,10 @@ class SessionService:
 
     # ---------------------------------------------------------------- queries
 
-    async def _select(self, *conditions, order=None) -> list[SessionInfo]:
+    async def _select(self, *conditions) -> list[SessionInfo]:
         try:
             async with self._db.sessions() as session:
-                stmt = select(UserSessionRow).where(*conditions).order_by(order if order is not None else UserSessionRow.delete_at)
+                stmt = select(UserSessionRow).where(*conditions).order_by(UserSessionRow.delete_at)
                 rows = (await session.execute(stmt)).scalars().all()
                 return [self._info(row) for row in rows]
         except SQLAlchemyError as exc:
