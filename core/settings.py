@@ -110,7 +110,8 @@ FIELDS: dict[str, _Field] = {
     "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
     "log_level": _Field("LOG_LEVEL", lambda v: str(v).upper(), "DEBUG, INFO, WARNING or ERROR"),
 }
-SECRET_FIELDS = {"discord_token": "discord_token", "comfy_api_key": "comfy_api_key"}
+# setting name -> keyring entry name (the same name; read from the `secret` flag above)
+SECRET_FIELDS = {name: name for name, spec in FIELDS.items() if spec.secret}
 
 
 @dataclass(frozen=True)
