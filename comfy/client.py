@@ -23,8 +23,7 @@ from yarl import URL
 
 from . import events as ev
 from .errors import (ComfyAuthError, ComfyConnectionError, ComfyError, ComfyHTTPError, ComfyTimeoutError,
-                     ExecutionFailed, NotComfyUIError, PromptInterrupted, PromptLost, WorkflowRejected,
-                     describe_node_errors)
+                     ExecutionFailed, NotComfyUIError, PromptInterrupted, PromptLost, WorkflowRejected)
 from .events import ImageRef
 
 log = logging.getLogger(__name__)
@@ -350,11 +349,11 @@ class ComfyClient:
             raise
         tracked.posted = True
         node_errors = data.get("node_errors") or {}
-        rejection = None
-        if node_errors:
-            rejection = WorkflowRejected(None, node_errors, accepted=True)
-            log.warning("ComfyUI accepted prompt %s but dropped outputs: %s", prompt_id, "; ".join(rejection.lines))
-        return SubmittedPrompt(prompt_id, number, "\n".join(describe_node_errors(node_errors)) or None, rejection)
+        if not node_errors:
+            return SubmittedPrompt(prompt_id, number)
+        rejection = WorkflowRejected(None, node_errors, accepted=True)
+        log.warning("ComfyUI accepted prompt %s but dropped outputs: %s", prompt_id, "; ".join(rejection.lines))
+        return SubmittedPrompt(prompt_id, number, "\n".join(rejection.lines) or None, rejection)
 
     def _untrack(self, prompt_id: str, tracked: _Tracked) -> None:
         if self._tracked.get(prompt_id) is tracked:
