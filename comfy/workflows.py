@@ -397,7 +397,7 @@ def parse_manifest(data: Any, graph: Mapping[str, Any]) -> Manifest:
     for role, raw in raw_inputs.items():
         if role not in ROLES:
             raise WorkflowError(f"unknown role {role!r} in 'inputs'; roles are {', '.join(ROLES)}")
-        inputs[role] = _parse_ref(f"inputs.{role}", raw, graph, allow_link=False)
+        inputs[role] = _parse_ref(f"inputs.{role}", raw, graph)
     seen: dict[InputRef, str] = {}
     for role, ref in inputs.items():
         if ref in seen:
@@ -433,7 +433,7 @@ def parse_manifest(data: Any, graph: Mapping[str, Any]) -> Manifest:
         raise WorkflowError("'models' must be a list of {label, node, input, value}")
     models = []
     for i, raw in enumerate(raw_models):
-        ref = _parse_ref(f"models[{i}]", raw, graph, allow_link=False)
+        ref = _parse_ref(f"models[{i}]", raw, graph)
         value, label = raw.get("value"), raw.get("label", ref.input)
         if not isinstance(value, str) or not value:
             raise WorkflowError(f"models[{i}].value must be the model file name, e.g. \"ae.safetensors\"")
@@ -446,7 +446,7 @@ def parse_manifest(data: Any, graph: Mapping[str, Any]) -> Manifest:
                     models=tuple(models))
 
 
-def _parse_ref(where: str, raw: Any, graph: Mapping[str, Any], *, allow_link: bool) -> InputRef:
+def _parse_ref(where: str, raw: Any, graph: Mapping[str, Any]) -> InputRef:
     if not isinstance(raw, dict) or "node" not in raw or not isinstance(raw.get("input"), str):
         raise WorkflowError(f"{where} must be {{\"node\": \"<node id>\", \"input\": \"<input name>\"}}")
     node_id = str(raw["node"])
@@ -459,7 +459,7 @@ def _parse_ref(where: str, raw: Any, graph: Mapping[str, Any], *, allow_link: bo
         raise WorkflowError(f"{where} points at input {raw['input']!r} of node {node_id} "
                             f"({node['class_type']}), which has no such input "
                             f"(it has: {', '.join(inputs) or 'none'}); fix the input name")
-    if not allow_link and is_link(inputs[raw["input"]]):
+    if is_link(inputs[raw["input"]]):          # fill() writes values, never links
         raise WorkflowError(f"{where}: input {raw['input']!r} of node {node_id} is a link to node "
                             f"{inputs[raw['input']][0]}; point the manifest at the node that holds the value")
     return InputRef(node=node_id, input=raw["input"])
