@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 import aiohttp
 
@@ -160,7 +160,3 @@ class BackendPool:
                 callback(backend.url, healthy, reason)
             except Exception:
                 log.exception("backend health listener %r failed", callback)
-
-
-def urls_from(values: Iterable[str] | str) -> list[str]:
-    return parse_urls(values if isinstance(values, str) else " ".join(values))
