@@ -258,13 +258,9 @@ class ComfySupervisor:
 
     # ---- launch plan: folder, python, arguments -------------------------------------------------
 
-    def _listen_and_port(self) -> tuple[str, int, list[str]]:
-        """The effective --listen and --port (extra args win, as in ComfyUI) and the other args."""
-        listen, port, rest, _ = self._parse_args()
-        return listen, port, rest
-
     def _parse_args(self) -> tuple[str, int, list[str], str]:
-        """As _listen_and_port, plus which setting the listen address came from."""
+        """The effective --listen and --port (extra args win, as in ComfyUI), the other args, and
+        which setting the listen address came from."""
         config = self._config
         extra = _split_args(config.extra_args) if isinstance(config.extra_args, str) \
             else [str(a) for a in config.extra_args]
@@ -306,10 +302,8 @@ class ComfySupervisor:
                 f"comfy_allow_non_loopback if you really mean it (and protect it with a firewall)")
 
     def _launch_url(self) -> str:
-        listen, port, rest = self._listen_and_port()
-        host = _probe_host(listen)
-        scheme = "https" if any(a.partition("=")[0] == "--tls-keyfile" for a in rest) else "http"
-        return f"{scheme}://{host}:{port}"
+        listen, port, rest, _ = self._parse_args()
+        return _url_for_launch(listen, port, rest)
 
     def _plan_launch(self) -> _LaunchPlan:
         config = self._config
@@ -324,9 +318,9 @@ class ComfySupervisor:
             raise SupervisorError(f"comfy_folder {folder} has no main.py: set comfy_folder to your "
                                   f"ComfyUI folder (the one with main.py)")
         python = self._find_python(folder)
-        listen, port, rest = self._listen_and_port()
+        listen, port, rest, _ = self._parse_args()
         args = ["main.py", "--listen", listen, "--port", str(port), *rest]
-        return _LaunchPlan(python=python, folder=folder, args=args, url=self._launch_url())
+        return _LaunchPlan(python=python, folder=folder, args=args, url=_url_for_launch(listen, port, rest))
 
     def _find_python(self, folder: Path) -> str:
         configured = self._config.python
@@ -712,6 +706,12 @@ def _probe_host(listen: str) -> str:
         return f"[{first}]" if ipaddress.ip_address(first).version == 6 else first
     except ValueError:
         return first
+
+
+def _url_for_launch(listen: str, port: int, other_args: list[str]) -> str:
+    """Where this machine reaches a ComfyUI launched with these arguments."""
+    scheme = "https" if any(a.partition("=")[0] == "--tls-keyfile" for a in other_args) else "http"
+    return f"{scheme}://{_probe_host(listen)}:{port}"
 
 
 def _host_port(url: str) -> str:
