@@ -270,38 +270,43 @@ async def test_job_finished_while_the_service_was_down(make_job_service, job_req
     assert (await second.get(accepted.job.id)).attempts == 1
 
 
+async def stored_as_sent(make_job_service, request, db: Database, **row_fields) -> int:
+    """A job a stopped service left in the database as if it had been handed to ComfyUI
+    (`row_fields`: state, backend, attempts...; a fresh prompt_id ComfyUI never saw). Its id."""
+    first = await make_job_service(db=db)
+    await first.pause()
+    accepted = await first.submit(request)
+    await first.stop()
+    async with db.sessions() as session, session.begin():
+        row = await session.get(JobRow, accepted.job.id)
+        row.prompt_id = str(uuid.uuid4())
+        for name, value in row_fields.items():
+            setattr(row, name, value)
+    return accepted.job.id
+
+
 async def test_crash_between_store_and_post_resubmits(make_job_service, job_request, core_events, fake_comfy,
                                                      shared_db):
-    first = await make_job_service(db=shared_db)
-    await first.pause()
-    accepted = await first.submit(job_request())
-    await first.stop()
     # the app stored the prompt_id and died before its POST reached ComfyUI
-    async with shared_db.sessions() as session, session.begin():
-        row = await session.get(JobRow, accepted.job.id)
-        row.state, row.prompt_id, row.backend, row.attempts = "submitted", str(uuid.uuid4()), fake_comfy.url, 1
+    job_id = await stored_as_sent(make_job_service, job_request(), shared_db, state="submitted",
+                                  backend=fake_comfy.url, attempts=1)
     second = await make_job_service(db=shared_db)
     await second.resume()
-    await core_events.wait_final([accepted.job.id])
-    assert core_events.of(JobFinished, accepted.job.id)
-    job = await second.get(accepted.job.id)
+    await core_events.wait_final([job_id])
+    assert core_events.of(JobFinished, job_id)
+    job = await second.get(job_id)
     assert job.attempts == 2 and len(fake_comfy.received_prompts) == 1
 
 
 async def test_a_job_left_on_a_removed_backend_is_queued_again(make_job_service, job_request, core_events,
                                                               fake_comfy, shared_db):
-    first = await make_job_service(db=shared_db)
-    await first.pause()
-    accepted = await first.submit(job_request())
-    await first.stop()
-    async with shared_db.sessions() as session, session.begin():
-        row = await session.get(JobRow, accepted.job.id)
-        row.state, row.prompt_id, row.backend = "running", str(uuid.uuid4()), "http://127.0.0.1:9"
+    job_id = await stored_as_sent(make_job_service, job_request(), shared_db, state="running",
+                                  backend="http://127.0.0.1:9")
     second = await make_job_service(db=shared_db)
-    assert second.position(accepted.job.id) == 1
+    assert second.position(job_id) == 1
     await second.resume()
-    await core_events.wait_final([accepted.job.id])
-    assert core_events.of(JobFinished, accepted.job.id)
+    await core_events.wait_final([job_id])
+    assert core_events.of(JobFinished, job_id)
 
 
 # ---- the same on PostgreSQL and MariaDB -----------------------------------------------------------
