@@ -306,7 +306,7 @@ async def test_discord_out_of_reach_at_start_is_retried_until_reached(make_bot, 
     assert states == [BotStateChanged(False, UNREACHABLE)]
     assert UNREACHABLE.startswith("Cannot reach Discord") and "retrying" in UNREACHABLE
     await until(lambda: len(make_bot.made) >= 3)                 # it keeps trying, a new bot each time
-    assert all(bot.is_closed() for bot in make_bot.made)
+    assert all(bot.is_closed() for bot in make_bot.made[:-1])    # (the last one may be trying now)
     await runner.start()                   # already trying: no second loop
     await discord_down.open()
     await until(lambda: runner.bot is not None and runner.bot.user is not None)
