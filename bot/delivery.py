@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.buttons import PersistentButton
 from bot.checks import is_admin
 from bot.i18n import format_duration, interaction_lang
+from bot.requests import edit_result, reroll
 from core.jobs import JobCancelled, JobFailed, JobFinished
 
 if TYPE_CHECKING:
@@ -126,45 +127,26 @@ async def _show(status: "StatusMessage", kwargs: dict[str, Any], files: list[dis
 
 # ---------------------------------------------------------------- buttons
 
-class _Guarded:
-    """Shared parts: refuse outside the allowed guilds, report failures without tracebacks."""
+class RerollButton(PersistentButton, template=r"imagebot:reroll:(\d+)"):
+    action, emoji, style = "reroll", "🎲", discord.ButtonStyle.primary
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
-        return await bot.guard_interaction(interaction)
-
-
-class RerollButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"imagebot:reroll:(?P<job_id>\d+)"):
-    def __init__(self, job_id: int, *, label: str = "Reroll") -> None:
-        super().__init__(discord.ui.Button(label=label, emoji="🎲", style=discord.ButtonStyle.primary,
-                                           custom_id=f"imagebot:reroll:{job_id}"))
+    def __init__(self, job_id: int, *, label: str | None) -> None:
+        super().__init__(job_id, label=label)
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        from bot.requests import reroll
-
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
-        await bot.run_guarded(interaction, reroll(bot, interaction, self.job_id))
+    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+        await reroll(bot, interaction, self.job_id)
 
 
-class EditButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"imagebot:edit:(?P<job_id>\d+)"):
-    def __init__(self, job_id: int, *, label: str = "Edit") -> None:
-        super().__init__(discord.ui.Button(label=label, emoji="✏️", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"imagebot:edit:{job_id}"))
+class EditButton(PersistentButton, template=r"imagebot:edit:(\d+)"):
+    action, emoji, style = "edit", "✏️", discord.ButtonStyle.secondary
+
+    def __init__(self, job_id: int, *, label: str | None) -> None:
+        super().__init__(job_id, label=label)
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
-        lang = interaction_lang(interaction)
-        await interaction.response.send_modal(EditPromptModal(bot, self.job_id, lang))
+    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(EditPromptModal(bot, self.job_id, interaction_lang(interaction)))
 
 
 class EditPromptModal(discord.ui.Modal):
@@ -182,27 +164,21 @@ class EditPromptModal(discord.ui.Modal):
         return await self.bot.guard_interaction(interaction)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        from bot.requests import edit_result
-
         await self.bot.run_guarded(interaction, edit_result(self.bot, interaction, self.job_id, str(self.prompt.value)))
 
 
-class DeleteButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"imagebot:delete:(?P<job_id>\d+):(?P<owner_id>\d+)"):
-    def __init__(self, job_id: int, owner_id: int, *, label: str = "Delete") -> None:
-        super().__init__(discord.ui.Button(label=label, emoji="🗑️", style=discord.ButtonStyle.danger,
-                                           custom_id=f"imagebot:delete:{job_id}:{owner_id}"))
+class DeleteButton(PersistentButton, template=r"imagebot:delete:(\d+):(\d+)"):
+    action, emoji, style = "delete", "🗑️", discord.ButtonStyle.danger
+
+    def __init__(self, job_id: int, owner_id: int, *, label: str | None) -> None:
+        super().__init__(job_id, owner_id, label=label)
         self.job_id = job_id
         self.owner_id = owner_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
-        return cls(int(match["job_id"]), int(match["owner_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
-        lang = interaction_lang(interaction)
+    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
         if interaction.user.id != self.owner_id and not is_admin(bot.settings, interaction.user):
-            await interaction.response.send_message(bot.catalog.text("delete.not_owner", lang), ephemeral=True)
+            text = bot.catalog.text("delete.not_owner", interaction_lang(interaction))
+            await interaction.response.send_message(text, ephemeral=True)
             return
         await interaction.response.defer()
         try:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.delivery import deliver_final
 from bot.i18n import format_duration, lang_of
 from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged,
                        JobProgress, JobQueued, JobStarted)
@@ -431,8 +432,6 @@ class FeedbackHub:
             self._done.popitem(last=False)
 
     async def deliver(self, status: StatusMessage) -> None:
-        from bot.delivery import deliver_final
-
         try:
             await deliver_final(self.bot, status)
         finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands, tasks
 
+from bot.buttons import PersistentButton
 from bot.checks import guild_allowed, is_admin
 from bot.i18n import interaction_lang
 from core.sessions import SessionChanged, SessionInfo
@@ -29,25 +29,15 @@ REAPER_INTERVAL_S = 30
 ACTIVITY_DEBOUNCE_S = 60      # messages in a session channel move its deadline at most once a minute
 
 
-class KeepButton(discord.ui.DynamicItem[discord.ui.Button], template=r"imagebot:keep:(?P<guild_id>\d+):(?P<user_id>\d+)"):
-    def __init__(self, guild_id: int, user_id: int, *, label: str = "Keep") -> None:
-        super().__init__(discord.ui.Button(label=label, emoji="📌", style=discord.ButtonStyle.success,
-                                           custom_id=f"imagebot:keep:{guild_id}:{user_id}"))
+class KeepButton(PersistentButton, template=r"imagebot:keep:(\d+):(\d+)"):
+    action, emoji, style = "keep", "📌", discord.ButtonStyle.success
+
+    def __init__(self, guild_id: int, user_id: int, *, label: str | None) -> None:
+        super().__init__(guild_id, user_id, label=label)
         self.guild_id = guild_id
         self.user_id = user_id
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
-        return cls(int(match["guild_id"]), int(match["user_id"]))
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await interaction.client.guard_interaction(interaction)  # type: ignore[attr-defined]
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
-        await bot.run_guarded(interaction, self._keep(bot, interaction))
-
-    async def _keep(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
         lang = interaction_lang(interaction)
         if interaction.user.id != self.user_id and not is_admin(bot.settings, interaction.user):
             await interaction.response.send_message(bot.catalog.text("session.keep_not_yours", lang), ephemeral=True)
