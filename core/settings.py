@@ -154,13 +154,13 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Every secret in force, for the log redactor."""
         values = [self.discord_token, self.comfy_api_key]
-        if self.database_url:
-            password = urlsplit(self.database_url).password
+        for url in (self.database_url, *self.comfy_urls):  # a password written into a URL is a secret too
+            password = urlsplit(url or "").password
             values += [password, unquote(password or "")]  # as written in the URL, and as the server sees it
         return [v for v in values if v]
 
     def __repr__(self) -> str:  # never print secrets
-        return f"Settings(comfy_urls={self.comfy_urls}, allowed_guild_ids={self.allowed_guild_ids}, ...)"
+        return f"Settings(comfy_urls={len(self.comfy_urls)} URL(s), allowed_guild_ids={self.allowed_guild_ids}, ...)"
 
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")

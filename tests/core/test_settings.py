@@ -151,3 +151,9 @@ def test_without_a_keyring_secrets_come_from_the_environment(app_paths, no_keyri
 def test_settings_repr_shows_no_secret(app_paths, no_keyring):
     settings = load_settings(app_paths, env={"DISCORD_TOKEN": "very-secret-token"})
     assert "very-secret-token" not in repr(settings)
+
+
+def test_a_password_inside_a_comfyui_url_is_a_secret(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={"COMFY_URLS": "https://me:hunter2%21@gpu.example.com/comfy"})
+    assert {"hunter2%21", "hunter2!"} <= set(settings.secret_values())
+    assert "hunter2" not in repr(settings)
