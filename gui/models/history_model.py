@@ -7,7 +7,9 @@ large PNGs never stalls it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
@@ -28,16 +30,19 @@ def load_thumbnail(path: Path, size: int = THUMB) -> QImage:
     return reader.read()
 
 
-_PLACEHOLDER: list[QPixmap] = []
-
-
+@functools.cache
 def _placeholder() -> QPixmap:
     """A grey square while a thumbnail loads (or when the file is gone), so every cell has its size."""
-    if not _PLACEHOLDER:
-        pixmap = QPixmap(THUMB, THUMB)
-        pixmap.fill(QColor("#D9DCE1"))
-        _PLACEHOLDER.append(pixmap)
-    return _PLACEHOLDER[0]
+    pixmap = QPixmap(THUMB, THUMB)
+    pixmap.fill(QColor("#D9DCE1"))
+    return pixmap
+
+
+def clock_text(moment: datetime | None) -> str:
+    """HH:MM, in local time when the moment carries its zone."""
+    if moment is None:
+        return ""
+    return (moment.astimezone() if moment.tzinfo else moment).strftime("%H:%M")
 
 
 @dataclass(eq=False)
@@ -64,9 +69,8 @@ class HistoryModel(QAbstractListModel):
         job = row.job
         if role == Qt.ItemDataRole.DisplayRole:
             prompt = " ".join(job.request.prompt.split())
-            when = job.finished_at.astimezone().strftime("%H:%M") if job.finished_at and job.finished_at.tzinfo else (
-                job.finished_at.strftime("%H:%M") if job.finished_at else "")
-            return f"{prompt[:40] + ('…' if len(prompt) > 40 else '')}\n{job.request.user_name} · {when}"
+            short = prompt[:40] + ("…" if len(prompt) > 40 else "")
+            return f"{short}\n{job.request.user_name} · {clock_text(job.finished_at)}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{job.request.prompt}\n\n{job.request.user_name} — {job.workflow}\n{row.image or 'no file'}"
         if role == Qt.ItemDataRole.DecorationRole:
