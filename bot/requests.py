@@ -9,15 +9,17 @@ import asyncio
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.checks import is_admin, role_ids
 from bot.errors import UserError
 from bot.i18n import format_duration, format_size, interaction_lang
+from comfy.workflows import Range
 from core.errors import JobRefused
-from core.jobs import JobRequest
+from core.jobs import Job, JobRequest
+from core.jobservice import WorkflowInfo
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -39,43 +41,31 @@ def image_kind(data: bytes) -> str | None:
     return None
 
 
-def _limit(limits: Any, role: str) -> tuple[int, int, int]:
-    rng = getattr(limits, role, None) if limits is not None else None
-    if rng is None:
-        return 256, 2048, 16
-    return int(rng.min), int(rng.max), max(1, int(getattr(rng, "multiple_of", 1)))
-
-
-def size_for(info: Any, aspect: str | None) -> tuple[int | None, int | None]:
+def size_for(info: WorkflowInfo | None, aspect: str | None) -> tuple[int | None, int | None]:
     """Width and height for an aspect, at about the workflow's default area, within its limits.
 
-    `info` is the service's WorkflowInfo: `defaults` (width, height) and `limits` (width and height
-    ranges, None when the workflow takes no size). No aspect, or a workflow that takes no size:
-    (None, None), the workflow's own default size.
+    No aspect, no workflow, or a workflow that takes no size: (None, None), the workflow's own size.
     """
-    if not aspect or aspect not in ASPECTS:
+    if info is None or aspect not in ASPECTS:
         return None, None
-    limits = getattr(info, "limits", None)
-    if limits is not None and hasattr(limits, "width") and (limits.width is None or limits.height is None):
+    width_range, height_range = info.limits.width, info.limits.height
+    if width_range is None or height_range is None:
         return None, None
-    defaults = getattr(info, "defaults", None) or {}
-    area = int(defaults.get("width", DEFAULT_SIDE)) * int(defaults.get("height", DEFAULT_SIDE))
+    area = int(info.defaults.get("width", DEFAULT_SIDE)) * int(info.defaults.get("height", DEFAULT_SIDE))
     rw, rh = ASPECTS[aspect]
-    (wmin, wmax, wstep), (hmin, hmax, hstep) = _limit(limits, "width"), _limit(limits, "height")
     width = math.sqrt(area * rw / rh)
     height = width * rh / rw
     # Shrink both sides together when one is over its maximum, so the shape holds.
-    scale = min(1.0, wmax / width, hmax / height)
-    width, height = width * scale, height * scale
-
-    def fit(value: float, low: int, high: int, step: int) -> int:
-        value = round(value / step) * step
-        return max(low, min(high, value))
-
-    return fit(width, wmin, wmax, wstep), fit(height, hmin, hmax, hstep)
+    scale = min(1.0, width_range.max / width, height_range.max / height)
+    return _fit(width * scale, width_range), _fit(height * scale, height_range)
 
 
-def workflow_info(bot: "ImageBot", name: str | None, kind: str) -> Any | None:
+def _fit(value: float, allowed: Range) -> int:
+    step = max(1, allowed.multiple_of)
+    return max(allowed.min, min(allowed.max, round(value / step) * step))
+
+
+def workflow_info(bot: "ImageBot", name: str | None, kind: str) -> WorkflowInfo | None:
     enabled = [w for w in bot.job_service.workflows() if w.kind == kind]
     if name is None:
         return enabled[0] if enabled else None
@@ -86,7 +76,7 @@ def workflow_info(bot: "ImageBot", name: str | None, kind: str) -> Any | None:
 
 
 def refusal_text(bot: "ImageBot", lang: str, refused: JobRefused) -> str:
-    return bot.catalog.refusal(refused.code, lang, getattr(refused, "params", None) or {}, refused.message)
+    return bot.catalog.refusal(refused.code, lang, refused.params, refused.message)
 
 
 async def reply(interaction: discord.Interaction, text: str) -> None:
@@ -108,7 +98,7 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment) -> by
         raise UserError("edit.not_image", name=name)
     try:
         data = await attachment.read()
-    except (discord.HTTPException, discord.NotFound) as exc:
+    except discord.HTTPException as exc:
         raise UserError("edit.download_failed") from exc
     if len(data) > limit:
         raise UserError("edit.too_large", name=name, size=format_size(len(data)), limit=format_size(limit))
@@ -170,7 +160,7 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s)) if accepted.eta_s else ""
     key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
     text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
-    if getattr(accepted, "paused", False):
+    if accepted.paused:
         text += "\n" + catalog.text("imagine.paused", lang)
     if bot.feedback.backends_down():
         text += "\n" + catalog.text("imagine.backend_down", lang)
@@ -182,7 +172,7 @@ def _output_path(bot: "ImageBot", path: Path | str) -> Path:
     return path if path.is_absolute() else bot.settings.paths.data_dir / path
 
 
-async def read_result_image(bot: "ImageBot", job) -> bytes | None:
+async def read_result_image(bot: "ImageBot", job: Job) -> bytes | None:
     """The first image a finished job produced, or None when its files are gone."""
     for path in job.outputs or ():
         try:
@@ -192,14 +182,21 @@ async def read_result_image(bot: "ImageBot", job) -> bytes | None:
     return None
 
 
-async def edit_result(bot: "ImageBot", interaction: discord.Interaction, job_id: int, prompt: str) -> None:
-    """The Edit button's modal: edit the image of `job_id` with a new prompt."""
-    lang = interaction_lang(interaction)
+async def _pressed_on(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> Job | None:
+    """A button or modal about job `job_id`: defer the answer and load the job; None (said) when it is gone."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     job = await bot.job_service.get(job_id)
     if job is None:
-        await reply(interaction, bot.catalog.text("job.gone", lang))
+        await reply(interaction, bot.catalog.text("job.gone", interaction_lang(interaction)))
+    return job
+
+
+async def edit_result(bot: "ImageBot", interaction: discord.Interaction, job_id: int, prompt: str) -> None:
+    """The Edit button's modal: edit the image of `job_id` with a new prompt."""
+    job = await _pressed_on(bot, interaction, job_id)
+    if job is None:
         return
+    lang = interaction_lang(interaction)
     data = await read_result_image(bot, job)
     if data is None:
         await reply(interaction, bot.catalog.text("edit.source_gone", lang, job_id=job_id))
@@ -214,11 +211,8 @@ async def edit_result(bot: "ImageBot", interaction: discord.Interaction, job_id:
 
 async def reroll(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> None:
     """The Reroll button: the same request with a new seed, for whoever pressed it."""
-    lang = interaction_lang(interaction)
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    job = await bot.job_service.get(job_id)
+    job = await _pressed_on(bot, interaction, job_id)
     if job is None:
-        await reply(interaction, bot.catalog.text("job.gone", lang))
         return
     request = job.request
     input_image, input_name = None, request.input_image_name
@@ -227,7 +221,7 @@ async def reroll(bot: "ImageBot", interaction: discord.Interaction, job_id: int)
         # The service keeps the (checked) image an edit was given; the request in the DB has no bytes.
         input_image = await bot.job_service.input_image(job_id)
         if input_image is None:
-            await reply(interaction, bot.catalog.text("edit.source_gone", lang, job_id=job_id))
+            await reply(interaction, bot.catalog.text("edit.source_gone", interaction_lang(interaction), job_id=job_id))
             return
         input_name = input_name or f"job_{job_id}.png"
     await submit(bot, interaction, workflow=request.workflow, prompt=request.prompt,

@@ -82,11 +82,8 @@ class ImageCommands(commands.Cog):
             await reply(interaction, self.bot.catalog.text("imagine.no_models", lang))
             return
         info = workflow_info(self.bot, model, "imagine")
-        if info is None:
-            # Unknown or not an imagine model: the service says which, in its own words.
-            workflow = model
-        else:
-            workflow = info.name
+        # Unknown or not an imagine model: the name goes on as given, to be refused with its reason.
+        workflow = info.name if info is not None else model
         width, height = size_for(info, aspect.value if aspect else None)
         await submit(self.bot, interaction, workflow=workflow, prompt=prompt, negative_prompt=negative or "",
                      width=width, height=height, seed=seed)
