@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -27,9 +26,12 @@ from bot.delivery import DeleteButton, EditButton, RerollButton
 from bot.errors import SessionChannelError, UserError
 from bot.feedback import FeedbackHub
 from bot.i18n import Catalog, CommandTranslator, default_catalog, interaction_lang, lang_of
+from bot.requests import refusal_text, reply
 from core.errors import JobRefused
 from core.events import EventBus
 from core.images import MAX_INPUT_BYTES
+from core.jobservice import JobService
+from core.sessions import SessionService
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class GuardedTree(app_commands.CommandTree):
 
 
 class ImageBot(commands.Bot):
-    def __init__(self, *, job_service: Any, session_service: Any, bus: EventBus, settings: Settings,
+    def __init__(self, *, job_service: JobService, session_service: SessionService, bus: EventBus, settings: Settings,
                  catalog: Catalog | None = None, intents: discord.Intents | None = None) -> None:
         super().__init__(command_prefix="!", intents=intents or default_intents(), tree_cls=GuardedTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none())
@@ -91,7 +93,7 @@ class ImageBot(commands.Bot):
         """A user's last seen language (for messages nobody asked for, like warnings), else the server's."""
         if user_id in self._langs:
             return self._langs[user_id]
-        return lang_of(getattr(guild, "preferred_locale", None))
+        return lang_of(guild.preferred_locale if guild is not None else None)
 
     # ---------------------------------------------------------------- guild allowlist
 
@@ -158,7 +160,7 @@ class ImageBot(commands.Bot):
         original = getattr(error, "original", None) or error
         lang = interaction_lang(interaction)
         if isinstance(original, JobRefused):
-            text = self.catalog.refusal(original.code, lang, original.params, original.message)
+            text = refusal_text(self, lang, original)
         elif isinstance(original, UserError):
             text = self.catalog.text(original.key, lang, **original.params)
         elif isinstance(original, SessionChannelError):
@@ -173,9 +175,6 @@ class ImageBot(commands.Bot):
             log.error("interaction %s failed (ref %s)", command, ref, exc_info=(type(original), original, original.__traceback__))
             text = self.catalog.text("error.generic", lang, ref=ref)
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True)
-            else:
-                await interaction.response.send_message(text, ephemeral=True)
+            await reply(interaction, text)
         except discord.HTTPException:
             log.warning("could not tell user %s about an error", interaction.user.id)

@@ -17,6 +17,7 @@ import discord
 
 from bot.checks import ADMIN_CHANNEL
 from bot.errors import SessionChannelError
+from bot.i18n import lang_of
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -124,6 +125,5 @@ class SessionChannels:
         overwrites = {guild.default_role: discord.PermissionOverwrite(view_channel=False), guild.me: _bot_overwrite(),
                       **self._admin_overwrites(guild)}
         channel = await guild.create_text_channel(ADMIN_CHANNEL, overwrites=overwrites, reason="Bot admin tools")
-        lang = "es" if str(guild.preferred_locale).startswith("es") else "en"
-        await channel.send(self.bot.catalog.text("admin.tools_welcome", lang))
+        await channel.send(self.bot.catalog.text("admin.tools_welcome", lang_of(guild.preferred_locale)))
         return channel

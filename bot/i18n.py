@@ -105,8 +105,7 @@ class Catalog:
 
     def refusal(self, code: Any, lang: str, params: dict | None, english: str) -> str:
         """A JobRefused in the user's language: by code and params, or its English message."""
-        code_value = str(getattr(code, "value", code))
-        translated = self.try_text(f"refusal.{code_value}", lang, **(params or {}))
+        translated = self.try_text(f"refusal.{code}", lang, **(params or {}))  # a RefusalCode is a StrEnum
         return translated if translated is not None else english
 
 
