@@ -125,9 +125,7 @@ class StatusMessage:
         if self.hub.backends_down():
             self.text = self._text("status.waiting_backend", position=self.position)
             return
-        eta = ""
-        if self.eta_s is not None:
-            eta = " · ETA ~" + format_duration(self.eta_s)
+        eta = "" if self.eta_s is None else self.hub.bot.catalog.text("status.eta", self.lang, eta=format_duration(self.eta_s))
         self.text = self._text("status.queued", position=self.position,
                                queue_length=self.queue_length or self.position, eta=eta)
 
