@@ -64,7 +64,7 @@ class SessionService:
         self._bus = bus
         self._clock = clock or (lambda: datetime.now(UTC))
         self.idle = timedelta(minutes=max(1, settings.session_idle_minutes))
-        # A warning at least one minute before the deadline, never before the session starts.
+        # The warning window never reaches back before the session started; 0 minutes means no warning.
         self.warning = min(timedelta(minutes=max(0, settings.session_warning_minutes)), self.idle)
 
     def now(self) -> datetime:
