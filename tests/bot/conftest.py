@@ -173,3 +173,18 @@ async def world(env, bot_db) -> World:
     return World(env=env, bot=bot, db=bot_db, job_service=parts["job_service"], sessions=parts["sessions"],
                  settings=parts["settings"], guild=guild, general=general, admin=admin, alice=alice, bob=bob,
                  admin_role=admin_role, make_bot=parts["make_bot"])
+
+
+def results(channel):
+    """The result messages in a channel: an image with its buttons."""
+    return [m for m in channel.history() if m.attachments and m.components]
+
+
+async def imagine(w: World, member, prompt: str = "a cat", model: str = "z_image_turbo"):
+    """/imagine from #general, then wait for its result in the member's session channel."""
+    before = w.session_of(member)
+    count = len(results(before)) if before is not None else 0
+    await member.slash(w.general, "imagine", model=model, prompt=prompt)
+    session = w.session_of(member)
+    await w.until(lambda: len(results(session)) > count, advance=2)
+    return session

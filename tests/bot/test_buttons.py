@@ -2,21 +2,13 @@
 import pytest
 
 from bot.delivery import MODAL_PROMPT_ID
-from tests.bot.conftest import SPANISH_USERS, World, png
+from tests.bot.conftest import SPANISH_USERS, World, imagine, png, results
 
 IMAGINE, EDIT = "z_image_turbo", "flux_edit"
 
 
-def results(channel):
-    return [m for m in channel.history() if m.attachments and m.components]
-
-
 async def make_result(w: World, member, prompt="a red fox"):
-    before = w.session_of(member)
-    count = len(results(before)) if before is not None else 0
-    await member.slash(w.general, "imagine", model=IMAGINE, prompt=prompt)
-    session = w.session_of(member)
-    await w.until(lambda: len(results(session)) > count, advance=2)
+    session = await imagine(w, member, prompt, IMAGINE)
     return session, results(session)[-1]
 
 

@@ -5,23 +5,10 @@ from datetime import timedelta
 import discord
 import pytest
 
-from tests.bot.conftest import SPANISH_USERS, World
+from tests.bot.conftest import SPANISH_USERS, World, imagine, results
 
 MODEL = "z_image_turbo"
 MINUTE = 60
-
-
-def results(channel):
-    return [m for m in channel.history() if m.attachments and m.components]
-
-
-async def imagine(w: World, member, prompt="a cat"):
-    before = w.session_of(member)
-    count = len(results(before)) if before is not None else 0
-    await member.slash(w.general, "imagine", model=MODEL, prompt=prompt)
-    session = w.session_of(member)
-    await w.until(lambda: len(results(session)) > count, advance=2)
-    return session
 
 
 async def test_session_channel_is_private_and_reused(world: World):
