@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+
+import pytest
 
 from core.events import EventBus
 from core.jobs import JobState
@@ -9,16 +12,22 @@ from gui.models.queue_model import COL_POSITION, COL_PROGRESS, COL_STATE, COL_US
 from tests.gui.fakes import FakeJobService, make_request
 
 
+@pytest.fixture
+def live():
+    """A queue model fed through the real bridge by a fake JobService's events."""
+    bus = EventBus()
+    bridge = CoreBridge(bus)
+    model = QueueModel(tick_ms=0)
+    model.connect_bridge(bridge)
+    yield SimpleNamespace(bus=bus, service=FakeJobService(bus), model=model)
+
+
 def texts(model, column):
     return [model.index(r, column).data() for r in range(model.rowCount())]
 
 
-async def test_bridge_events_become_rows_in_run_order(qtmodeltester):
-    bus = EventBus()
-    service = FakeJobService(bus)
-    bridge = CoreBridge(bus)
-    model = QueueModel(tick_ms=0)
-    model.connect_bridge(bridge)
+async def test_bridge_events_become_rows_in_run_order(live, qtmodeltester):
+    service, model = live.service, live.model
     qtmodeltester.check(model, force_py=True)
 
     for n in range(4):
@@ -45,15 +54,10 @@ async def test_bridge_events_become_rows_in_run_order(qtmodeltester):
     assert texts(model, COL_USER) == ["user3", "user2"]
     assert texts(model, COL_POSITION) == ["1", "2"]
     qtmodeltester.check(model, force_py=True)
-    bridge.close()
 
 
-async def test_admin_jumps_ahead_and_snapshot_reset(qtmodeltester):
-    bus = EventBus()
-    service = FakeJobService(bus)
-    model = QueueModel(tick_ms=0)
-    bridge = CoreBridge(bus)
-    model.connect_bridge(bridge)
+async def test_admin_jumps_ahead_and_snapshot_reset(live, qtmodeltester):
+    service, model = live.service, live.model
     for n in range(3):
         await service.submit(make_request(n))
     await service.submit(make_request(9, user="admin", is_admin=True))
@@ -64,15 +68,10 @@ async def test_admin_jumps_ahead_and_snapshot_reset(qtmodeltester):
     qtmodeltester.check(fresh)
     assert texts(fresh, COL_USER) == texts(model, COL_USER)
     assert fresh.counts() == (4, 0)
-    bridge.close()
 
 
-async def test_thousand_rows_stay_consistent(qtmodeltester):
-    bus = EventBus()
-    service = FakeJobService(bus)
-    model = QueueModel(tick_ms=0)
-    bridge = CoreBridge(bus)
-    model.connect_bridge(bridge)
+async def test_thousand_rows_stay_consistent(live, qtmodeltester):
+    service, model = live.service, live.model
     for n in range(1000):
         await service.submit(make_request(n))
     assert model.rowCount() == 1000
@@ -83,17 +82,12 @@ async def test_thousand_rows_stay_consistent(qtmodeltester):
     assert model.index(0, COL_POSITION).data() == "1"
     assert all(model.job_at(r).state is JobState.QUEUED for r in range(model.rowCount()))
     await asyncio.sleep(0)
-    bridge.close()
 
 
-async def test_a_job_handed_to_comfyui_leaves_the_waiting_places_once(qtmodeltester):
+async def test_a_job_handed_to_comfyui_leaves_the_waiting_places_once(live, qtmodeltester):
     from core.jobs import JobPositionChanged, JobStarted
 
-    bus = EventBus()
-    service = FakeJobService(bus)
-    bridge = CoreBridge(bus)
-    model = QueueModel(tick_ms=0)
-    model.connect_bridge(bridge)
+    bus, service, model = live.bus, live.service, live.model
     jobs = [(await service.submit(make_request(n))).job for n in range(3)]
     assert texts(model, COL_POSITION) == ["1", "2", "3"]
 
@@ -105,4 +99,3 @@ async def test_a_job_handed_to_comfyui_leaves_the_waiting_places_once(qtmodeltes
     assert texts(model, COL_POSITION) == ["▶", "1", "2"]   # not shifted a second time
     assert model.index(0, COL_STATE).data() == "running"
     qtmodeltester.check(model, force_py=True)
-    bridge.close()
