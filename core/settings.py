@@ -259,7 +259,8 @@ def _with_password(url: str, password: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def _without_password(url: str) -> tuple[str, str | None]:
+def split_url_password(url: str) -> tuple[str, str | None]:
+    """(the URL without its password, the password or None): the password belongs in the keyring."""
     parts = urlsplit(url)
     if not parts.password:
         return url, None
@@ -282,7 +283,7 @@ def save_settings(paths: AppPaths, changes: Mapping[str, Any], secrets: SecretSt
             secrets.set(SECRET_FIELDS[name], value or "")
             continue
         if name == "database_url" and value:
-            value, password = _without_password(value)
+            value, password = split_url_password(value)
             if password:
                 secrets.set("database_password", password)
         if value is None:

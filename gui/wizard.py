@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayo
 
 from core.errors import CoreError, SettingsError
 from core.secrets import NO_KEYRING_MESSAGE
-from core.settings import SECRET_FIELDS, read_dotenv, save_settings
+from core.settings import SECRET_FIELDS, read_dotenv, save_settings, split_url_password
 from core.status import BotIdentity
 from core.store import database_url
 from gui.icons import app_icon
@@ -261,7 +261,7 @@ class DatabasePage(QWizardPage):
         group = QButtonGroup(self)
         group.addButton(self.sqlite)
         group.addButton(self.server)
-        self.url = QLineEdit(_url_without_password(settings.database_url or ""))
+        self.url = QLineEdit(split_url_password(settings.database_url or "")[0])
         self.url.setPlaceholderText("postgresql://user:password@host:5432/imagebot")
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -452,18 +452,20 @@ class SetupWizard(QWizard):
             if not db_url:
                 raise
             # only the database password could not go to the keyring: keep the rest, say so
-            settings["database_url"] = _url_without_password(db_url)
+            settings["database_url"] = split_url_password(db_url)[0]
             await asyncio.to_thread(save_settings, paths, settings, store)
             problems.append(f"the database password ({error_text(exc)})")
+        stored: dict[str, str] = {}
         for name, value in secrets.items():
             try:
                 await store.set_async(SECRET_FIELDS[name], value)
+                stored[name] = value
             except SettingsError as exc:
                 problems.append(f"{name.replace('_', ' ')}: {error_text(exc)}")
         self.saved.emit(settings)
         callback = self.services.on_settings_saved
-        if callback is not None:
-            result = callback(dict(settings))
+        if callback is not None:  # with the stored secrets too: a new token restarts the bot at once
+            result = callback({**settings, **stored})
             if asyncio.iscoroutine(result):
                 await result
         return problems
@@ -484,10 +486,3 @@ class SetupWizard(QWizard):
         self.button(QWizard.WizardButton.FinishButton).setEnabled(True)
         _message(self.invite_page.status, f"Nothing was saved: {error_text(exc)}")
 
-
-def _url_without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()

@@ -146,6 +146,8 @@ async def test_import_env_fills_the_pages(qtbot, fresh_services, tmp_path):
 @pytest.mark.keyring
 async def test_secrets_go_to_the_keyring_and_the_rest_to_the_settings_file(qtbot, fresh_services, secret_service):
     fresh_services.secrets = SecretStore(service="FuLLetLabsImageBot-test")
+    applied = []
+    fresh_services.on_settings_saved = applied.append
     wizard = make_wizard(qtbot, fresh_services)
     wizard.discord_page.token.setText(TOKEN)
     wizard.discord_page.guilds.setText(GUILD)
@@ -158,11 +160,14 @@ async def test_secrets_go_to_the_keyring_and_the_rest_to_the_settings_file(qtbot
     text = fresh_services.paths.settings_file.read_text()
     assert TOKEN not in text and "comfy-secret-key" not in text
     assert json.loads(text)["allowed_guild_ids"] == [int(GUILD)]
+    assert applied[0]["discord_token"] == TOKEN   # main.py restarts the bot with the new token at once
     store.delete("discord_token")
     store.delete("comfy_api_key")
 
 
 async def test_without_a_keyring_the_page_says_so_and_the_rest_is_saved(qtbot, fresh_services, no_keyring):
+    applied = []
+    fresh_services.on_settings_saved = applied.append
     wizard = make_wizard(qtbot, fresh_services)
     assert "No OS keyring" in wizard.discord_page.keyring_status.text()
     wizard.discord_page.token.setText(TOKEN)
@@ -175,5 +180,6 @@ async def test_without_a_keyring_the_page_says_so_and_the_rest_is_saved(qtbot, f
     saved = json.loads(fresh_services.paths.settings_file.read_text())
     assert saved["allowed_guild_ids"] == [int(GUILD)]
     assert TOKEN not in fresh_services.paths.settings_file.read_text()
+    assert "discord_token" not in applied[0]  # not stored, so not applied
     wizard.accept()                         # "Close"
     assert not wizard.isVisible()
