@@ -28,7 +28,6 @@ class _Subscription:
     is_async: bool
     queue: asyncio.Queue | None = None
     worker: asyncio.Task | None = None
-    busy: bool = False
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
 
