@@ -39,6 +39,7 @@ class JobRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_text: Mapped[str | None] = mapped_column(Text)
     feedback_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the bot's live status message
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # the outbox
 
     images: Mapped[list["ImageRow"]] = relationship(back_populates="job", order_by="ImageRow.index", lazy="selectin")
 
