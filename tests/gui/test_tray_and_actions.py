@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 
 import pytest
 from PySide6.QtCore import QCoreApplication
@@ -183,6 +184,8 @@ async def test_without_a_tray_closing_the_dashboard_quits_through_the_event(qtbo
     assert not no_app_quit
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM on Windows: os.kill(SIGTERM) is TerminateProcess "
+                                                  "and would end pytest itself")
 @pytest.mark.parametrize("has_tray", [True, False], ids=["tray", "no-tray"])
 async def test_sigterm_ends_the_tray_app_through_the_shutdown_event(gui_services, monkeypatch, no_app_quit, has_tray):
     from gui.app import run_tray_app
