@@ -332,7 +332,26 @@ def fail(message: str, *, dialog: bool) -> int:
     return 1
 
 
+def attach_parent_console() -> None:
+    """The Windows build is a windowed app: it has no console, so `--help` and `--self-test` typed in
+    a terminal would print nothing (PyInstaller leaves sys.stdout None). Attach to the console of the
+    terminal that started it and write there, in UTF-8 whatever its code page. Started from
+    Explorer there is no such console, and nothing changes."""
+    if sys.platform != "win32" or (sys.stdout is not None and sys.stderr is not None):
+        return
+    import ctypes
+
+    if not ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+        return
+    # "CONOUT$" opens as a console file, which takes UTF-8 and shows it right on any code page.
+    sys.stdout = sys.stdout or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    sys.stderr = sys.stderr or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    print()  # the terminal's prompt is already on the line: start below it
+
+
 def main(argv: list[str] | None = None) -> int:
+    if sys.argv[1:] if argv is None else argv:
+        attach_parent_console()  # a command-line use; a plain double-click opens no console
     args = parse_args(argv)
     from core.errors import CoreError
     from core.logs import setup_logging
