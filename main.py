@@ -262,6 +262,7 @@ def run_tray(settings, log_ring) -> int:
     import qasync
 
     from bot.runner import check_token
+    from core.autostart import Autostart
     from gui.app import run_tray_app
     from gui.services import GuiServices, comfy_probe
 
@@ -273,6 +274,7 @@ def run_tray(settings, log_ring) -> int:
             settings=settings, paths=settings.paths, bus=services.bus, job_service=services.jobs, log_ring=log_ring,
             session_service=services.sessions, supervisor=services.supervisor, bot=services.bot,
             comfy_client=services.backends.client(settings.comfy_url), token_checker=check_token, comfy_probe=comfy_probe,
+            autostart=Autostart(),
             on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))

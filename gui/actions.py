@@ -4,10 +4,12 @@ balloon or dashboard banner) and the app keeps running."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Signal
 from PySide6.QtGui import QAction
 
+from core.errors import CoreError
 from gui.services import GuiServices
 from gui.status import AppStatus
 from gui.tasks import error_text, spawn
@@ -28,6 +30,7 @@ class AppActions(QObject):
         self.toggle_bot = QAction("Start bot", self)
         self.toggle_comfy = QAction("Start ComfyUI", self)
         self.settings = QAction("Settings…", self)
+        self.start_at_login = QAction("Start with Windows" if sys.platform == "win32" else "Start at login", self)
         self.quit = QAction("Quit", self)
         self.open_dashboard.triggered.connect(self.open_dashboard_requested)
         self.settings.triggered.connect(self.open_settings_requested)
@@ -36,13 +39,18 @@ class AppActions(QObject):
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
         self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
         self.toggle_comfy.setEnabled(services.supervisor is not None)
+        autostart = services.autostart
+        self.start_at_login.setCheckable(True)
+        self.start_at_login.setVisible(autostart is not None and autostart.supported)
+        self.start_at_login.setChecked(bool(autostart and autostart.supported and autostart.enabled))
+        self.start_at_login.toggled.connect(self.on_start_at_login_toggled)
         status.changed.connect(self.refresh)
         self.refresh(status.snapshot)
 
     def all(self) -> list[QAction | None]:
         """Menu order; None is a separator."""
         return [self.open_dashboard, None, self.pause_queue, self.toggle_bot, self.toggle_comfy, None,
-                self.settings, None, self.quit]
+                self.settings, self.start_at_login, None, self.quit]
 
     def refresh(self, snapshot) -> None:
         self.settings.setText("Set up the bot…" if snapshot.bot == "absent" else "Settings…")
@@ -56,6 +64,18 @@ class AppActions(QObject):
     # ---- handlers ----
     def _fail(self, title: str):
         return lambda exc: self.notice.emit(title, error_text(exc), True)
+
+    def on_start_at_login_toggled(self, wanted: bool) -> None:
+        """The OS's own login entry is the setting (core.autostart); on failure the tick goes back."""
+        autostart = self.services.autostart
+        if autostart is None:
+            return
+        try:
+            autostart.set(wanted)
+        except CoreError as exc:
+            self.notice.emit("Could not change starting at login", str(exc), True)
+        with QSignalBlocker(self.start_at_login):
+            self.start_at_login.setChecked(autostart.enabled)
 
     def on_pause_toggled(self) -> None:
         service = self.services.job_service
