@@ -42,7 +42,7 @@ check_exe() {
   echo "$out"
   grep -q "self-test passed" <<<"$out" || fail "$exe --self-test did not pass: $out"
 }
-step "bundle --help and --self-test" check_exe "$bundle/$APP.exe" "$scratch/bundle-home"
+step "bundle --help and --self-test" check_exe "$bundle/$APP.exe" "$scratch/bundle home, año"  # non-ASCII: the code page is cp1252
 
 build_installer() {
   local version
