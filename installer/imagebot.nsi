@@ -11,7 +11,8 @@
 ; The uninstaller keeps the user's settings, database, images and logs (%LOCALAPPDATA%\FuLLetLabsImageBot)
 ; unless asked (a checkbox, or /REMOVEDATA).
 
-Unicode true
+; 64-bit, like the app (and wine64 runs it without 32-bit support).
+Target amd64-unicode
 SetCompressor /SOLID lzma
 RequestExecutionLevel user
 ManifestDPIAware true
