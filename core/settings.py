@@ -71,6 +71,17 @@ def _url_tuple(v: Any) -> tuple[str, ...]:
     return urls
 
 
+LANGUAGES = ("system", "en", "es")
+THEMES = ("system", "light", "dark")
+
+
+def _choice(v: Any, choices: tuple[str, ...]) -> str:
+    value = str(v).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 def _role_priorities(v: Any) -> dict[int, int]:
     if isinstance(v, dict):
         return {_int(k): _int(p) for k, p in v.items()}
@@ -117,6 +128,8 @@ FIELDS: dict[str, _Field] = {
     "role_priorities": _Field("ROLE_PRIORITIES", _role_priorities, "role_id:priority pairs, lower runs first"),
     "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
     "log_level": _Field("LOG_LEVEL", lambda v: str(v).upper(), "DEBUG, INFO, WARNING or ERROR"),
+    "language": _Field("IMAGEBOT_LANGUAGE", lambda v: _choice(v, LANGUAGES), "the app's language: system, en or es"),
+    "theme": _Field("IMAGEBOT_THEME", lambda v: _choice(v, THEMES), "the app's colours: system, light or dark"),
 }
 # setting name -> keyring entry name (the same name; read from the `secret` flag above)
 SECRET_FIELDS = {name: name for name, spec in FIELDS.items() if spec.secret}
@@ -149,6 +162,8 @@ class Settings:
     role_priorities: dict[int, int] = field(default_factory=dict)
     max_attempts: int = 3
     log_level: str = "INFO"
+    language: str = "system"       # the tray app's language; "system" follows the OS locale
+    theme: str = "system"          # light or dark; "system" follows the OS colour scheme
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # field -> where its value came from
     notes: tuple[str, ...] = field(default=(), compare=False)  # values accepted with a remark (shown and logged)
 
