@@ -462,8 +462,9 @@ class Scheduler:
         refs = [r for r in result.images if r.type == "output"] or list(result.images)
         images: list[StoredImage] = []
         folder = Path("images") / job.created_at.strftime("%Y-%m")
-        for index, ref in enumerate(refs):
-            data = await self._fetch(backend, ref)
+        # Saved images are fetched with /view; SaveImageWebsocket's came with the result itself.
+        blobs = [await self._fetch(backend, ref) for ref in refs] + list(result.image_data)
+        for index, data in enumerate(blobs):
             clean = await sanitize_output(data, limit_bytes=self.upload_limit_bytes)
             relative = folder / f"job{job.id}_{index}{clean.extension}"
             await asyncio.to_thread(write_file, self.paths.data_dir / relative, clean.data)
