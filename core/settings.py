@@ -26,11 +26,18 @@ DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
 def _int(v: Any) -> int:
     if isinstance(v, bool):
         raise ValueError("expected a whole number")
-    return int(str(v).strip())
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        raise ValueError(f"{str(v).strip()!r} is not a whole number") from None
 
 
-def _float_or_none(v: Any) -> float | None:
-    return None if v in (None, "") else float(v)
+def _float_tuple(v: Any) -> tuple[float, ...]:
+    items = v if isinstance(v, (list, tuple)) else re.split(r"[,\s]+", str(v).strip())
+    try:
+        return tuple(float(i) for i in items if str(i).strip())
+    except ValueError:
+        raise ValueError(f"{str(v).strip()!r} is not a number or a comma-separated list of numbers") from None
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -92,7 +99,8 @@ FIELDS: dict[str, _Field] = {
     "database_url": _Field("DATABASE_URL", _str_or_none, "empty for the local SQLite file, or postgresql://... / mysql://..."),
     "export_path": _Field("EXPORT_PATH", _str_or_none, "a folder that also receives every result"),
     "max_batch_size": _Field("MAX_BATCH_SIZE", _int, "images per request, at most"),
-    "gpu_vram_gb": _Field("GPU_VRAM_GB", _float_or_none, "GPU memory in GB"),
+    "gpu_vram_gb": _Field("GPU_VRAM_GB", _float_tuple, "GPU memory in GB, one value or one per ComfyUI URL "
+                                                     "(e.g. 8.0,16.0,24.0)"),
     "comfy_folder": _Field("COMFY_FOLDER", _str_or_none, "the ComfyUI folder to launch (holds main.py)"),
     "comfy_python": _Field("COMFY_PYTHON", _str_or_none, "the Python that runs ComfyUI"),
     "comfy_extra_args": _Field("COMFY_EXTRA_ARGS", lambda v: str(v or ""), "extra ComfyUI command-line arguments"),
@@ -124,7 +132,7 @@ class Settings:
     database_url: str | None = None
     export_path: str | None = None
     max_batch_size: int = 4
-    gpu_vram_gb: float | None = None
+    gpu_vram_gb: tuple[float, ...] = ()      # one value for every backend, or one per comfy_urls entry
     comfy_folder: str | None = None
     comfy_python: str | None = None
     comfy_extra_args: str = ""
@@ -142,10 +150,19 @@ class Settings:
     max_attempts: int = 3
     log_level: str = "INFO"
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # field -> where its value came from
+    notes: tuple[str, ...] = field(default=(), compare=False)  # values accepted with a remark (shown and logged)
 
     @property
     def comfy_url(self) -> str:
         return self.comfy_urls[0]
+
+    def vram_gb_for(self, url: str) -> float | None:
+        """The GPU memory declared for one backend (GPU_VRAM_GB), or None when not declared."""
+        if len(self.gpu_vram_gb) == 1:
+            return self.gpu_vram_gb[0]
+        if url in self.comfy_urls and len(self.gpu_vram_gb) == len(self.comfy_urls):
+            return self.gpu_vram_gb[self.comfy_urls.index(url)]
+        return None
 
     @property
     def workflows_path(self) -> Path:
@@ -186,6 +203,47 @@ def read_dotenv(path: Path) -> dict[str, str]:
             value = value.split(" #", 1)[0].rstrip()
         values[key] = value
     return values
+
+
+@dataclass(frozen=True)
+class DotenvImport:
+    """What a `.env` file (the original bot's) holds, read setting by setting so nothing is lost.
+
+    `values` are parsed (setting name -> value, secrets included); `text` is each as written (to fill a
+    form); `problems` the lines that could not be used and why; `unknown` the keys this app does not use."""
+    values: dict[str, Any]
+    text: dict[str, str]
+    problems: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+# the original bot's single-URL name, read as COMFY_URLS when that is not given
+_ALIASES = {"COMFY_URL": "comfy_urls"}
+
+
+def import_dotenv(path: Path) -> DotenvImport:
+    """Read every setting a `.env` gives; raises SettingsError only when the file cannot be read at all."""
+    raw = read_dotenv(path)
+    by_env = {spec.env: name for name, spec in FIELDS.items()}
+    values: dict[str, Any] = {}
+    text: dict[str, str] = {}
+    problems: list[str] = []
+    unknown: list[str] = []
+    for key, value in raw.items():
+        name = by_env.get(key) or _ALIASES.get(key)
+        if name is None:
+            if key != "IMAGEBOT_HOME":
+                unknown.append(key)
+            continue
+        if not value.strip() or (key in _ALIASES and FIELDS[name].env in raw):
+            continue                      # empty means "the default"; COMFY_URLS beats COMFY_URL
+        try:
+            values[name] = FIELDS[name].parse(value)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{key}: {exc}; expected {FIELDS[name].help}")
+            continue
+        text[name] = value.strip()
+    return DotenvImport(values, text, tuple(problems), tuple(unknown))
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
@@ -245,10 +303,16 @@ def load_settings(
             sources[name] = source
             break
 
+    notes = []
+    vram, urls = values.get("gpu_vram_gb", ()), values.get("comfy_urls", (DEFAULT_COMFY_URL,))
+    if len(vram) > 1 and len(vram) != len(urls):
+        notes.append(f"GPU_VRAM_GB lists {len(vram)} values for {len(urls)} ComfyUI URL(s): ignored. Give one value, "
+                     "or one per URL in COMFY_URLS order.")
+        values["gpu_vram_gb"] = ()
     db_password = secrets.get("database_password")
     if db_password and values.get("database_url"):
         values["database_url"] = _with_password(values["database_url"], db_password)
-    return Settings(paths=paths, sources=sources, **values)
+    return Settings(paths=paths, sources=sources, notes=tuple(notes), **values)
 
 
 def _with_password(url: str, password: str) -> str:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 
 from gui.services import GuiServices
-from gui.status import AppStatus
+from gui.status import COMFY_RUNNING, AppStatus
 from gui.tasks import error_text, spawn
 
 class AppActions(QObject):
@@ -35,7 +35,6 @@ class AppActions(QObject):
         self.toggle_bot.triggered.connect(self.on_bot_toggled)
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
         self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
-        self.toggle_bot.setEnabled(services.bot is not None)
         self.toggle_comfy.setEnabled(services.supervisor is not None)
         status.changed.connect(self.refresh)
         self.refresh(status.snapshot)
@@ -46,10 +45,12 @@ class AppActions(QObject):
                 self.settings, None, self.quit]
 
     def refresh(self, snapshot) -> None:
+        self.settings.setText("Set up the bot…" if snapshot.bot == "absent" else "Settings…")
         self.pause_queue.setText("Resume queue" if snapshot.paused else "Pause queue")
+        self.toggle_bot.setEnabled(self.services.bot is not None and snapshot.bot != "absent")
         bot_running = snapshot.bot in ("connected", "connecting", "disconnected")
         self.toggle_bot.setText("Stop bot" if bot_running else "Start bot")
-        comfy_running = snapshot.comfy in ("up", "starting", "restarting", "waiting")
+        comfy_running = self.services.supervisor is not None and snapshot.comfy in COMFY_RUNNING
         self.toggle_comfy.setText("Stop ComfyUI" if comfy_running else "Start ComfyUI")
 
     # ---- handlers ----
@@ -92,7 +93,7 @@ class AppActions(QObject):
         supervisor = self.services.supervisor
         if supervisor is None:
             return
-        if self.status.snapshot.comfy in ("up", "starting", "restarting", "waiting"):
+        if self.status.snapshot.comfy in COMFY_RUNNING:
             spawn(supervisor.stop(), on_error=self._fail("Could not stop ComfyUI"), name="stop comfy")
         else:
             self.status.update(comfy="starting")
