@@ -67,7 +67,7 @@ async def test_a_hostile_request_is_refused_and_nothing_is_stored(job_service, j
 async def test_text_people_write_is_accepted(job_service, job_request):
     accepted = await job_service.submit(job_request(
         prompt="un zorro rojo 🦊 en la nieve,\n«estilo» acuarela\tárabe: ثعلب", user_name="Zoë 🦊",
-        negative_prompt="borroso"))
+        negative_prompt=""))
     assert accepted.job.request.prompt.startswith("un zorro")
 
 
