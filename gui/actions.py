@@ -8,9 +8,14 @@ import asyncio
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 
+from core.gpu_mode import HostGpuChanged
 from gui.services import GuiServices
 from gui.status import COMFY_RUNNING, AppStatus
 from gui.tasks import error_text, spawn
+
+TAKE_GPU = "I need my GPU"
+SHARE_GPU = "Share my GPU again"
+
 
 class AppActions(QObject):
     notice = Signal(str, str, bool)          # title, text, is_error
@@ -25,6 +30,7 @@ class AppActions(QObject):
         self.shutdown = shutdown
         self.open_dashboard = QAction("Open dashboard", self)
         self.pause_queue = QAction("Pause queue", self)
+        self.host_gpu = QAction(TAKE_GPU, self)
         self.toggle_bot = QAction("Start bot", self)
         self.toggle_comfy = QAction("Start ComfyUI", self)
         self.settings = QAction("Settings…", self)
@@ -32,6 +38,10 @@ class AppActions(QObject):
         self.open_dashboard.triggered.connect(self.open_dashboard_requested)
         self.settings.triggered.connect(self.open_settings_requested)
         self.pause_queue.triggered.connect(self.on_pause_toggled)
+        self.host_gpu.triggered.connect(self.on_host_gpu_toggled)
+        self.host_gpu.setEnabled(services.host_gpu is not None)
+        self.host_gpu.setToolTip("The running job finishes, the others wait, ComfyUI frees the GPU memory, "
+                                 "and waiting users are told you are using the GPU")
         self.toggle_bot.triggered.connect(self.on_bot_toggled)
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
         self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
@@ -41,7 +51,7 @@ class AppActions(QObject):
 
     def all(self) -> list[QAction | None]:
         """Menu order; None is a separator."""
-        return [self.open_dashboard, None, self.pause_queue, self.toggle_bot, self.toggle_comfy, None,
+        return [self.open_dashboard, None, self.pause_queue, self.host_gpu, self.toggle_bot, self.toggle_comfy, None,
                 self.settings, None, self.quit]
 
     def refresh(self, snapshot) -> None:
@@ -63,6 +73,22 @@ class AppActions(QObject):
             spawn(service.resume(), on_error=self._fail("Could not resume the queue"), name="resume queue")
         else:
             spawn(service.pause(), on_error=self._fail("Could not pause the queue"), name="pause queue")
+
+    def on_host_gpu_toggled(self) -> None:
+        host_gpu = self.services.host_gpu
+        if host_gpu is None:
+            return
+        if host_gpu.in_use:
+            spawn(host_gpu.give_back(), on_error=self._fail("Could not share the GPU again"), name="share GPU")
+        else:
+            spawn(host_gpu.take(), on_error=self._fail("Could not take the GPU"), name="take GPU")
+
+    def on_host_gpu_changed(self, event: HostGpuChanged) -> None:
+        """HostGpuChanged (through the bridge): the action's text, and a notice when memory stayed in use."""
+        self.host_gpu.setText(SHARE_GPU if event.in_use else TAKE_GPU)
+        if event.in_use and event.freed is False:
+            self.notice.emit("The GPU memory was not freed",
+                             f"The queue holds, but {event.problem}. Close ComfyUI to free it.", True)
 
     def on_bot_toggled(self) -> None:
         bot = self.services.bot
