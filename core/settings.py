@@ -73,6 +73,17 @@ def _url_tuple(v: Any) -> tuple[str, ...]:
     return urls
 
 
+LANGUAGES = ("system", "en", "es")
+THEMES = ("system", "light", "dark")
+
+
+def _choice(v: Any, choices: tuple[str, ...]) -> str:
+    value = str(v).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 def _between(parse: Callable[[Any], Any], low: float, high: float, unit: str) -> Callable[[Any], Any]:
     def check(v: Any) -> Any:
         value = parse(v)
@@ -141,6 +152,8 @@ FIELDS: dict[str, _Field] = {
     "role_priorities": _Field("ROLE_PRIORITIES", _role_priorities, "role_id:priority pairs, lower runs first"),
     "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
     "log_level": _Field("LOG_LEVEL", lambda v: str(v).upper(), "DEBUG, INFO, WARNING or ERROR"),
+    "language": _Field("IMAGEBOT_LANGUAGE", lambda v: _choice(v, LANGUAGES), "the app's language: system, en or es"),
+    "theme": _Field("IMAGEBOT_THEME", lambda v: _choice(v, THEMES), "the app's colours: system, light or dark"),
     "model_aware_dispatch": _Field("MODEL_AWARE_DISPATCH", _bool, "true: run jobs whose model is loaded first (within "
                                    "MAX_BYPASS / MAX_EXTRA_WAIT_S); false: strictly first come first served"),
     "max_bypass": _Field("MAX_BYPASS", _between(_int, 0, MAX_BYPASS_LIMIT, "jobs (0: no limit)"),
@@ -183,6 +196,8 @@ class Settings:
     role_priorities: dict[int, int] = field(default_factory=dict)
     max_attempts: int = 3
     log_level: str = "INFO"
+    language: str = "system"       # the tray app's language; "system" follows the OS locale
+    theme: str = "system"          # light or dark; "system" follows the OS colour scheme
     model_aware_dispatch: bool = True
     max_bypass: int = Fairness.max_bypass
     max_extra_wait_s: float = Fairness.max_extra_wait_s
