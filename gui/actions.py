@@ -35,7 +35,6 @@ class AppActions(QObject):
         self.settings.triggered.connect(self.open_settings_requested)
         self.pause_queue.triggered.connect(self.on_pause_toggled)
         self.host_gpu.triggered.connect(self.on_host_gpu_toggled)
-        self.host_gpu.setEnabled(services.host_gpu is not None)
         self.host_gpu.setToolTip(self.tr("The running job finishes, the others wait, ComfyUI frees the GPU memory, "
                                          "and waiting users are told you are using the GPU"))
         self.toggle_bot.triggered.connect(self.on_bot_toggled)
@@ -47,7 +46,8 @@ class AppActions(QObject):
 
     def all(self) -> list[QAction | None]:
         """Menu order; None is a separator."""
-        return [self.open_dashboard, None, self.pause_queue, self.host_gpu, self.toggle_bot, self.toggle_comfy, None,
+        host_gpu = [self.host_gpu] if self.services.host_gpu is not None else []
+        return [self.open_dashboard, None, self.pause_queue, *host_gpu, self.toggle_bot, self.toggle_comfy, None,
                 self.settings, None, self.quit]
 
     def refresh(self, snapshot) -> None:
