@@ -71,6 +71,7 @@ async def build_services(settings) -> AppServices:
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
     from comfy.workflows import load_workflows
     from core.events import EventBus
+    from core.guildprefs import GuildPrefsStore
     from core.jobservice import JobService
     from core.sessions import SessionService
     from core.store import Database
@@ -89,7 +90,9 @@ async def build_services(settings) -> AppServices:
             url=settings.comfy_url, folder=settings.comfy_folder, python=settings.comfy_python,
             extra_args=settings.comfy_extra_args, allow_non_loopback=settings.comfy_allow_non_loopback,
             ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish)
-    runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, bus=bus, settings=settings),
+    prefs = GuildPrefsStore(db)
+    runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, prefs=prefs, bus=bus,
+                                        settings=settings),
                        settings.discord_token, bus)
     return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner)
 
@@ -186,7 +189,7 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
         bus = EventBus()
         logging.disable(logging.WARNING)  # voice-support and empty-allowlist warnings say nothing here
         try:
-            bot = ImageBot(job_service=None, session_service=None, bus=bus, settings=settings)
+            bot = ImageBot(job_service=None, session_service=None, prefs=None, bus=bus, settings=settings)
             await bot.close()
             await bus.close()
         finally:
