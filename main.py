@@ -76,6 +76,7 @@ async def build_services(settings) -> AppServices:
     from comfy.workflows import load_workflows
     from core.events import EventBus
     from core.gpu_mode import HostGpu, Schedule
+    from core.guildprefs import GuildPrefsStore
     from core.jobservice import JobService
     from core.sessions import SessionService
     from core.store import Database
@@ -94,7 +95,9 @@ async def build_services(settings) -> AppServices:
             url=settings.comfy_url, folder=settings.comfy_folder, python=settings.comfy_python,
             extra_args=settings.comfy_extra_args, allow_non_loopback=settings.comfy_allow_non_loopback,
             ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish)
-    runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, bus=bus, settings=settings),
+    prefs = GuildPrefsStore(db)
+    runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, prefs=prefs, bus=bus,
+                                        settings=settings),
                        settings.discord_token, bus)
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
@@ -194,7 +197,7 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
         bus = EventBus()
         logging.disable(logging.WARNING)  # voice-support and empty-allowlist warnings say nothing here
         try:
-            bot = ImageBot(job_service=None, session_service=None, bus=bus, settings=settings)
+            bot = ImageBot(job_service=None, session_service=None, prefs=None, bus=bus, settings=settings)
             await bot.close()
             await bus.close()
         finally:

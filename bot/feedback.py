@@ -168,8 +168,16 @@ class StatusMessage:
     # ---------------------------------------------------------------- REST (flusher task)
 
     async def channel(self) -> discord.abc.Messageable | None:
+        """The job's channel: the one it was asked from when the session existed, else the user's
+        session channel (waiting while it is being made)."""
         if self.channel_id is None:
-            return None
+            request = self.job.request
+            if request.guild_id is None:
+                return None
+            channel = await self.hub.bot.session_channels.current(request.guild_id, request.user_id)
+            if channel is not None:
+                self.channel_id = channel.id
+            return channel
         channel = self.hub.bot.get_channel(self.channel_id)
         if channel is None:
             try:
@@ -346,7 +354,7 @@ class FeedbackHub:
 
     @staticmethod
     def ours(job: Job) -> bool:
-        return job.request.source == "discord" and job.request.channel_id is not None
+        return job.request.source == "discord" and job.request.guild_id is not None
 
     def _route(self, item: Any) -> None:
         received_at = None
