@@ -34,6 +34,7 @@ import discord
 
 from bot.delivery import deliver_final
 from bot.i18n import format_duration, format_percent, lang_of
+from core.gpu_mode import HostGpuChanged
 from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged,
                        JobProgress, JobQueued, JobStarted, JobState)
 
@@ -122,6 +123,10 @@ class StatusMessage:
         if self.position == 0:      # left our queue for ComfyUI's; JobStarted follows when it runs
             self.text = self._text("status.sent")
             return
+        if self.hub.host_gpu.in_use:
+            self.text = self._text("status.host_gpu", position=self.position,
+                                   back=self.hub.host_gpu_back_text(self.lang))
+            return
         if self.hub.backends_down():
             self.text = self._text("status.waiting_backend", position=self.position)
             return
@@ -163,8 +168,16 @@ class StatusMessage:
     # ---------------------------------------------------------------- REST (flusher task)
 
     async def channel(self) -> discord.abc.Messageable | None:
+        """The job's channel: the one it was asked from when the session existed, else the user's
+        session channel (waiting while it is being made)."""
         if self.channel_id is None:
-            return None
+            request = self.job.request
+            if request.guild_id is None:
+                return None
+            channel = await self.hub.bot.session_channels.current(request.guild_id, request.user_id)
+            if channel is not None:
+                self.channel_id = channel.id
+            return channel
         channel = self.hub.bot.get_channel(self.channel_id)
         if channel is None:
             try:
@@ -276,6 +289,7 @@ class FeedbackHub:
         self._ignored: set[int] = set()
         self._done: OrderedDict[int, None] = OrderedDict()
         self._health: dict[str, bool] = {}
+        self.host_gpu = HostGpuChanged(False, (), None)
         self._tasks: set[asyncio.Task] = set()
         self._budgets: dict[int | None, ChannelBudget] = {}
 
@@ -288,6 +302,7 @@ class FeedbackHub:
         self._unsubscribe = [
             self.bot.bus.subscribe(JobEvent, self._on_event),
             self.bot.bus.subscribe(BackendHealthChanged, self._on_event),
+            self.bot.bus.subscribe(HostGpuChanged, self._on_event),
         ]
         self._router = asyncio.get_running_loop().create_task(self._route_forever(), name="imagebot-feedback-router")
         self._spawn(self.deliver_outbox())
@@ -340,6 +355,13 @@ class FeedbackHub:
 
     # ---------------------------------------------------------------- routing
 
+    def host_gpu_back_text(self, lang: str) -> str:
+        """ "back at about 21:00" (a Discord timestamp: each reader sees their own clock) or "back soon"."""
+        back_at = self.host_gpu.back_at
+        if back_at is None:
+            return self.bot.catalog.text("host_gpu.back_soon", lang)
+        return self.bot.catalog.text("host_gpu.back_at", lang, time=f"<t:{int(back_at.timestamp())}:t>")
+
     def backends_down(self) -> bool:
         return bool(self._health) and not any(self._health.values())
 
@@ -351,12 +373,18 @@ class FeedbackHub:
 
     @staticmethod
     def ours(job: Job) -> bool:
-        return job.request.source == "discord" and job.request.channel_id is not None
+        return job.request.source == "discord" and job.request.guild_id is not None
 
     def _route(self, item: Any) -> None:
         received_at = None
         if isinstance(item, tuple):
             item, received_at = item
+        if isinstance(item, HostGpuChanged):
+            self.host_gpu = item
+            for status in self.statuses.values():
+                status.render_queued()
+                self.kick(status)
+            return
         if isinstance(item, BackendHealthChanged):
             was_down = self.backends_down()
             self._health[item.backend] = item.healthy

@@ -72,6 +72,8 @@ class WorkflowInfo:
     # negative_prompt (each only when the manifest sets it); a request that leaves one out gets it.
     defaults: Mapping[str, Any] = field(default_factory=dict)
     limits: WorkflowLimits = WorkflowLimits(None, None, 1, 4000)
+    # The roles the manifest maps (prompt, negative_prompt, seed, steps...): what a request may set.
+    inputs: frozenset[str] = frozenset()
 
 
 class JobService:
@@ -442,7 +444,7 @@ class JobService:
             prompt_max_length=min(limits.prompt_max_length, self._settings.max_prompt_length))
         defaults = {role: value for role, value in manifest.defaults.items() if role in takes}
         return WorkflowInfo(template.name, template.display_name, template.kind, manifest.description,
-                            defaults, info_limits)
+                            defaults, info_limits, frozenset(takes))
 
     async def input_image(self, job_id: int) -> bytes | None:
         """The checked PNG an edit job was given (for Reroll), or None: not an edit, unknown job, or
