@@ -10,8 +10,9 @@ from PySide6.QtCore import QObject, QSignalBlocker, Signal
 from PySide6.QtGui import QAction
 
 from core.errors import CoreError
+from core.gpu_mode import HostGpuChanged
 from gui.services import GuiServices
-from gui.status import AppStatus
+from gui.status import COMFY_RUNNING, AppStatus
 from gui.tasks import error_text, spawn
 
 class AppActions(QObject):
@@ -25,16 +26,21 @@ class AppActions(QObject):
         self.services = services
         self.status = status
         self.shutdown = shutdown
-        self.open_dashboard = QAction("Open dashboard", self)
-        self.pause_queue = QAction("Pause queue", self)
-        self.toggle_bot = QAction("Start bot", self)
-        self.toggle_comfy = QAction("Start ComfyUI", self)
-        self.settings = QAction("Settings…", self)
-        self.start_at_login = QAction("Start with Windows" if sys.platform == "win32" else "Start at login", self)
-        self.quit = QAction("Quit", self)
+        self.open_dashboard = QAction(self.tr("Open dashboard"), self)
+        self.pause_queue = QAction(self.tr("Pause queue"), self)
+        self.host_gpu = QAction(self.tr("I need my GPU"), self)
+        self.toggle_bot = QAction(self.tr("Start bot"), self)
+        self.toggle_comfy = QAction(self.tr("Start ComfyUI"), self)
+        self.settings = QAction(self.tr("Settings…"), self)
+        self.start_at_login = QAction(self.tr("Start with Windows") if sys.platform == "win32" else self.tr("Start at login"),
+                                      self)
+        self.quit = QAction(self.tr("Quit"), self)
         self.open_dashboard.triggered.connect(self.open_dashboard_requested)
         self.settings.triggered.connect(self.open_settings_requested)
         self.pause_queue.triggered.connect(self.on_pause_toggled)
+        self.host_gpu.triggered.connect(self.on_host_gpu_toggled)
+        self.host_gpu.setToolTip(self.tr("The running job finishes, the others wait, ComfyUI frees the GPU memory, "
+                                         "and waiting users are told you are using the GPU"))
         self.toggle_bot.triggered.connect(self.on_bot_toggled)
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
         self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
@@ -49,17 +55,18 @@ class AppActions(QObject):
 
     def all(self) -> list[QAction | None]:
         """Menu order; None is a separator."""
-        return [self.open_dashboard, None, self.pause_queue, self.toggle_bot, self.toggle_comfy, None,
+        host_gpu = [self.host_gpu] if self.services.host_gpu is not None else []
+        return [self.open_dashboard, None, self.pause_queue, *host_gpu, self.toggle_bot, self.toggle_comfy, None,
                 self.settings, self.start_at_login, None, self.quit]
 
     def refresh(self, snapshot) -> None:
-        self.settings.setText("Set up the bot…" if snapshot.bot == "absent" else "Settings…")
-        self.pause_queue.setText("Resume queue" if snapshot.paused else "Pause queue")
+        self.settings.setText(self.tr("Set up the bot…") if snapshot.bot == "absent" else self.tr("Settings…"))
+        self.pause_queue.setText(self.tr("Resume queue") if snapshot.paused else self.tr("Pause queue"))
         self.toggle_bot.setEnabled(self.services.bot is not None and snapshot.bot != "absent")
         bot_running = snapshot.bot in ("connected", "connecting", "disconnected")
-        self.toggle_bot.setText("Stop bot" if bot_running else "Start bot")
-        comfy_running = snapshot.comfy in ("up", "starting", "restarting", "waiting")
-        self.toggle_comfy.setText("Stop ComfyUI" if comfy_running else "Start ComfyUI")
+        self.toggle_bot.setText(self.tr("Stop bot") if bot_running else self.tr("Start bot"))
+        comfy_running = self.services.supervisor is not None and snapshot.comfy in COMFY_RUNNING
+        self.toggle_comfy.setText(self.tr("Stop ComfyUI") if comfy_running else self.tr("Start ComfyUI"))
 
     # ---- handlers ----
     def _fail(self, title: str):
@@ -73,23 +80,40 @@ class AppActions(QObject):
         try:
             autostart.set(wanted)
         except CoreError as exc:
-            self.notice.emit("Could not change starting at login", str(exc), True)
+            self.notice.emit(self.tr("Could not change starting at login"), str(exc), True)
         with QSignalBlocker(self.start_at_login):
             self.start_at_login.setChecked(autostart.enabled)
 
     def on_pause_toggled(self) -> None:
         service = self.services.job_service
         if self.status.snapshot.paused:
-            spawn(service.resume(), on_error=self._fail("Could not resume the queue"), name="resume queue")
+            spawn(service.resume(), on_error=self._fail(self.tr("Could not resume the queue")), name="resume queue")
         else:
-            spawn(service.pause(), on_error=self._fail("Could not pause the queue"), name="pause queue")
+            spawn(service.pause(), on_error=self._fail(self.tr("Could not pause the queue")), name="pause queue")
+
+    def on_host_gpu_toggled(self) -> None:
+        host_gpu = self.services.host_gpu
+        if host_gpu is None:
+            return
+        if host_gpu.in_use:
+            spawn(host_gpu.give_back(), on_error=self._fail(self.tr("Could not share the GPU again")), name="share GPU")
+        else:
+            spawn(host_gpu.take(), on_error=self._fail(self.tr("Could not take the GPU")), name="take GPU")
+
+    def on_host_gpu_changed(self, event: HostGpuChanged) -> None:
+        """HostGpuChanged (through the bridge): the action's text, and a notice when memory stayed in use."""
+        self.host_gpu.setText(self.tr("Share my GPU again") if event.in_use else self.tr("I need my GPU"))
+        if event.in_use and event.freed is False:
+            self.notice.emit(self.tr("The GPU memory was not freed"),
+                             self.tr("The queue holds, but {problem}. Close ComfyUI to free it.").format(
+                                 problem=event.problem), True)
 
     def on_bot_toggled(self) -> None:
         bot = self.services.bot
         if bot is None:
             return
         if self.status.snapshot.bot in ("connected", "connecting", "disconnected"):
-            spawn(self._stop_bot(), on_error=self._fail("Could not stop the bot"), name="stop bot")
+            spawn(self._stop_bot(), on_error=self._fail(self.tr("Could not stop the bot")), name="stop bot")
         else:
             spawn(self._start_bot(), name="start bot")
 
@@ -101,7 +125,7 @@ class AppActions(QObject):
         except Exception as exc:  # the bot says why; the tray shows it and keeps running
             if self.status.snapshot.bot != "rejected":  # a rejected token is announced by its BotStateChanged
                 self.status.update(bot="disconnected")
-                self.notice.emit("The bot could not connect", error_text(exc), True)
+                self.notice.emit(self.tr("The bot could not connect"), error_text(exc), True)
             return
         self.status.update(bot="connected" if bot.is_connected() else "connecting")
 
@@ -113,12 +137,12 @@ class AppActions(QObject):
         supervisor = self.services.supervisor
         if supervisor is None:
             return
-        if self.status.snapshot.comfy in ("up", "starting", "restarting", "waiting"):
-            spawn(supervisor.stop(), on_error=self._fail("Could not stop ComfyUI"), name="stop comfy")
+        if self.status.snapshot.comfy in COMFY_RUNNING:
+            spawn(supervisor.stop(), on_error=self._fail(self.tr("Could not stop ComfyUI")), name="stop comfy")
         else:
             self.status.update(comfy="starting")
             spawn(supervisor.start(), on_error=self._comfy_failed, name="start comfy")
 
     def _comfy_failed(self, exc: BaseException) -> None:
         self.status.update(comfy="failed", comfy_message=error_text(exc))
-        self.notice.emit("ComfyUI could not start", error_text(exc), True)
+        self.notice.emit(self.tr("ComfyUI could not start"), error_text(exc), True)

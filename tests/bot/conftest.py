@@ -21,6 +21,7 @@ import simcord
 import simcord.interactions
 
 from bot.bot import ImageBot
+from core.guildprefs import GuildPrefsStore
 from core.sessions import SessionService
 from core.settings import Settings
 from core.store import Database
@@ -133,7 +134,7 @@ async def bot_db(app_paths):
 async def env(bot_db, make_job_service, core_bus, app_paths, world_options):
     options = dict(world_options)
     service_options = options.pop("service_options", {})
-    settle_timeout = options.pop("settle_timeout", 0.5)
+    settle_timeout = options.pop("settle_timeout", 3.0)   # real seconds: generous, the machine may be busy
     settings_values = dict(allowed_guild_ids=(HOME,), user_job_limit=2, session_idle_minutes=30,
                            session_warning_minutes=5)
     settings_values.update(options)
@@ -142,7 +143,8 @@ async def env(bot_db, make_job_service, core_bus, app_paths, world_options):
     sessions = SessionService(db=bot_db, bus=core_bus, settings=settings)
 
     def make_bot(**overrides) -> ImageBot:
-        values = dict(job_service=job_service, session_service=sessions, bus=core_bus, settings=settings)
+        values = dict(job_service=job_service, session_service=sessions, prefs=GuildPrefsStore(bot_db), bus=core_bus,
+                      settings=settings)
         values.update(overrides)
         return ImageBot(**values)
 
@@ -180,11 +182,12 @@ def results(channel):
     return [m for m in channel.history() if m.attachments and m.components]
 
 
-async def imagine(w: World, member, prompt: str = "a cat", model: str = "z_image_turbo"):
+async def imagine(w: World, member, prompt: str = "a cat", model: str | None = "z_image_turbo"):
     """/imagine from #general, then wait for its result in the member's session channel."""
     before = w.session_of(member)
     count = len(results(before)) if before is not None else 0
-    await member.slash(w.general, "imagine", model=model, prompt=prompt)
+    options = {"model": model} if model is not None else {}
+    await member.slash(w.general, "imagine", prompt=prompt, **options)
     session = w.session_of(member)
     await w.until(lambda: len(results(session)) > count, advance=2)
     return session

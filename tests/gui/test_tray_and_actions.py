@@ -35,7 +35,7 @@ def test_status_levels_and_tooltip():
     assert StatusSnapshot(bot="connected", comfy="failed").level == "down"
     assert StatusSnapshot(bot="stopped", comfy="stopped").level == "off"
     tip = StatusSnapshot(bot="connected", comfy="up", waiting=3, running=1, paused=True).tooltip()
-    assert "Bot: connected" in tip and "ComfyUI: up" in tip and "3 waiting, 1 running — paused" in tip
+    assert "Bot: connected" in tip and "ComfyUI: up" in tip and "Queue: paused: 3 waiting, 1 running" in tip
 
 
 async def test_queue_actions_call_the_service(qtbot, gui_services):
@@ -180,7 +180,8 @@ async def test_an_unreachable_discord_is_said_as_such(qtbot, gui_services):
     assert "Bot: Discord unreachable" in app.tray.icon.toolTip()
     assert "Bot: Discord unreachable" in app.dashboard.status_label.text()
     assert app.tray._shown_level[0] == "down"
-    assert notices == [("Discord cannot be reached", message, True)]
+    assert notices == [("Discord cannot be reached", "Check the internet connection; the bot keeps trying by itself.",
+                        True, "bot")]
     gui_services.bus.publish(BotStateChanged(False, message, unreachable=True))   # said once, not at every retry
     assert len(notices) == 1
     gui_services.bus.publish(BotStateChanged(True, "Connected to Discord as imagebot"))
@@ -291,4 +292,41 @@ async def test_a_token_refused_at_start_up_is_a_notification(qtbot, gui_services
     assert "Discord rejected the bot token" in app.dashboard.notice.label.text()
     gui_services.bus.publish(BotStateChanged(False, "Disconnected from Discord; reconnecting"))
     assert app.status.snapshot.bot == "disconnected"
+    await app.close()
+
+
+async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(qtbot, gui_services):
+    from datetime import datetime, timezone
+
+    from core.gpu_mode import HostGpu
+
+    class Backend:               # ComfyUI answering /free, or refusing it
+        base_url = "http://127.0.0.1:8188"
+        refuse = False
+
+        async def free(self, unload_models=True, free_memory=True):
+            if self.refuse:
+                from comfy.errors import ComfyHTTPError
+                raise ComfyHTTPError("POST /free answered HTTP 500", 500, "")
+
+    backend = Backend()
+    service = gui_services.job_service
+    gui_services.host_gpu = HostGpu(queue=service, backends=lambda: [backend], publish=gui_services.bus.publish,
+                                    clock=lambda: datetime.now(timezone.utc))
+    app = build(qtbot, gui_services)
+    notices = []
+    app.actions.notice.connect(lambda *args: notices.append(args))
+    assert app.actions.host_gpu in app.tray.menu.actions() and app.actions.host_gpu.text() == "I need my GPU"
+    app.actions.host_gpu.trigger()
+    await until(lambda: app.actions.host_gpu.text() == "Share my GPU again")
+    assert service.paused and app.status.snapshot.paused and not notices
+    app.actions.host_gpu.trigger()
+    await until(lambda: app.actions.host_gpu.text() == "I need my GPU")
+    assert not service.paused
+    backend.refuse = True
+    app.actions.host_gpu.trigger()
+    await until(lambda: notices)
+    title, text, is_error = notices[0]
+    assert service.paused and is_error and title == "The GPU memory was not freed"
+    assert "http://127.0.0.1:8188" in text
     await app.close()
