@@ -369,9 +369,18 @@ def attach_parent_console() -> None:
     print()  # the terminal's prompt is already on the line: start below it
 
 
+def never_fail_on_output() -> None:
+    """Printing a path or a name the output's encoding cannot show (a Windows code page such as
+    cp1252, output piped to a file) shows '?' instead of ending the app with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     if sys.argv[1:] if argv is None else argv:
         attach_parent_console()  # a command-line use; a plain double-click opens no console
+    never_fail_on_output()
     args = parse_args(argv)
     from core.errors import CoreError
     from core.logs import setup_logging
