@@ -191,9 +191,12 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
         import discord
 
         from bot.bot import EXTENSIONS, ImageBot
+        from bot.i18n import LANGS, babel_locale
         from core.events import EventBus
         for extension in EXTENSIONS:
             importlib.import_module(extension)
+        for lang in LANGS:  # the CLDR data of each language the bot speaks (the build ships only those)
+            babel_locale(lang).plural_form(2)
         bus = EventBus()
         logging.disable(logging.WARNING)  # voice-support and empty-allowlist warnings say nothing here
         try:

@@ -17,6 +17,9 @@ scratch=build/windows/check   # fresh homes for the checks
 fail() { echo "build-windows: $*" >&2; exit 1; }
 
 step "wine prefix (Windows CPython 3.11 + requirements)" bash tools/windows/prefix.sh
+for old in "$CACHE"/prefix-*; do  # prefixes for requirements no longer in use
+  [ "$old" = "$WINEPREFIX" ] || rm -rf "$old"
+done
 
 build_bundle() {
   mkdir -p build/windows
