@@ -4,10 +4,18 @@ Precedence, highest first: the settings file in the user's config folder, then t
 environment, then a `.env` file (so the original bot's `.env` works as it is). Secrets are the
 exception: they come from the OS keyring, then the environment, then `.env`, and are never
 written to the settings file.
+
+A login written into a ComfyUI URL (`http://user:password@host:8188`) is split off at load:
+`Settings.comfy_urls` holds the addresses alone (what is shown, logged and stored with a job) and
+`Settings.comfy_logins` the credentials, which only the ComfyUI client sends. Saved, such a URL
+keeps its user in the settings file and its password in the keyring; from the environment or
+`.env` the password stays there only.
 """
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -16,9 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from comfy.urls import ComfyLogin, split_login, without_login
 from core.errors import SettingsError
 from core.paths import AppPaths
-from core.secrets import SecretStore
+from core.secrets import SecretStore, comfy_password_name
+
+log = logging.getLogger(__name__)
 
 DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
 
@@ -64,6 +75,16 @@ def _url_tuple(v: Any) -> tuple[str, ...]:
     return urls
 
 
+def _in_range(parse: Callable[[Any], Any], low: float, high: float, unit: str) -> Callable[[Any], Any]:
+    """`parse`, then refuse what is negative, absurd or not a number (None passes: "not set")."""
+    def parse_in_range(v: Any) -> Any:
+        value = parse(v)
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"{v!s} is out of range ({low:g} to {high:g} {unit})")
+        return value
+    return parse_in_range
+
+
 def _role_priorities(v: Any) -> dict[int, int]:
     if isinstance(v, dict):
         return {_int(k): _int(p) for k, p in v.items()}
@@ -87,7 +108,8 @@ class _Field:
 FIELDS: dict[str, _Field] = {
     "discord_token": _Field("DISCORD_TOKEN", _str_or_none, "the bot token from the Discord developer portal", secret=True),
     "allowed_guild_ids": _Field("ALLOWED_GUILD_ID", _int_tuple, "your server ID(s), digits, comma-separated"),
-    "comfy_urls": _Field("COMFY_URLS", _url_tuple, "ComfyUI base URL(s), comma-separated"),
+    "comfy_urls": _Field("COMFY_URLS", _url_tuple, "ComfyUI base URL(s), comma-separated (http://user:password@host "
+                         "for a ComfyUI behind a proxy)"),
     "comfy_api_key": _Field("COMFY_API_KEY", _str_or_none, "API key (or user:password) of a ComfyUI behind a proxy", secret=True),
     "database_url": _Field("DATABASE_URL", _str_or_none, "empty for the local SQLite file, or postgresql://... / mysql://..."),
     "export_path": _Field("EXPORT_PATH", _str_or_none, "a folder that also receives every result"),
@@ -109,6 +131,10 @@ FIELDS: dict[str, _Field] = {
     "role_priorities": _Field("ROLE_PRIORITIES", _role_priorities, "role_id:priority pairs, lower runs first"),
     "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
     "log_level": _Field("LOG_LEVEL", lambda v: str(v).upper(), "DEBUG, INFO, WARNING or ERROR"),
+    "result_retention_days": _Field("RESULT_RETENTION_DAYS", _in_range(_int, 1, 36500, "days"),
+                                    "days a result image is kept (whole days, 1 or more; default 30)"),
+    "result_retention_max_gb": _Field("RESULT_RETENTION_MAX_GB", _in_range(_float_or_none, 0.001, 1_000_000, "GB"),
+                                      "the most GB of result images kept, oldest removed first (empty: no cap)"),
 }
 # setting name -> keyring entry name (the same name; read from the `secret` flag above)
 SECRET_FIELDS = {name: name for name, spec in FIELDS.items() if spec.secret}
@@ -141,6 +167,9 @@ class Settings:
     role_priorities: dict[int, int] = field(default_factory=dict)
     max_attempts: int = 3
     log_level: str = "INFO"
+    result_retention_days: int = 30
+    result_retention_max_gb: float | None = None
+    comfy_logins: dict[str, ComfyLogin] = field(default_factory=dict)  # address in comfy_urls -> its login
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # field -> where its value came from
 
     @property
@@ -154,9 +183,10 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Every secret in force, for the log redactor."""
         values = [self.discord_token, self.comfy_api_key]
-        for url in (self.database_url, *self.comfy_urls):  # a password written into a URL is a secret too
-            password = urlsplit(url or "").password
-            values += [password, unquote(password or "")]  # as written in the URL, and as the server sees it
+        password = urlsplit(self.database_url or "").password  # a password written into a URL is a secret too
+        values += [password, unquote(password or "")]  # as written in the URL, and as the server sees it
+        for login in self.comfy_logins.values():
+            values += [login.password, quote(login.password, safe="")]
         return [v for v in values if v]
 
     def __repr__(self) -> str:  # never print secrets
@@ -248,15 +278,49 @@ def load_settings(
     db_password = secrets.get("database_password")
     if db_password and values.get("database_url"):
         values["database_url"] = _with_password(values["database_url"], db_password)
+    if "comfy_urls" in values:
+        urls = values["comfy_urls"]
+        if sources["comfy_urls"] == str(paths.settings_file):
+            urls = _comfy_urls_from_file(paths, urls, secrets)
+        values["comfy_urls"], values["comfy_logins"] = _split_comfy_logins(urls, sources["comfy_urls"])
     return Settings(paths=paths, sources=sources, **values)
+
+
+def _comfy_urls_from_file(paths: AppPaths, urls: tuple[str, ...], secrets: SecretStore) -> tuple[str, ...]:
+    """The stored URLs with their passwords from the keyring. A password found in the file itself
+    (written by hand, or by an older version) is moved to the keyring first."""
+    if any(split_url_password(url)[1] for url in urls):
+        try:
+            save_settings(paths, {"comfy_urls": urls}, secrets)
+        except SettingsError as exc:
+            raise SettingsError(
+                f"comfy_urls in {paths.settings_file} holds a password, which belongs in the keyring, and it could "
+                f"not be moved there ({exc}) Remove it from that file, or set COMFY_URLS in the environment.") from exc
+        log.info("The password in comfy_urls was moved from the settings file to the keyring.")
+        return urls
+    return tuple(_with_password(url, secrets.get(comfy_password_name(url)) or "") if urlsplit(url).username else url
+                 for url in urls)
+
+
+def _split_comfy_logins(urls: tuple[str, ...], source: str) -> tuple[tuple[str, ...], dict[str, ComfyLogin]]:
+    addresses: list[str] = []
+    logins: dict[str, ComfyLogin] = {}
+    for url in urls:
+        address, login = split_login(url)
+        if address in addresses:
+            raise SettingsError(f"COMFY_URLS in {source}: {address} is listed twice; list each ComfyUI once.")
+        addresses.append(address)
+        if login is not None:
+            logins[address] = login
+    return tuple(addresses), logins
 
 
 def _with_password(url: str, password: str) -> str:
     parts = urlsplit(url)
-    if parts.password or not parts.username:
+    if parts.password or not parts.username or not password:
         return url
-    netloc = f"{parts.username}:{quote(password, safe='')}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    user, _, host_port = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host_port}").geturl()
 
 
 def split_url_password(url: str) -> tuple[str, str | None]:
@@ -264,14 +328,26 @@ def split_url_password(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     if not parts.password:
         return url, None
-    netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl(), unquote(parts.password)
+    user_info, _, host_port = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user_info.partition(':')[0]}@{host_port}").geturl(), unquote(parts.password)
+
+
+def _comfy_url_to_store(url: str, secrets: SecretStore, stored: list[str]) -> str:
+    """The URL as the settings file may hold it: its password goes to the keyring. The address
+    alone (as the settings window shows it) keeps the login already stored for it."""
+    bare, password = split_url_password(url)
+    if password:
+        secrets.set(comfy_password_name(bare), password)
+        return bare
+    if not urlsplit(bare).username:
+        return next((old for old in stored if without_login(old) == bare), bare)
+    return bare
 
 
 def save_settings(paths: AppPaths, changes: Mapping[str, Any], secrets: SecretStore | None = None) -> None:
     """Write changed settings: secrets to the keyring, the rest to the settings file (atomically).
 
-    A database URL's password is split off into the keyring. An unreadable settings file is
+    A password in the database URL or a ComfyUI URL is split off into the keyring. An unreadable settings file is
     never overwritten: read_settings_file raises first.
     """
     secrets = secrets or SecretStore()
@@ -286,6 +362,9 @@ def save_settings(paths: AppPaths, changes: Mapping[str, Any], secrets: SecretSt
             value, password = split_url_password(value)
             if password:
                 secrets.set("database_password", password)
+        if name == "comfy_urls" and value:
+            stored = [str(url) for url in current.get("comfy_urls") or []]
+            value = tuple(_comfy_url_to_store(url, secrets, stored) for url in _url_tuple(value))
         if value is None:
             current.pop(name, None)
         else:
