@@ -20,7 +20,7 @@ import aiohttp
 import discord
 
 from core.events import EventBus
-from core.status import BotIdentity, BotStateChanged
+from core.status import BotIdentity, BotStateChanged, DiscordUnreachable, TokenRejected
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class BotRunner:
                 bot = await self._login(token)
             except _NETWORK_ERRORS as exc:
                 log.warning("cannot reach Discord (%s); retrying in the background", type(exc).__name__)
-                self._publish(False, UNREACHABLE)
+                self._publish(False, UNREACHABLE, unreachable=True)
                 self._task = asyncio.create_task(self._login_when_reachable(token), name="discord-bot")
                 return
             except Exception as exc:
@@ -202,20 +202,24 @@ class BotRunner:
         except Exception:
             log.warning("the Discord bot did not close cleanly", exc_info=True)
 
-    def _publish(self, connected: bool, message: str, *, token_rejected: bool = False) -> None:
-        self._bus.publish(BotStateChanged(connected=connected, message=message, token_rejected=token_rejected))
+    def _publish(self, connected: bool, message: str, *, token_rejected: bool = False,
+                 unreachable: bool = False) -> None:
+        self._bus.publish(BotStateChanged(connected=connected, message=message, token_rejected=token_rejected,
+                                          unreachable=unreachable))
 
 
 async def check_token(token: str) -> BotIdentity:
-    """Log in over HTTP with `token`; return the bot's name or raise with Discord's refusal in words."""
+    """Log in over HTTP with `token`; return the bot's name. Raises TokenRejected when Discord said no,
+    DiscordUnreachable when Discord could not be asked (the setup wizard offers "Save and check later")."""
     client = discord.Client(intents=discord.Intents.none())
     try:
         await client.login(token.strip())
         user = client.user
         return BotIdentity(name=str(user), id=user.id if user else None)
     except discord.LoginFailure as exc:
-        raise ValueError(TOKEN_REJECTED) from exc
+        raise TokenRejected(TOKEN_REJECTED) from exc
     except _NETWORK_ERRORS as exc:
-        raise ValueError(f"Cannot reach Discord to check the token ({type(exc).__name__}): check the internet connection.") from exc
+        raise DiscordUnreachable("Cannot reach Discord to check the token: check the internet connection "
+                                 "(or a firewall or proxy blocking discord.com).") from exc
     finally:
         await client.close()

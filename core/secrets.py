@@ -26,7 +26,7 @@ def comfy_password_name(url_without_password: str) -> str:
     return _COMFY_PASSWORD + url_without_password
 NO_KEYRING_MESSAGE = (
     "No OS keyring is available on this machine: secrets (DISCORD_TOKEN, COMFY_API_KEY, the database "
-    "password) are taken from the environment or .env only and cannot be saved."
+    "password, a password in a ComfyUI URL) are taken from the environment or .env only and cannot be saved."
 )
 
 

@@ -37,11 +37,22 @@ DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
 def _int(v: Any) -> int:
     if isinstance(v, bool):
         raise ValueError("expected a whole number")
-    return int(str(v).strip())
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        raise ValueError(f"{str(v).strip()!r} is not a whole number") from None
 
 
-def _float_or_none(v: Any) -> float | None:
-    return None if v in (None, "") else float(v)
+def _float_tuple(v: Any) -> tuple[float, ...]:
+    items = v if isinstance(v, (list, tuple)) else re.split(r"[,\s]+", str(v).strip())
+    try:
+        return tuple(float(i) for i in items if str(i).strip())
+    except ValueError:
+        raise ValueError(f"{str(v).strip()!r} is not a number or a comma-separated list of numbers") from None
+
+
+def _float_or_empty(v: Any) -> float | None:
+    return None if v is None or str(v).strip() == "" else float(v)
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -114,7 +125,8 @@ FIELDS: dict[str, _Field] = {
     "database_url": _Field("DATABASE_URL", _str_or_none, "empty for the local SQLite file, or postgresql://... / mysql://..."),
     "export_path": _Field("EXPORT_PATH", _str_or_none, "a folder that also receives every result"),
     "max_batch_size": _Field("MAX_BATCH_SIZE", _int, "images per request, at most"),
-    "gpu_vram_gb": _Field("GPU_VRAM_GB", _float_or_none, "GPU memory in GB"),
+    "gpu_vram_gb": _Field("GPU_VRAM_GB", _float_tuple, "GPU memory in GB, one value or one per ComfyUI URL "
+                                                     "(e.g. 8.0,16.0,24.0)"),
     "comfy_folder": _Field("COMFY_FOLDER", _str_or_none, "the ComfyUI folder to launch (holds main.py)"),
     "comfy_python": _Field("COMFY_PYTHON", _str_or_none, "the Python that runs ComfyUI"),
     "comfy_extra_args": _Field("COMFY_EXTRA_ARGS", lambda v: str(v or ""), "extra ComfyUI command-line arguments"),
@@ -133,7 +145,7 @@ FIELDS: dict[str, _Field] = {
     "log_level": _Field("LOG_LEVEL", lambda v: str(v).upper(), "DEBUG, INFO, WARNING or ERROR"),
     "result_retention_days": _Field("RESULT_RETENTION_DAYS", _in_range(_int, 1, 36500, "days"),
                                     "days a result image is kept (whole days, 1 or more; default 30)"),
-    "result_retention_max_gb": _Field("RESULT_RETENTION_MAX_GB", _in_range(_float_or_none, 0.001, 1_000_000, "GB"),
+    "result_retention_max_gb": _Field("RESULT_RETENTION_MAX_GB", _in_range(_float_or_empty, 0.001, 1_000_000, "GB"),
                                       "the most GB of result images kept, oldest removed first (empty: no cap)"),
 }
 # setting name -> keyring entry name (the same name; read from the `secret` flag above)
@@ -150,7 +162,7 @@ class Settings:
     database_url: str | None = None
     export_path: str | None = None
     max_batch_size: int = 4
-    gpu_vram_gb: float | None = None
+    gpu_vram_gb: tuple[float, ...] = ()      # one value for every backend, or one per comfy_urls entry
     comfy_folder: str | None = None
     comfy_python: str | None = None
     comfy_extra_args: str = ""
@@ -171,10 +183,32 @@ class Settings:
     result_retention_max_gb: float | None = None
     comfy_logins: dict[str, ComfyLogin] = field(default_factory=dict)  # address in comfy_urls -> its login
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # field -> where its value came from
+    notes: tuple[str, ...] = field(default=(), compare=False)  # values accepted with a remark (shown and logged)
+
+    def __post_init__(self) -> None:
+        # However the settings were built (loaded, replaced by the settings window, a test), a login
+        # written into a ComfyUI URL is split off here: comfy_urls only ever holds addresses.
+        addresses: list[str] = []
+        logins: dict[str, ComfyLogin] = {}
+        for url in self.comfy_urls:
+            address, login = split_login(url)
+            addresses.append(address)
+            if login is not None or address in self.comfy_logins:
+                logins[address] = login or self.comfy_logins[address]
+        object.__setattr__(self, "comfy_urls", tuple(addresses))
+        object.__setattr__(self, "comfy_logins", logins)
 
     @property
     def comfy_url(self) -> str:
         return self.comfy_urls[0]
+
+    def vram_gb_for(self, url: str) -> float | None:
+        """The GPU memory declared for one backend (GPU_VRAM_GB), or None when not declared."""
+        if len(self.gpu_vram_gb) == 1:
+            return self.gpu_vram_gb[0]
+        if url in self.comfy_urls and len(self.gpu_vram_gb) == len(self.comfy_urls):
+            return self.gpu_vram_gb[self.comfy_urls.index(url)]
+        return None
 
     @property
     def workflows_path(self) -> Path:
@@ -216,6 +250,47 @@ def read_dotenv(path: Path) -> dict[str, str]:
             value = value.split(" #", 1)[0].rstrip()
         values[key] = value
     return values
+
+
+@dataclass(frozen=True)
+class DotenvImport:
+    """What a `.env` file (the original bot's) holds, read setting by setting so nothing is lost.
+
+    `values` are parsed (setting name -> value, secrets included); `text` is each as written (to fill a
+    form); `problems` the lines that could not be used and why; `unknown` the keys this app does not use."""
+    values: dict[str, Any]
+    text: dict[str, str]
+    problems: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+# the original bot's single-URL name, read as COMFY_URLS when that is not given
+_ALIASES = {"COMFY_URL": "comfy_urls"}
+
+
+def import_dotenv(path: Path) -> DotenvImport:
+    """Read every setting a `.env` gives; raises SettingsError only when the file cannot be read at all."""
+    raw = read_dotenv(path)
+    by_env = {spec.env: name for name, spec in FIELDS.items()}
+    values: dict[str, Any] = {}
+    text: dict[str, str] = {}
+    problems: list[str] = []
+    unknown: list[str] = []
+    for key, value in raw.items():
+        name = by_env.get(key) or _ALIASES.get(key)
+        if name is None:
+            if key != "IMAGEBOT_HOME":
+                unknown.append(key)
+            continue
+        if not value.strip() or (key in _ALIASES and FIELDS[name].env in raw):
+            continue                      # empty means "the default"; COMFY_URLS beats COMFY_URL
+        try:
+            values[name] = FIELDS[name].parse(value)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{key}: {exc}; expected {FIELDS[name].help}")
+            continue
+        text[name] = value.strip()
+    return DotenvImport(values, text, tuple(problems), tuple(unknown))
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
@@ -275,15 +350,23 @@ def load_settings(
             sources[name] = source
             break
 
+    notes = []
+    vram, urls = values.get("gpu_vram_gb", ()), values.get("comfy_urls", (DEFAULT_COMFY_URL,))
+    if len(vram) > 1 and len(vram) != len(urls):
+        notes.append(f"GPU_VRAM_GB lists {len(vram)} values for {len(urls)} ComfyUI URL(s): ignored. Give one value, "
+                     "or one per URL in COMFY_URLS order.")
+        values["gpu_vram_gb"] = ()
     db_password = secrets.get("database_password")
     if db_password and values.get("database_url"):
         values["database_url"] = _with_password(values["database_url"], db_password)
     if "comfy_urls" in values:
-        urls = values["comfy_urls"]
         if sources["comfy_urls"] == str(paths.settings_file):
-            urls = _comfy_urls_from_file(paths, urls, secrets)
-        values["comfy_urls"], values["comfy_logins"] = _split_comfy_logins(urls, sources["comfy_urls"])
-    return Settings(paths=paths, sources=sources, **values)
+            values["comfy_urls"] = _comfy_urls_from_file(paths, values["comfy_urls"], secrets)
+        addresses = [without_login(url) for url in values["comfy_urls"]]
+        twice = next((a for i, a in enumerate(addresses) if a in addresses[:i]), None)
+        if twice:
+            raise SettingsError(f"COMFY_URLS in {sources['comfy_urls']}: {twice} is listed twice; list each ComfyUI once.")
+    return Settings(paths=paths, sources=sources, notes=tuple(notes), **values)
 
 
 def _comfy_urls_from_file(paths: AppPaths, urls: tuple[str, ...], secrets: SecretStore) -> tuple[str, ...]:
@@ -300,19 +383,6 @@ def _comfy_urls_from_file(paths: AppPaths, urls: tuple[str, ...], secrets: Secre
         return urls
     return tuple(_with_password(url, secrets.get(comfy_password_name(url)) or "") if urlsplit(url).username else url
                  for url in urls)
-
-
-def _split_comfy_logins(urls: tuple[str, ...], source: str) -> tuple[tuple[str, ...], dict[str, ComfyLogin]]:
-    addresses: list[str] = []
-    logins: dict[str, ComfyLogin] = {}
-    for url in urls:
-        address, login = split_login(url)
-        if address in addresses:
-            raise SettingsError(f"COMFY_URLS in {source}: {address} is listed twice; list each ComfyUI once.")
-        addresses.append(address)
-        if login is not None:
-            logins[address] = login
-    return tuple(addresses), logins
 
 
 def _with_password(url: str, password: str) -> str:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.errors import CoreError
+
 
 @dataclass(frozen=True)
 class BotStateChanged:
     connected: bool
     message: str
     token_rejected: bool = False    # Discord refused the token: the admin must enter a new one
+    unreachable: bool = False       # Discord could not be reached (network, DNS): retried by itself
 
 
 @dataclass(frozen=True)
@@ -19,3 +22,11 @@ class BotIdentity:
     """What a successful token check returns."""
     name: str
     id: int | None = None
+
+
+class TokenRejected(CoreError):
+    """Discord answered and said no to the token (HTTP 401): only a new token helps."""
+
+
+class DiscordUnreachable(CoreError):
+    """Discord could not be asked (no network, DNS failure, timeout, Discord down): the token may be fine."""

@@ -35,7 +35,6 @@ class AppActions(QObject):
         self.toggle_bot.triggered.connect(self.on_bot_toggled)
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
         self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
-        self.toggle_bot.setEnabled(services.bot is not None)
         self.toggle_comfy.setEnabled(services.supervisor is not None)
         status.changed.connect(self.refresh)
         self.refresh(status.snapshot)
@@ -46,7 +45,9 @@ class AppActions(QObject):
                 self.settings, None, self.quit]
 
     def refresh(self, snapshot) -> None:
+        self.settings.setText("Set up the bot…" if snapshot.bot == "absent" else "Settings…")
         self.pause_queue.setText("Resume queue" if snapshot.paused else "Pause queue")
+        self.toggle_bot.setEnabled(self.services.bot is not None and snapshot.bot != "absent")
         bot_running = snapshot.bot in ("connected", "connecting", "disconnected")
         self.toggle_bot.setText("Stop bot" if bot_running else "Start bot")
         comfy_running = snapshot.comfy in ("up", "starting", "restarting", "waiting")

@@ -53,19 +53,22 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def needs_setup(services: GuiServices) -> bool:
-    """First run: no token anywhere (keyring, environment, .env) or no allowed server."""
+    """The wizard opens by itself only while nothing is configured (no token anywhere and no server):
+    once something was saved, what is missing is said on the dashboard with its fix instead."""
     settings = services.settings
-    return not settings.discord_token or not settings.allowed_guild_ids
+    return not settings.discord_token and not settings.allowed_guild_ids
 
 
 def initial_status(services: GuiServices) -> StatusSnapshot:
     """Bot, ComfyUI and pause as the services have them now; the queue counts follow from the
     dashboard's queue model once it has loaded (TrayApp)."""
     bot = services.bot
-    if bot is None:
+    if not services.settings.discord_token:
         bot_state = "absent"
-    else:
-        bot_state = "connected" if bot.is_connected() else "stopped"
+    elif bot is None:
+        bot_state = "stopped"
+    else:   # main.py starts a configured bot at once: it is on its way until it says otherwise
+        bot_state = "connected" if bot.is_connected() else "connecting"
     supervisor = services.supervisor
     comfy = supervisor.state.value if supervisor is not None else "unknown"
     return StatusSnapshot(bot=bot_state, comfy=comfy, paused=services.job_service.paused)
@@ -111,12 +114,19 @@ class TrayApp:
             self.open_wizard(first_run=True)
 
     def open_wizard(self, *, first_run: bool) -> SetupWizard:
-        if self.wizard is not None and self.wizard.isVisible():
-            self.wizard.raise_()
-            return self.wizard
-        self.wizard = SetupWizard(self.services, first_run=first_run)
-        self.wizard.show()
+        """The wizard in front of every other window; when it closes (Save or Cancel) the dashboard opens,
+        so the app never ends up as a tray icon alone (which some desktops hide)."""
+        if self.wizard is None or not self.wizard.isVisible():
+            self.wizard = SetupWizard(self.services, first_run=first_run)
+            self.wizard.finished.connect(self._wizard_closed)
+            self.wizard.show()
+        self.wizard.raise_()
+        self.wizard.activateWindow()
         return self.wizard
+
+    def _wizard_closed(self, _result: int) -> None:
+        self.status.on_settings(self.services.settings)
+        self.dashboard.open()
 
     def _on_comfy_state(self, event) -> None:
         before = self.status.snapshot.comfy
@@ -128,9 +138,15 @@ class TrayApp:
             self.tray.notify(title, event.message, True)
 
     def _on_bot_state(self, event) -> None:
+        before = self.status.snapshot.bot
         self.status.on_bot_state(event)
-        if self.status.snapshot.bot == "rejected":
+        state = self.status.snapshot.bot
+        if state == before:
+            return
+        if state == "rejected":
             self.tray.notify("Discord rejected the bot token", event.message + " Open Settings to enter a new token.", True)
+        elif state == "unreachable":
+            self.tray.notify("Discord cannot be reached", event.message, True)
 
     async def close(self) -> None:
         self.bridge.close()

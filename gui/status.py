@@ -13,14 +13,16 @@ COMFY_WORDS = {
     "failed": "failed", "stopped": "stopped", "unknown": "not watched",
 }
 BOT_WORDS = {
-    "connected": "connected", "connecting": "connecting…", "disconnected": "disconnected",
-    "stopped": "stopped", "rejected": "token rejected", "absent": "not configured",
+    "connected": "connected", "connecting": "connecting…", "disconnected": "reconnecting…",
+    "stopped": "stopped", "rejected": "token rejected", "unreachable": "Discord unreachable",
+    "absent": "not set up",
 }
 
 
 @dataclass(frozen=True)
 class StatusSnapshot:
     bot: str = "absent"          # one of BOT_WORDS
+    bot_message: str = ""        # the bot's own words for its state (why not connected)
     comfy: str = "unknown"       # a SupervisorState value, or "unknown" without a supervisor
     comfy_message: str = ""
     waiting: int = 0
@@ -30,7 +32,9 @@ class StatusSnapshot:
     @property
     def level(self) -> str:
         """ok / busy / warn / down / off: the tray dot's colour."""
-        if self.comfy in ("failed", "waiting") or self.bot in ("rejected", "disconnected"):
+        if self.bot == "absent":                  # nothing works before setup: grey, "Set up the bot"
+            return "off"
+        if self.comfy in ("failed", "waiting") or self.bot in ("rejected", "unreachable", "disconnected"):
             return "down"
         if self.comfy in ("starting", "restarting") or self.bot == "connecting" or self.paused:
             return "warn"
@@ -48,6 +52,8 @@ class StatusSnapshot:
 
     def tooltip(self) -> str:
         queue = f"{self.waiting} waiting, {self.running} running" + (" — paused" if self.paused else "")
+        if self.bot == "absent":
+            return "FuLLetLabs Image Bot\nNot set up: open “Set up the bot…” in this menu"
         return "\n".join([
             "FuLLetLabs Image Bot",
             f"Bot: {BOT_WORDS.get(self.bot, self.bot)}",
@@ -75,9 +81,21 @@ class AppStatus(QObject):
 
     def on_bot_state(self, event: BotStateChanged) -> None:
         if event.connected:
-            self.update(bot="connected")
+            state = "connected"
+        elif event.token_rejected:
+            state = "rejected"
+        elif event.unreachable:
+            state = "unreachable"
+        elif self.snapshot.bot == "absent":       # a bot without a token says "stopped": it is not set up
+            state = "absent"
         else:
-            self.update(bot="rejected" if event.token_rejected else "disconnected")
+            state = "disconnected"
+        self.update(bot=state, bot_message=event.message)
+
+    def on_settings(self, settings) -> None:
+        """After the wizard saved: a token makes the bot "connecting" (main.py starts it)."""
+        if self.snapshot.bot == "absent" and settings.discord_token:
+            self.update(bot="connecting")
 
     def on_paused(self, paused: bool) -> None:
         self.update(paused=paused)

@@ -1,47 +1,50 @@
 """First-run setup, re-openable as Settings: Discord token and server, ComfyUI, database, invite link.
 
-Every field is checked where it is typed and a rejected value is explained on its page; nothing is
-written until Finish. Secrets (token, ComfyUI API key, database password) go to the OS keyring via
-SecretStore, the rest to the settings file via core.settings.save_settings. Without a keyring the
-page says so, the other settings are still saved, and the app keeps running on environment secrets.
+The wizard always finishes: a token Discord rejected (it said no) is told apart from a Discord that
+cannot be reached (network, DNS), and for the second "Save and check later" saves as it is; the bot
+keeps trying by itself. Every field is checked where it is typed and nothing is written until Save.
+Secrets (token, ComfyUI API key, database password) go to the OS keyring via SecretStore, the rest
+to the settings file via core.settings.save_settings. Without a keyring the page says so and nothing
+the user gave is dropped silently: a secret that came from the environment or `.env` stays there.
 """
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from core.errors import CoreError, SettingsError
 from core.secrets import NO_KEYRING_MESSAGE
-from core.settings import SECRET_FIELDS, read_dotenv, save_settings, split_url_password
-from core.status import BotIdentity
+from core.settings import SECRET_FIELDS, import_dotenv, save_settings, split_url_password
+from core.status import BotIdentity, TokenRejected
 from core.store import database_url
 from gui.icons import app_icon
 from gui.invite import PERMISSIONS, application_id_from_token, invite_url
 from gui.services import GuiServices
 from gui.tasks import error_text, spawn
+from gui.theme import Tone, say
 
 GUILD_ID = re.compile(r"^\d{15,21}$")
-ERROR_STYLE = "color:#C53030;"
-OK_STYLE = "color:#047857;"
+translate = QCoreApplication.translate
 
 
 def parse_guild_ids(text: str) -> tuple[int, ...]:
     """Comma/space separated server IDs; raises ValueError with the sentence to show."""
     parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
     if not parts:
-        raise ValueError("Enter your server ID: in Discord, turn on Developer Mode, right-click the server, "
-                         "Copy Server ID.")
+        raise ValueError(translate("Wizard", "Enter your server ID: in Discord, turn on Developer Mode, right-click "
+                                             "the server, Copy Server ID."))
     bad = [p for p in parts if not GUILD_ID.match(p)]
     if bad:
-        raise ValueError(f"{bad[0]!r} is not a server ID: it must be 15 to 21 digits (right-click the server, "
-                         "Copy Server ID).")
+        raise ValueError(translate("Wizard", "“{value}” is not a server ID: it must be 15 to 21 digits (right-click "
+                                             "the server, Copy Server ID).").format(value=bad[0]))
     return tuple(int(p) for p in parts)
 
 
@@ -49,24 +52,29 @@ def check_comfy_url(text: str) -> str:
     url = text.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{text.strip() or 'An empty address'} is not a ComfyUI address like http://127.0.0.1:8188.")
+        raise ValueError(translate("Wizard", "“{value}” is not a ComfyUI address like http://127.0.0.1:8188.")
+                         .format(value=text.strip()))
     return url
+
+
+def check_comfy_urls(text: str) -> tuple[str, ...]:
+    """One address or several (comma-separated: several ComfyUI backends)."""
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    if not parts:
+        raise ValueError(translate("Wizard", "Enter the ComfyUI address, e.g. http://127.0.0.1:8188."))
+    return tuple(check_comfy_url(p) for p in parts)
 
 
 def check_comfy_folder(text: str) -> str:
     folder = Path(text.strip()).expanduser()
     if not text.strip():
-        raise ValueError("Choose the ComfyUI folder (the one holding main.py).")
+        raise ValueError(translate("Wizard", "Choose the ComfyUI folder (the one holding main.py)."))
     if not folder.is_dir():
-        raise ValueError(f"{folder} does not exist.")
+        raise ValueError(translate("Wizard", "{folder} does not exist.").format(folder=folder))
     if not (folder / "main.py").is_file():
-        raise ValueError(f"{folder} has no main.py: choose the ComfyUI folder itself (e.g. ComfyUI/, not its parent).")
+        raise ValueError(translate("Wizard", "{folder} has no main.py: choose the ComfyUI folder itself (e.g. "
+                                             "ComfyUI/, not its parent).").format(folder=folder))
     return str(folder)
-
-
-def _message(label: QLabel, text: str, ok: bool = False) -> None:
-    label.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
-    label.setText(text)
 
 
 def _password_field(placeholder: str) -> QLineEdit:
@@ -76,64 +84,73 @@ def _password_field(placeholder: str) -> QLineEdit:
     return field
 
 
+def _status_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 class DiscordPage(QWizardPage):
     def __init__(self, wizard: "SetupWizard") -> None:
         super().__init__()
         self.setup = wizard
-        self.setTitle("Discord bot")
-        self.setSubTitle("Paste the bot token from the Discord developer portal (Bot → Reset Token) and the "
-                         "ID of the server the bot may work in.")
-        self.token = _password_field("saved in the keyring: leave empty to keep it" if wizard.has_saved_token
-                                     else "bot token")
-        self.check_button = QPushButton("Check token")
-        self.token_status = QLabel()
-        self.token_status.setWordWrap(True)
+        self.setTitle(self.tr("Discord bot"))
+        self.setSubTitle(self.tr("Paste the bot token from the Discord developer portal (Bot → Reset Token) and the "
+                                 "ID of the server the bot may work in."))
+        self.token = _password_field(self.tr("already set: leave empty to keep it") if wizard.has_saved_token
+                                     else self.tr("bot token"))
+        self.check_button = QPushButton(self.tr("Check token"))
+        self.save_later_button = QPushButton(self.tr("Save and check later"))
+        self.save_later_button.setToolTip(self.tr("Keep this token without checking it now; the bot connects as "
+                                                  "soon as Discord can be reached."))
+        self.save_later_button.hide()
+        self.token_status = _status_label()
         self.guilds = QLineEdit(", ".join(str(g) for g in wizard.services.settings.allowed_guild_ids))
-        self.guilds.setPlaceholderText("e.g. 123456789012345678")
-        self.guild_status = QLabel()
-        self.guild_status.setWordWrap(True)
-        self.keyring_status = QLabel()
-        self.keyring_status.setWordWrap(True)
+        self.guilds.setPlaceholderText(self.tr("e.g. 123456789012345678"))
+        self.guild_status = _status_label()
+        self.keyring_status = _status_label()
         token_row = QHBoxLayout()
         token_row.addWidget(self.token, 1)
         token_row.addWidget(self.check_button)
         form = QFormLayout(self)
-        form.addRow("Bot token", token_row)
+        form.addRow(self.tr("Bot token"), token_row)
         form.addRow("", self.token_status)
-        form.addRow("Server ID", self.guilds)
+        form.addRow("", self.save_later_button)
+        form.addRow(self.tr("Server ID"), self.guilds)
         form.addRow("", self.guild_status)
         form.addRow(self.keyring_status)
         self.identity: BotIdentity | None = None
-        self._checked_token: str | None = None
+        self._checked_token: str | None = None      # Discord accepted it
+        self._unchecked_token: str | None = None    # Discord could not be asked; the admin keeps it anyway
         self._next_after_check = False
-        self._check_task: asyncio.Task | None = None
         self.check_button.clicked.connect(self.check_token)
+        self.save_later_button.clicked.connect(self.save_and_check_later)
         self.token.textChanged.connect(self._token_edited)
         self.guilds.textChanged.connect(lambda _: self.guild_status.clear())
         if not wizard.keyring_available:
-            _message(self.keyring_status, NO_KEYRING_MESSAGE + " Set DISCORD_TOKEN in the environment or in .env; "
-                     "the other settings are saved as usual.")
+            say(self.keyring_status, NO_KEYRING_MESSAGE + " " + self.tr(
+                "Set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual."), Tone.PROBLEM)
 
     def _token_edited(self) -> None:
         self.token_status.clear()
+        self.save_later_button.hide()
         self.identity = None
 
     def check_token(self) -> asyncio.Task | None:
         token = self.token.text().strip()
         if not token:
-            _message(self.token_status, "Paste the bot token first.")
+            say(self.token_status, self.tr("Paste the bot token first."), Tone.PROBLEM)
             return None
         checker = self.setup.services.token_checker
         if checker is None:
             self._checked_token = token
-            _message(self.token_status, "Token not checked (no Discord connection in this app).", ok=True)
+            say(self.token_status, self.tr("Token not checked (no Discord connection in this app)."))
             return None
         self.check_button.setEnabled(False)
-        self.token_status.setStyleSheet("")
-        self.token_status.setText("Logging in to Discord…")
-        self._check_task = spawn(checker(token), on_done=lambda identity: self._checked(token, identity),
-                                 on_error=self._rejected, name="check token")
-        return self._check_task
+        say(self.token_status, self.tr("Logging in to Discord…"))
+        return spawn(checker(token), on_done=lambda identity: self._checked(token, identity),
+                     on_error=lambda exc: self._not_checked(token, exc), name="check token")
 
     def _checked(self, token: str, identity: BotIdentity) -> None:
         self.check_button.setEnabled(True)
@@ -141,31 +158,54 @@ class DiscordPage(QWizardPage):
             identity = BotIdentity(identity.name, application_id_from_token(token))
         self.identity = identity
         self._checked_token = token
-        _message(self.token_status, f"✓ Logged in as {identity.name}.", ok=True)
+        say(self.token_status, self.tr("Logged in as {name}.").format(name=identity.name), Tone.OK)
         if self._next_after_check and self.token.text().strip() == token:
             self._next_after_check = False
             self.wizard().next()
 
-    def _rejected(self, exc: BaseException) -> None:
+    def _not_checked(self, token: str, exc: BaseException) -> None:
         self.check_button.setEnabled(True)
         self._next_after_check = False
-        _message(self.token_status, f"Discord rejected this token: {error_text(exc)}. Copy it again from the developer "
-                 "portal (Bot → Reset Token).")
+        if isinstance(exc, TokenRejected):
+            say(self.token_status, self.tr("Discord rejected this token: it is not valid (any more). Copy it again "
+                                           "from the developer portal (Bot → Reset Token)."), Tone.PROBLEM)
+            return
+        # Discord could not be asked: the token may well be right, so the admin can keep it
+        say(self.token_status, self.tr("Discord cannot be reached, so the token could not be checked ({reason}). "
+                                       "Check the internet connection and try again, or save it now: the bot "
+                                       "connects as soon as Discord answers.").format(reason=error_text(exc)),
+            Tone.PROBLEM)
+        self.save_later_button.show()
+        self.save_later_button.setFocus()
+
+    def save_and_check_later(self) -> None:
+        self._unchecked_token = self.token.text().strip()
+        say(self.token_status, self.tr("Kept without a check: the bot connects when Discord can be reached."))
+        self.save_later_button.hide()
+        self.setup.save_now()
 
     def token_ok(self) -> bool:
         token = self.token.text().strip()
-        return (not token and self.setup.has_saved_token) or (bool(token) and token == self._checked_token)
+        if not token:
+            return self.setup.has_saved_token
+        return token in (self._checked_token, self._unchecked_token)
 
-    def validatePage(self) -> bool:
-        ok = True
+    def guilds_ok(self) -> bool:
         try:
             parse_guild_ids(self.guilds.text())
         except ValueError as exc:
-            _message(self.guild_status, str(exc))
-            ok = False
+            say(self.guild_status, str(exc), Tone.PROBLEM)
+            return False
+        return True
+
+    def validatePage(self) -> bool:
+        ok = self.guilds_ok()
         token = self.token.text().strip()
         if not token and not self.setup.has_saved_token:
-            _message(self.token_status, "The bot needs its token: paste it from the developer portal.")
+            if not self.setup.keyring_available:     # it can only come from the environment: go on without
+                return ok
+            say(self.token_status, self.tr("The bot needs its token: paste it from the developer portal."),
+                Tone.PROBLEM)
             return False
         if not self.token_ok():
             if ok:
@@ -180,21 +220,21 @@ class ComfyPage(QWizardPage):
         super().__init__()
         self.setup = wizard
         settings = wizard.services.settings
-        self.setTitle("ComfyUI")
-        self.setSubTitle("Use a ComfyUI that is already running, or let the app start ComfyUI from its folder.")
-        self.attach = QRadioButton("Attach to a running ComfyUI")
-        self.launch = QRadioButton("Launch ComfyUI from its folder")
+        self.setTitle(self.tr("ComfyUI"))
+        self.setSubTitle(self.tr("Use a ComfyUI that is already running, or let the app start ComfyUI from its "
+                                 "folder. Several addresses, comma-separated, spread the jobs over several GPUs."))
+        self.attach = QRadioButton(self.tr("Attach to a running ComfyUI"))
+        self.launch = QRadioButton(self.tr("Launch ComfyUI from its folder"))
         group = QButtonGroup(self)
         group.addButton(self.attach)
         group.addButton(self.launch)
-        self.url = QLineEdit(settings.comfy_url)
-        self.test_button = QPushButton("Test connection")
+        self.url = QLineEdit(", ".join(settings.comfy_urls))
+        self.test_button = QPushButton(self.tr("Test connection"))
         self.folder = QLineEdit(settings.comfy_folder or "")
-        self.folder.setPlaceholderText("the folder holding ComfyUI's main.py")
-        self.browse = QPushButton("Browse…")
-        self.api_key = _password_field("optional: API key or user:password of a proxy in front of ComfyUI")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.folder.setPlaceholderText(self.tr("the folder holding ComfyUI's main.py"))
+        self.browse = QPushButton(self.tr("Browse…"))
+        self.api_key = _password_field(self.tr("optional: API key or user:password of a proxy in front of ComfyUI"))
+        self.status = _status_label()
         (self.launch if settings.comfy_folder else self.attach).setChecked(True)
         url_row = QHBoxLayout()
         url_row.addWidget(self.url, 1)
@@ -204,10 +244,10 @@ class ComfyPage(QWizardPage):
         folder_row.addWidget(self.browse)
         form = QFormLayout(self)
         form.addRow(self.attach)
-        form.addRow("Address", url_row)
+        form.addRow(self.tr("Address"), url_row)
         form.addRow(self.launch)
-        form.addRow("Folder", folder_row)
-        form.addRow("API key", self.api_key)
+        form.addRow(self.tr("Folder"), folder_row)
+        form.addRow(self.tr("API key"), self.api_key)
         form.addRow(self.status)
         self.browse.clicked.connect(self._browse)
         self.test_button.clicked.connect(self.test_connection)
@@ -215,36 +255,50 @@ class ComfyPage(QWizardPage):
             widget.textChanged.connect(lambda _: self.status.clear())
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "ComfyUI folder", self.folder.text() or str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("ComfyUI folder"),
+                                                  self.folder.text() or str(Path.home()))
         if folder:
             self.folder.setText(folder)
             self.launch.setChecked(True)
 
     def test_connection(self) -> asyncio.Task | None:
         try:
-            url = check_comfy_url(self.url.text())
+            urls = check_comfy_urls(self.url.text())
         except ValueError as exc:
-            _message(self.status, str(exc))
+            say(self.status, str(exc), Tone.PROBLEM)
             return None
         probe = self.setup.services.comfy_probe
         if probe is None:
-            _message(self.status, "Cannot test from here; the app connects when it starts.", ok=True)
+            say(self.status, self.tr("Cannot test from here; the app connects when it starts."))
             return None
-        self.status.setStyleSheet("")
-        self.status.setText(f"Asking {url}…")
-        return spawn(probe(url, self.api_key.text().strip() or None),
-                     on_done=lambda info: _message(self.status, f"✓ ComfyUI answers at {url}: {info}", ok=True),
-                     on_error=lambda exc: _message(self.status, f"No ComfyUI answers at {url}: {error_text(exc)}. "
-                                                   "Start it, or choose 'Launch ComfyUI from its folder'."),
-                     name="test comfy")
+        say(self.status, self.tr("Asking {url}…").format(url=", ".join(urls)))
+        api_key = self.api_key.text().strip() or None
+
+        async def ask_all() -> list[tuple[str, str | None, BaseException | None]]:
+            answers = await asyncio.gather(*(probe(url, api_key) for url in urls), return_exceptions=True)
+            return [(url, None if isinstance(a, BaseException) else a, a if isinstance(a, BaseException) else None)
+                    for url, a in zip(urls, answers)]
+
+        return spawn(ask_all(), on_done=self._tested, name="test comfy")
+
+    def _tested(self, answers) -> None:
+        lines, all_ok = [], True
+        for url, info, exc in answers:
+            if exc is None:
+                lines.append(self.tr("✓ ComfyUI answers at {url}: {info}").format(url=url, info=info))
+            else:
+                all_ok = False
+                lines.append(self.tr("⚠ No ComfyUI answers at {url}: {reason}. Start it, or choose 'Launch ComfyUI "
+                                     "from its folder'.").format(url=url, reason=error_text(exc)))
+        say(self.status, "\n".join(lines), Tone.PLAIN if all_ok else Tone.PROBLEM)
 
     def validatePage(self) -> bool:
         try:
-            check_comfy_url(self.url.text())
+            check_comfy_urls(self.url.text())
             if self.launch.isChecked():
                 check_comfy_folder(self.folder.text())
         except ValueError as exc:
-            _message(self.status, str(exc))
+            say(self.status, str(exc), Tone.PROBLEM)
             return False
         return True
 
@@ -254,23 +308,27 @@ class DatabasePage(QWizardPage):
         super().__init__()
         self.setup = wizard
         settings = wizard.services.settings
-        self.setTitle("Database")
-        self.setSubTitle("Jobs, results and sessions are kept in a database. The local SQLite file needs no setup.")
-        self.sqlite = QRadioButton(f"Local SQLite file ({wizard.services.paths.default_database})")
-        self.server = QRadioButton("A database server (PostgreSQL or MySQL/MariaDB)")
+        self.setTitle(self.tr("Database"))
+        self.setSubTitle(self.tr("Jobs, results and sessions are kept in a database. The local SQLite file needs "
+                                 "no setup."))
+        self.sqlite = QRadioButton(self.tr("Local SQLite file ({path})").format(
+            path=wizard.services.paths.default_database))
+        self.server = QRadioButton(self.tr("A database server (PostgreSQL or MySQL/MariaDB)"))
         group = QButtonGroup(self)
         group.addButton(self.sqlite)
         group.addButton(self.server)
+        # the password is never shown: it stays where it is (keyring or environment) unless a new one is typed
         self.url = QLineEdit(split_url_password(settings.database_url or "")[0])
         self.url.setPlaceholderText("postgresql://user:password@host:5432/imagebot")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = _status_label()
         (self.server if settings.database_url else self.sqlite).setChecked(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.sqlite)
         layout.addWidget(self.server)
         layout.addWidget(self.url)
-        layout.addWidget(QLabel("The password in the address is stored in the keyring, not in the settings file."))
+        note = QLabel(self.tr("The password in the address is stored in the keyring, not in the settings file."))
+        note.setWordWrap(True)
+        layout.addWidget(note)
         layout.addWidget(self.status)
         layout.addStretch(1)
         self.url.textChanged.connect(lambda text: (self.status.clear(), text and self.server.setChecked(True)))
@@ -281,12 +339,12 @@ class DatabasePage(QWizardPage):
     def validatePage(self) -> bool:
         value = self.database_value()
         if self.server.isChecked() and not value:
-            _message(self.status, "Enter the database address, or choose the local SQLite file.")
+            say(self.status, self.tr("Enter the database address, or choose the local SQLite file."), Tone.PROBLEM)
             return False
         try:
             database_url(value, self.setup.services.paths.default_database)
         except CoreError as exc:
-            _message(self.status, str(exc))
+            say(self.status, str(exc), Tone.PROBLEM)
             return False
         return True
 
@@ -295,22 +353,21 @@ class InvitePage(QWizardPage):
     def __init__(self, wizard: "SetupWizard") -> None:
         super().__init__()
         self.setup = wizard
-        self.setTitle("Invite the bot")
-        self.setSubTitle("Open this link to add the bot to your server with exactly the permissions it needs. "
-                         "Finish saves the settings.")
+        self.setTitle(self.tr("Invite the bot"))
+        self.setSubTitle(self.tr("Open this link to add the bot to your server with exactly the permissions it "
+                                 "needs. Save keeps the settings."))
         self.link = QLineEdit()
         self.link.setReadOnly(True)
-        self.copy_button = QPushButton("Copy")
-        self.open_button = QPushButton("Open in browser")
+        self.copy_button = QPushButton(self.tr("Copy"))
+        self.open_button = QPushButton(self.tr("Open in browser"))
         row = QHBoxLayout()
         row.addWidget(self.link, 1)
         row.addWidget(self.copy_button)
         row.addWidget(self.open_button)
-        self.permissions = QLabel("Permissions: " + ", ".join(PERMISSIONS) + ". Scopes: bot, applications.commands.")
+        self.permissions = QLabel(self.tr("Permissions: {names}. Scopes: bot, applications.commands.")
+                                  .format(names=", ".join(PERMISSIONS)))
         self.permissions.setWordWrap(True)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = _status_label()
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.permissions)
@@ -324,7 +381,7 @@ class InvitePage(QWizardPage):
         app_id = self.setup.application_id()
         if app_id is None:
             self.link.setText("")
-            self.link.setPlaceholderText("Check the token on the first page to get the link")
+            self.link.setPlaceholderText(self.tr("Check the token on the first page to get the link"))
             self.copy_button.setEnabled(False)
             self.open_button.setEnabled(False)
             return
@@ -345,16 +402,19 @@ class SetupWizard(QWizard):
         super().__init__(parent)
         self.services = services
         self.first_run = first_run
-        self.setWindowTitle("FuLLetLabs Image Bot — " + ("Setup" if first_run else "Settings"))
+        self.setWindowTitle(self.tr("FuLLetLabs Image Bot — Setup") if first_run
+                            else self.tr("FuLLetLabs Image Bot — Settings"))
         self.setWindowIcon(app_icon())
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveCustomButton1, True)
-        self.setButtonText(QWizard.WizardButton.CustomButton1, "Import .env…")
+        self.setButtonText(QWizard.WizardButton.CustomButton1, self.tr("Import .env…"))
         self.customButtonClicked.connect(lambda _which: self._choose_env_file())
-        self.setButtonText(QWizard.WizardButton.FinishButton, "Save")
+        self.setButtonText(QWizard.WizardButton.FinishButton, self.tr("Save"))
         self.keyring_available = services.secret_store().available
         self.has_saved_token = bool(services.settings.discord_token)
+        self.imported: dict = {}               # settings from an imported .env that no page shows
+        self.notes: list[str] = []             # what the admin should know after saving
         self.discord_page = DiscordPage(self)
         self.comfy_page = ComfyPage(self)
         self.database_page = DatabasePage(self)
@@ -374,49 +434,52 @@ class SetupWizard(QWizard):
 
     # ---- .env import ----
     def _choose_env_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import settings from a .env file", str(Path.cwd()),
-                                              "Environment files (.env *.env);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Import settings from a .env file"), str(Path.cwd()),
+                                              self.tr("Environment files (.env *.env);;All files (*)"))
         if path:
             self.import_env(Path(path))
 
     def import_env(self, path: Path) -> list[str]:
-        """Fill the fields from a .env file (the original bot's). Returns the names it used."""
+        """Fill the pages from a .env file (the original bot's); the settings no page shows are kept
+        and saved with the rest. Returns the setting names it took."""
         try:
-            values = read_dotenv(path)
+            imported = import_dotenv(path)
         except (SettingsError, OSError) as exc:
-            _message(self.discord_page.token_status, f"Could not import {path.name}: {error_text(exc)}")
+            say(self.discord_page.token_status, self.tr("Could not import {file}: {reason}")
+                .format(file=path.name, reason=error_text(exc)), Tone.PROBLEM)
             return []
-        used = []
-        mapping = {
-            "DISCORD_TOKEN": self.discord_page.token,
-            "ALLOWED_GUILD_ID": self.discord_page.guilds,
-            "COMFY_URL": self.comfy_page.url,
-            "COMFY_URLS": self.comfy_page.url,
-            "COMFY_FOLDER": self.comfy_page.folder,
-            "COMFY_API_KEY": self.comfy_page.api_key,
-            "DATABASE_URL": self.database_page.url,
-        }
-        for key, field in mapping.items():
-            value = values.get(key, "").strip()
-            if value:
-                field.setText(value.split(",")[0].strip() if key == "COMFY_URLS" else value)
-                used.append(key)
-        if values.get("COMFY_FOLDER"):
+        text = imported.text
+        fields = {"discord_token": self.discord_page.token, "allowed_guild_ids": self.discord_page.guilds,
+                  "comfy_urls": self.comfy_page.url, "comfy_folder": self.comfy_page.folder,
+                  "comfy_api_key": self.comfy_page.api_key, "database_url": self.database_page.url}
+        for name, field in fields.items():
+            if name in text:
+                field.setText(text[name])
+        if "comfy_folder" in text:
             self.comfy_page.launch.setChecked(True)
-        if values.get("DATABASE_URL"):
+        if "database_url" in text:
             self.database_page.server.setChecked(True)
-        _message(self.discord_page.token_status,
-                 f"Imported {', '.join(used) or 'nothing'} from {path.name}"
-                 + ("; check the token before going on." if "DISCORD_TOKEN" in used else "."), ok=bool(used))
-        return used
+        self.imported = {name: value for name, value in imported.values.items() if name not in fields}
+        lines = [self.tr("Imported {count} settings from {file}.").format(count=len(imported.values), file=path.name)]
+        if "discord_token" in text:
+            lines.append(self.tr("Check the token before going on."))
+        if imported.problems:
+            lines.append(self.tr("Not usable, fix them in the file or here: {list}.")
+                         .format(list="; ".join(imported.problems)))
+        if imported.unknown:
+            lines.append(self.tr("Not used by this app: {list}.").format(list=", ".join(imported.unknown)))
+        say(self.discord_page.token_status, " ".join(lines),
+            Tone.PROBLEM if imported.problems else Tone.OK)
+        return list(imported.values)
 
     # ---- saving ----
     def changes(self) -> tuple[dict, dict]:
         """(settings, secrets) as the pages hold them."""
         comfy = self.comfy_page
         settings = {
+            **self.imported,
             "allowed_guild_ids": parse_guild_ids(self.discord_page.guilds.text()),
-            "comfy_urls": (check_comfy_url(comfy.url.text()),),
+            "comfy_urls": check_comfy_urls(comfy.url.text()),
             "comfy_folder": check_comfy_folder(comfy.folder.text()) if comfy.launch.isChecked() else None,
             "database_url": self.database_page.database_value(),
         }
@@ -429,6 +492,19 @@ class SetupWizard(QWizard):
             secrets["comfy_api_key"] = api_key
         return settings, secrets
 
+    def save_now(self) -> None:
+        """Save from any page ("Save and check later"): the first page that holds a bad value is shown."""
+        for page in (self.discord_page, self.comfy_page, self.database_page):
+            if page is self.discord_page:
+                valid = page.guilds_ok()
+            else:
+                valid = page.validatePage()
+            if not valid:
+                while self.currentPage() is not page and self.currentId() > self.pageIds()[0]:
+                    self.back()
+                return
+        self.accept()
+
     def accept(self) -> None:
         if self._close_next:          # saved already; the admin read what was not stored
             super().accept()
@@ -436,15 +512,33 @@ class SetupWizard(QWizard):
         if self._saving is not None and not self._saving.done():
             return
         self.button(QWizard.WizardButton.FinishButton).setEnabled(False)
-        self.invite_page.status.setStyleSheet("")
-        self.invite_page.status.setText("Saving…")
+        say(self.invite_page.status, self.tr("Saving…"))
         self._saving = spawn(self.save(), on_error=self._save_failed, on_done=self._save_done, name="save settings")
+
+    def _database_url_stays_in_env(self, value: str) -> bool:
+        """Without a keyring a database password can only live where the admin wrote it (environment or
+        .env): leave DATABASE_URL there rather than write it to the settings file without its password."""
+        current = self.services.settings
+        source = current.sources.get("database_url", "")
+        bare, password = split_url_password(current.database_url or "")
+        return (not self.keyring_available and password is not None and split_url_password(value)[0] == bare
+                and source not in ("", str(self.services.paths.settings_file)))
 
     async def save(self) -> list[str]:
         """Write everything; returns the problems (secrets that could not be stored)."""
         settings, secrets = self.changes()
         paths, store = self.services.paths, self.services.secret_store()
         problems: list[str] = []
+        self.notes = []
+        in_memory = dict(settings)       # what this run uses from now on (passwords included)
+        current_db = self.services.settings.database_url
+        if settings["database_url"] and settings["database_url"] == split_url_password(current_db or "")[0]:
+            in_memory["database_url"] = current_db       # unchanged: its password stays where it is
+        if settings["database_url"] and self._database_url_stays_in_env(settings["database_url"]):
+            del settings["database_url"]
+            self.notes.append(self.tr("The database address stays in {source} with its password: this machine "
+                                      "has no keyring to keep it in.").format(
+                source=self.services.settings.sources["database_url"]))
         db_url = settings.get("database_url")
         try:
             await asyncio.to_thread(save_settings, paths, settings, store)
@@ -454,14 +548,22 @@ class SetupWizard(QWizard):
             # only the database password could not go to the keyring: keep the rest, say so
             settings["database_url"] = split_url_password(db_url)[0]
             await asyncio.to_thread(save_settings, paths, settings, store)
-            problems.append(f"the database password ({error_text(exc)})")
+            problems.append(self.tr("the database password ({reason}): set DATABASE_URL with its password in "
+                                    "the environment or .env").format(reason=error_text(exc)))
         stored: dict[str, str] = {}
         for name, value in secrets.items():
             try:
                 await store.set_async(SECRET_FIELDS[name], value)
                 stored[name] = value
             except SettingsError as exc:
+                if getattr(self.services.settings, name) == value:   # it came from the environment: it stays
+                    stored[name] = value
+                    self.notes.append(self.tr("{name} stays in {source}: this machine has no keyring.").format(
+                        name=name.replace("_", " "), source=self.services.settings.sources.get(name, "?")))
+                    continue
                 problems.append(f"{name.replace('_', ' ')}: {error_text(exc)}")
+        self.services.settings = replace(self.services.settings, **in_memory, **stored)
+        self.has_saved_token = bool(self.services.settings.discord_token)
         self.saved.emit(settings)
         callback = self.services.on_settings_saved
         if callback is not None:  # with the stored secrets too: a new token restarts the bot at once
@@ -472,17 +574,22 @@ class SetupWizard(QWizard):
 
     def _save_done(self, problems: list[str]) -> None:
         self.button(QWizard.WizardButton.FinishButton).setEnabled(True)
-        if problems:
-            _message(self.invite_page.status, "Settings saved, but these secrets were not stored: "
-                     + "; ".join(problems) + ". Set them as environment variables (or in .env), then restart.")
-            self.setButtonText(QWizard.WizardButton.FinishButton, "Close")
+        if problems or self.notes:
+            while self.currentPage() is not self.invite_page:
+                self.next()
+            text = " ".join(self.notes)
+            if problems:
+                text = self.tr("Settings saved, but these secrets were not stored: {list}. Set them as environment "
+                               "variables (or in .env), then restart.").format(list="; ".join(problems)) + " " + text
+            say(self.invite_page.status, text.strip(), Tone.PROBLEM if problems else Tone.OK)
+            self.setButtonText(QWizard.WizardButton.FinishButton, self.tr("Close"))
             self._saving = None
             self._close_next = True
             return
-        _message(self.invite_page.status, "✓ Saved.", ok=True)
+        say(self.invite_page.status, self.tr("Saved."), Tone.OK)
         super().accept()
 
     def _save_failed(self, exc: BaseException) -> None:
         self.button(QWizard.WizardButton.FinishButton).setEnabled(True)
-        _message(self.invite_page.status, f"Nothing was saved: {error_text(exc)}")
-
+        say(self.invite_page.status, self.tr("Nothing was saved: {reason}").format(reason=error_text(exc)),
+            Tone.PROBLEM)

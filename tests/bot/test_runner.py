@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bot.runner import (INTENTS_REFUSED, RECONNECTING, STOPPED, TOKEN_MISSING, TOKEN_REJECTED, UNREACHABLE, BotRunner,
                         DiscordConnection, backoff, check_token)
-from core.status import BotStateChanged
+from core.status import BotStateChanged, DiscordUnreachable, TokenRejected
 from tests.bot.conftest import HOME
 
 GOOD_TOKEN = "good.token.value"
@@ -303,7 +303,7 @@ async def test_discord_out_of_reach_at_start_is_retried_until_reached(make_bot, 
     runner = BotRunner(make_bot, GOOD_TOKEN, core_bus, connection=LoginOnlyConnection(),
                        retry_first_s=0.01, retry_max_s=0.05)
     await runner.start()                   # returns: the network may come back by itself
-    assert states == [BotStateChanged(False, UNREACHABLE)]
+    assert states == [BotStateChanged(False, UNREACHABLE, unreachable=True)]
     assert UNREACHABLE.startswith("Cannot reach Discord") and "retrying" in UNREACHABLE
     await until(lambda: len(make_bot.made) >= 3)                 # it keeps trying, a new bot each time
     assert all(bot.is_closed() for bot in make_bot.made[:-1])    # (the last one may be trying now)
@@ -312,7 +312,7 @@ async def test_discord_out_of_reach_at_start_is_retried_until_reached(make_bot, 
     await until(lambda: runner.bot is not None and runner.bot.user is not None)
     assert runner.bot is make_bot.made[-1] and not runner.bot.is_closed()
     assert str(runner.bot.user) == "imagebot" and "/api/v10/users/@me" in discord_down.calls
-    assert states == [BotStateChanged(False, UNREACHABLE)]       # "connected" waits for READY from the gateway
+    assert states == [BotStateChanged(False, UNREACHABLE, unreachable=True)]       # "connected" waits for READY from the gateway
     await runner.stop()
     assert states[-1] == BotStateChanged(False, STOPPED) and make_bot.made[-1].is_closed()
 
@@ -325,7 +325,7 @@ async def test_stop_ends_the_retries(make_bot, core_bus, states, discord_down):
     made = len(make_bot.made)
     await asyncio.sleep(0.05)
     assert len(make_bot.made) == made and runner.bot is None
-    assert states == [BotStateChanged(False, UNREACHABLE), BotStateChanged(False, STOPPED)]
+    assert states == [BotStateChanged(False, UNREACHABLE, unreachable=True), BotStateChanged(False, STOPPED)]
 
 
 async def test_a_token_rejected_once_discord_is_reached_ends_the_retries(make_bot, core_bus, states, discord_down):
@@ -343,6 +343,12 @@ async def test_a_token_rejected_once_discord_is_reached_ends_the_retries(make_bo
 async def test_check_token(discord_rest):
     identity = await check_token(f"{GOOD_TOKEN}\n")
     assert identity.name == "imagebot" and identity.id == 900000000000000001
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(TokenRejected) as raised:
         await check_token("wrong")
     assert str(raised.value) == TOKEN_REJECTED
+
+
+async def test_check_token_tells_an_unreachable_discord_from_a_rejected_token(discord_down):
+    with pytest.raises(DiscordUnreachable) as raised:
+        await check_token(GOOD_TOKEN)
+    assert "Cannot reach Discord" in str(raised.value) and "rejected" not in str(raised.value)

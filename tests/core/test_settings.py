@@ -7,7 +7,7 @@ import pytest
 from comfy.urls import ComfyLogin
 from core.errors import SettingsError
 from core.secrets import SecretStore
-from core.settings import DEFAULT_COMFY_URL, load_settings, read_dotenv, save_settings
+from core.settings import DEFAULT_COMFY_URL, Settings, import_dotenv, load_settings, read_dotenv, save_settings
 
 ORIGINAL_DOTENV = """\
 # the original bot's .env
@@ -47,7 +47,7 @@ def test_original_dotenv_just_works(app_paths, dotenv, no_keyring):
     assert settings.database_url is None  # empty means the local SQLite file, as in the original
     assert settings.export_path == "/tmp/exports"
     assert settings.max_batch_size == 2
-    assert settings.gpu_vram_gb == 12.0
+    assert settings.gpu_vram_gb == (12.0,)
 
 
 def test_settings_file_beats_environment_beats_dotenv(app_paths, dotenv, no_keyring):
@@ -57,7 +57,7 @@ def test_settings_file_beats_environment_beats_dotenv(app_paths, dotenv, no_keyr
     settings = load_settings(app_paths, env=env, dotenv=dotenv)
     assert settings.max_batch_size == 8
     assert settings.sources["max_batch_size"] == str(app_paths.settings_file)
-    assert settings.gpu_vram_gb == 24.0
+    assert settings.gpu_vram_gb == (24.0,)
     assert settings.sources["gpu_vram_gb"] == "environment"
     assert settings.comfy_urls == ("http://127.0.0.1:8188", "http://127.0.0.1:8189")
     assert settings.export_path == "/tmp/exports"
@@ -238,3 +238,48 @@ def test_a_bad_retention_value_names_the_setting(app_paths, no_keyring, env):
     with pytest.raises(SettingsError, match=f"^{name} in environment: .*expected") as info:
         load_settings(app_paths, env=env)
     assert "\n" not in str(info.value)
+
+
+def test_a_vram_list_is_kept_per_backend(app_paths, no_keyring):
+    env = {"COMFY_URLS": "http://127.0.0.1:8188,http://127.0.0.1:8189,http://127.0.0.1:8190",
+           "GPU_VRAM_GB": "8.0,16.0,24.0"}
+    settings = load_settings(app_paths, env=env)
+    assert settings.gpu_vram_gb == (8.0, 16.0, 24.0)
+    assert settings.vram_gb_for("http://127.0.0.1:8189") == 16.0
+    assert settings.notes == ()
+
+
+def test_a_vram_list_that_does_not_match_the_urls_is_ignored_with_a_note(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={"GPU_VRAM_GB": "8.0,16.0,24.0"})    # one URL: the default
+    assert settings.gpu_vram_gb == ()
+    assert settings.vram_gb_for(DEFAULT_COMFY_URL) is None
+    assert "GPU_VRAM_GB lists 3 values for 1 ComfyUI URL" in settings.notes[0]
+
+
+def test_importing_the_original_dotenv_keeps_every_value(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text(ORIGINAL_DOTENV.replace("COMFY_URL=https://my-workspace.example.com/",
+                                            "COMFY_URLS=http://127.0.0.1:8188,http://10.0.0.5:8188\n"
+                                            "COMFY_URL=http://ignored.example:8188")
+                    .replace("GPU_VRAM_GB=12", "GPU_VRAM_GB=8.0,16.0\nUSER_JOB_LIMIT=lots\nOPENAI_KEY=x")
+                    .replace("DATABASE_URL=", "DATABASE_URL=postgresql://bot:s3cret@db:5432/imagebot"))
+    imported = import_dotenv(path)
+    assert imported.values["comfy_urls"] == ("http://127.0.0.1:8188", "http://10.0.0.5:8188")
+    assert imported.values["gpu_vram_gb"] == (8.0, 16.0)
+    assert imported.values["database_url"] == "postgresql://bot:s3cret@db:5432/imagebot"
+    assert imported.values["discord_token"] == "MTIzNDU2Nzg5.original-token"
+    assert imported.values["export_path"] == "/tmp/exports" and imported.values["max_batch_size"] == 2
+    assert imported.text["comfy_urls"] == "http://127.0.0.1:8188,http://10.0.0.5:8188"
+    assert imported.problems == ("USER_JOB_LIMIT: 'lots' is not a whole number; "
+                                 "expected active jobs per user",)
+    assert imported.unknown == ("OPENAI_KEY",)
+
+
+def test_settings_built_or_replaced_with_a_login_in_a_url_still_hold_addresses_only(app_paths):
+    from dataclasses import replace
+
+    settings = Settings(paths=app_paths, comfy_urls=("http://bot:hunter2@gpu:8188",))
+    assert settings.comfy_urls == ("http://gpu:8188",)
+    assert settings.comfy_logins == {"http://gpu:8188": ComfyLogin("bot", "hunter2")}
+    assert replace(settings, max_batch_size=2).comfy_logins == settings.comfy_logins
+    assert replace(settings, comfy_urls=("http://other:8188",)).comfy_logins == {}

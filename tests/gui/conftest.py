@@ -6,7 +6,9 @@ import asyncio
 import shutil
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
 
 from core.events import EventBus
 from core.paths import resource_root
@@ -22,6 +24,40 @@ async def until(predicate, timeout: float = 5.0, step: float = 0.01) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(step)
+
+
+@pytest.fixture(autouse=True)
+def no_quit_on_last_window(qapp):
+    """As in the app (gui.app.create_application): a closed last window must not stop the qasync loop."""
+    qapp.setQuitOnLastWindowClosed(False)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring backend that keeps passwords in a dict: the keyring API without a Secret Service."""
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.passwords.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.passwords.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring():
+    """A working keyring for tests that are not about the keyring itself (those use `secret_service`)."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import asyncio
 import os
 import signal
 
+from dataclasses import replace
+
 import pytest
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
@@ -105,6 +107,9 @@ async def test_tray_icon_follows_bot_comfy_and_queue(qtbot, gui_services):
 async def test_rejected_bot_token_is_a_notification(qtbot, gui_services):
     gui_services.bot = FakeBot(connected=False, fail_with="Discord rejected the bot token.", bus=gui_services.bus)
     app = build(qtbot, gui_services)
+    assert app.status.snapshot.bot == "connecting"      # main.py starts a configured bot at once
+    assert app.actions.toggle_bot.text() == "Stop bot"
+    await app.actions._stop_bot()
     assert app.actions.toggle_bot.text() == "Start bot"
     app.actions.toggle_bot.trigger()
     await until(lambda: app.status.snapshot.bot == "rejected")
@@ -138,12 +143,46 @@ async def test_quit_sets_the_shutdown_event(qtbot, gui_services):
     await app.close()
 
 
-async def test_first_run_opens_the_wizard(qtbot, gui_services):
-    from dataclasses import replace
-    gui_services.settings = replace(gui_services.settings, discord_token=None)
+async def test_first_run_opens_the_wizard_and_then_the_dashboard(qtbot, gui_services):
+    gui_services.settings = replace(gui_services.settings, discord_token=None, allowed_guild_ids=())
     app = build(qtbot, gui_services)
     app.start()
     assert app.wizard is not None and app.wizard.isVisible()
+    assert app.status.snapshot.level == "off"                     # grey: nothing works yet
+    assert "Not set up" in app.tray.icon.toolTip()
+    assert app.actions.settings.text() == "Set up the bot…"
+    assert not app.actions.toggle_bot.isEnabled()
+    app.wizard.reject()                                           # Cancel
+    assert app.dashboard.isVisible()                              # never a tray icon alone
+    await app.close()
+
+
+async def test_the_wizard_comes_back_only_while_nothing_is_configured(qtbot, gui_services):
+    gui_services.settings = replace(gui_services.settings, discord_token=None)   # a server, no token
+    app = build(qtbot, gui_services)
+    app.start()
+    assert app.wizard is None                                     # the dashboard says what is missing
+    await app.close()
+
+
+async def test_an_unreachable_discord_is_said_as_such(qtbot, gui_services):
+    from core.status import BotStateChanged
+
+    gui_services.bot = FakeBot(connected=False)
+    app = build(qtbot, gui_services)
+    notices = []
+    app.tray.fallback_notice.connect(lambda *args: notices.append(args))
+    message = "Cannot reach Discord: check the internet connection; retrying"
+    gui_services.bus.publish(BotStateChanged(False, message, unreachable=True))
+    assert app.status.snapshot.bot == "unreachable"
+    assert "Bot: Discord unreachable" in app.tray.icon.toolTip()
+    assert "Bot: Discord unreachable" in app.dashboard.status_label.text()
+    assert app.tray._shown_level[0] == "down"
+    assert notices == [("Discord cannot be reached", message, True)]
+    gui_services.bus.publish(BotStateChanged(False, message, unreachable=True))   # said once, not at every retry
+    assert len(notices) == 1
+    gui_services.bus.publish(BotStateChanged(True, "Connected to Discord as imagebot"))
+    assert app.status.snapshot.bot == "connected"
     await app.close()
 
 

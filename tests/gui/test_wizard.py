@@ -6,6 +6,8 @@ from dataclasses import replace
 import pytest
 
 from core.secrets import SecretStore
+from core.settings import load_settings
+from core.status import DiscordUnreachable, TokenRejected
 from gui.invite import PERMISSIONS_VALUE
 from gui.services import BotIdentity
 from gui.wizard import SetupWizard
@@ -16,14 +18,16 @@ GUILD = "987654321098765432"
 
 
 class FakeTokenChecker:
-    def __init__(self, accept: bool = True) -> None:
-        self.accept = accept
+    """bot.runner.check_token's contract: an identity, TokenRejected (401) or DiscordUnreachable."""
+
+    def __init__(self, accept: bool = True, raises: Exception | None = None) -> None:
+        self.raises = raises or (None if accept else TokenRejected("Discord rejected the bot token"))
         self.calls: list[str] = []
 
     async def __call__(self, token: str):
         self.calls.append(token)
-        if not self.accept:
-            raise RuntimeError("401 Unauthorized (error code: 0): Improper token has been passed")
+        if self.raises is not None:
+            raise self.raises
         return BotIdentity("FuLLetLabs Bot", 123456789012345678)
 
 
@@ -50,8 +54,50 @@ async def test_rejected_token_is_explained_and_the_page_stays(qtbot, fresh_servi
     page.guilds.setText(GUILD)
     wizard.next()
     await until(lambda: "rejected" in page.token_status.text())
-    assert "Improper token" in page.token_status.text()
+    assert "Copy it again" in page.token_status.text()
+    assert "cannot be reached" not in page.token_status.text()
+    assert page.save_later_button.isHidden()          # a wrong token cannot be saved "for later"
     assert wizard.currentPage() is page
+
+
+async def test_unreachable_discord_is_not_called_a_rejected_token_and_can_be_saved_for_later(qtbot, fresh_services,
+                                                                                              memory_keyring):
+    fresh_services.token_checker = FakeTokenChecker(raises=DiscordUnreachable(
+        "Cannot reach Discord to check the token: check the internet connection"))
+    finished = []
+    wizard = make_wizard(qtbot, fresh_services)
+    wizard.finished.connect(finished.append)
+    page = wizard.discord_page
+    page.token.setText(TOKEN)
+    page.guilds.setText(GUILD)
+    wizard.next()
+    await until(lambda: not page.save_later_button.isHidden())
+    text = page.token_status.text()
+    assert "Discord cannot be reached" in text and "internet connection" in text
+    assert "rejected" not in text and "Copy it again" not in text
+    page.save_later_button.click()                    # the wizard finishes: saved as it is
+    await until(lambda: finished)
+    saved = load_settings(fresh_services.paths, env={})
+    assert saved.allowed_guild_ids == (int(GUILD),)
+    assert fresh_services.settings.discord_token == TOKEN     # this run uses it; the bot keeps trying
+    assert memory_keyring.passwords[("FuLLetLabsImageBot", "discord_token")] == TOKEN
+
+
+async def test_reopened_settings_show_what_was_saved(qtbot, fresh_services, memory_keyring):
+    wizard = make_wizard(qtbot, fresh_services)
+    wizard.discord_page.token.setText(TOKEN)
+    wizard.discord_page.guilds.setText(GUILD)
+    wizard.comfy_page.url.setText("http://127.0.0.1:8188, http://127.0.0.1:8189")
+    await wizard.discord_page.check_token()
+    await wizard.save()
+    wizard.close()
+    reopened = SetupWizard(fresh_services, first_run=False)
+    qtbot.addWidget(reopened)
+    assert reopened.discord_page.guilds.text() == GUILD
+    assert reopened.comfy_page.url.text() == "http://127.0.0.1:8188, http://127.0.0.1:8189"
+    assert reopened.discord_page.token.text() == ""                  # never shown again...
+    assert "leave empty to keep it" in reopened.discord_page.token.placeholderText()   # ...but known
+    assert reopened.discord_page.validatePage() is True
 
 
 async def test_accepted_token_moves_on_by_itself(qtbot, fresh_services):
@@ -66,7 +112,7 @@ async def test_accepted_token_moves_on_by_itself(qtbot, fresh_services):
 
 
 @pytest.mark.parametrize("text, expected", [("", "Enter your server ID"), ("my server", "not a server ID"),
-                                            ("123", "15 to 21 digits"), (f"{GUILD}, x1", "'x1' is not")])
+                                            ("123", "15 to 21 digits"), (f"{GUILD}, x1", "“x1” is not")])
 async def test_server_id_must_be_digits(qtbot, fresh_services, text, expected):
     wizard = make_wizard(qtbot, fresh_services)
     page = wizard.discord_page
@@ -133,7 +179,7 @@ async def test_import_env_fills_the_pages(qtbot, fresh_services, tmp_path):
                    "DATABASE_URL=postgresql://bot@db:5432/imagebot\n")
     wizard = make_wizard(qtbot, fresh_services)
     used = wizard.import_env(env)
-    assert used == ["DISCORD_TOKEN", "ALLOWED_GUILD_ID", "COMFY_URL", "DATABASE_URL"]
+    assert used == ["discord_token", "allowed_guild_ids", "comfy_urls", "database_url"]
     assert wizard.discord_page.token.text() == TOKEN
     assert wizard.comfy_page.url.text() == "http://127.0.0.1:8190"
     assert wizard.database_page.server.isChecked()
@@ -183,3 +229,40 @@ async def test_without_a_keyring_the_page_says_so_and_the_rest_is_saved(qtbot, f
     assert "discord_token" not in applied[0]  # not stored, so not applied
     wizard.accept()                         # "Close"
     assert not wizard.isVisible()
+
+
+ORIGINAL_ENV = (f"DISCORD_TOKEN={TOKEN}\nALLOWED_GUILD_ID={GUILD}\n"
+                "COMFY_URLS=http://127.0.0.1:8188,http://127.0.0.1:8189,http://127.0.0.1:8190\n"
+                "GPU_VRAM_GB=8.0,16.0,24.0\nMAX_BATCH_SIZE=2\nUSER_JOB_LIMIT=3\nSOMETHING_ELSE=1\n")
+
+
+async def test_the_original_env_imports_whole(qtbot, fresh_services, tmp_path):
+    env = tmp_path / "original.env"
+    env.write_text(ORIGINAL_ENV)
+    wizard = make_wizard(qtbot, fresh_services)
+    wizard.import_env(env)
+    assert wizard.comfy_page.url.text() == "http://127.0.0.1:8188,http://127.0.0.1:8189,http://127.0.0.1:8190"
+    assert "Not used by this app: SOMETHING_ELSE" in wizard.discord_page.token_status.text()
+    await wizard.discord_page.check_token()
+    await wizard.save()
+    saved = load_settings(fresh_services.paths, env={})
+    assert saved.comfy_urls == ("http://127.0.0.1:8188", "http://127.0.0.1:8189", "http://127.0.0.1:8190")
+    assert saved.gpu_vram_gb == (8.0, 16.0, 24.0) and saved.vram_gb_for("http://127.0.0.1:8190") == 24.0
+    assert saved.max_batch_size == 2 and saved.user_job_limit == 3
+
+
+async def test_without_a_keyring_a_database_password_from_the_env_stays_there(qtbot, fresh_services, no_keyring,
+                                                                                tmp_path):
+    env = tmp_path / ".env"
+    env.write_text(ORIGINAL_ENV + "DATABASE_URL=postgresql://bot:s3cret@db:5432/imagebot\n")
+    fresh_services.settings = load_settings(fresh_services.paths, env={}, dotenv=env)
+    wizard = make_wizard(qtbot, fresh_services)
+    assert wizard.database_page.url.text() == "postgresql://bot@db:5432/imagebot"    # the password never shown
+    assert wizard.database_page.validatePage()
+    wizard.accept()
+    await until(lambda: "stays in" in wizard.invite_page.status.text())
+    status = wizard.invite_page.status.text()
+    assert f"database address stays in {env}" in status and "no keyring" in status
+    assert "s3cret" not in fresh_services.paths.settings_file.read_text()
+    reloaded = load_settings(fresh_services.paths, env={}, dotenv=env)
+    assert reloaded.database_url == "postgresql://bot:s3cret@db:5432/imagebot"      # nothing dropped
