@@ -264,7 +264,7 @@ def run_tray(settings, log_ring) -> int:
 
     from bot.runner import check_token
     from gui.app import run_tray_app
-    from gui.services import GuiServices, comfy_probe
+    from gui.services import GuiServices, comfy_probe, read_system_stats
 
     async def amain() -> None:
         shutdown = asyncio.Event()
@@ -274,6 +274,7 @@ def run_tray(settings, log_ring) -> int:
             settings=settings, paths=settings.paths, bus=services.bus, job_service=services.jobs, log_ring=log_ring,
             session_service=services.sessions, supervisor=services.supervisor, bot=services.bot,
             comfy_client=services.backends.client(settings.comfy_url), token_checker=check_token, comfy_probe=comfy_probe,
+            comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
             on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
@@ -346,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     quiet = args.self_test or args.check_workflows
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
+    for note in settings.notes:      # values accepted with a remark (e.g. a GPU_VRAM_GB list that does not fit)
+        log.warning("%s", note)
     try:
         if args.self_test:
             return asyncio.run(self_test(settings))

@@ -2,8 +2,11 @@
 
 Inputs (edit attachments) are judged by content, never by name: only a real PNG, JPEG or WebP
 within the byte and pixel limits passes, and it is re-encoded as a plain PNG before upload.
-Outputs are re-encoded from pixels only, so nothing ComfyUI embeds (the whole workflow and the
-prompt ride in PNG tEXt chunks) leaves the machine, and they are fitted under the upload limit.
+Outputs leave without anything ComfyUI embeds (the whole workflow and the prompt ride in PNG text
+chunks). A PNG is cleaned without touching its pixels: only the chunks that draw the image are
+kept (IDAT byte for byte), which costs a few milliseconds where re-encoding a 1024x1024 image
+costs a third of a second. Only what is over the upload limit, or not a PNG, is re-encoded from
+its pixels (smaller PNG, then JPEG/WebP, then smaller sizes).
 
 Pillow blocks, so the public functions run it in `asyncio.to_thread`.
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import struct
+import zlib
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -25,6 +30,10 @@ _PNG_FAST_LEVEL = 6
 _JPEG_QUALITIES = (92, 85, 75)
 _SCALE_STEP = 0.75
 _MIN_SIDE = 64
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The chunks that say how to draw the pixels. Everything else goes: tEXt/zTXt/iTXt (ComfyUI's
+# prompt and workflow), eXIf, iCCP, tIME, pHYs and any private chunk.
+_PNG_DRAWING_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"IDAT", b"IEND"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,8 @@ async def check_input_image(data: bytes, *, max_bytes: int = MAX_INPUT_BYTES,
 
 
 async def sanitize_output(data: bytes, *, limit_bytes: int) -> CleanImage:
-    """ComfyUI output re-encoded from pixels only (no metadata) and fitted under `limit_bytes`."""
+    """ComfyUI output without metadata, fitted under `limit_bytes` (a PNG within it keeps its pixels
+    byte for byte; anything else is re-encoded from pixels only)."""
     return await asyncio.to_thread(_sanitize, data, limit_bytes)
 
 
@@ -96,7 +106,57 @@ def _check_input(data: bytes, max_pixels: int) -> CleanImage:
     return CleanImage(_encode(clean, "PNG", compress_level=_PNG_FAST_LEVEL), "PNG", *clean.size)
 
 
+class _NotAPng(ValueError):
+    pass
+
+
+def strip_png_metadata(data: bytes, max_pixels: int = MAX_OUTPUT_PIXELS) -> CleanImage:
+    """The same PNG with only its drawing chunks (pixels untouched). Every chunk's CRC is checked
+    and the pixel count read from IHDR, so a damaged or truncated file or a bomb is refused
+    without decoding. _NotAPng when `data` is no PNG at all."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise _NotAPng("not a PNG")
+    kept = [_PNG_SIGNATURE]
+    size: tuple[int, int] | None = None
+    at, end = len(_PNG_SIGNATURE), len(data)
+    while True:
+        if at + 12 > end:
+            raise ImageError("The PNG is truncated (it ends before its IEND chunk).")
+        length, kind = struct.unpack_from(">I4s", data, at)
+        name = kind.decode("latin-1")
+        chunk_end = at + 12 + length
+        if chunk_end > end:
+            raise ImageError(f"The PNG is truncated (inside its {name} chunk).")
+        (crc,) = struct.unpack_from(">I", data, chunk_end - 4)
+        body = memoryview(data)[at + 4:chunk_end - 4]
+        if zlib.crc32(body) != crc:
+            raise ImageError(f"The PNG is damaged (bad checksum in its {name} chunk).")
+        if size is None:
+            if kind != b"IHDR" or length != 13:
+                raise ImageError("The PNG is damaged (it does not start with its IHDR chunk).")
+            size = struct.unpack_from(">II", data, at + 8)
+            if size[0] * size[1] > max_pixels:
+                raise ImageTooLarge(f"The image is {size[0]}x{size[1]} pixels; the limit is "
+                                    f"{max_pixels / 1e6:.0f} megapixels.")
+        if kind in _PNG_DRAWING_CHUNKS:
+            kept.append(data[at:chunk_end])
+        at = chunk_end
+        if kind == b"IEND":
+            break
+    if b"IDAT" not in {chunk[4:8] for chunk in kept[1:]}:
+        raise ImageError("The PNG has no image data.")
+    return CleanImage(b"".join(kept), "PNG", *size)
+
+
 def _sanitize(data: bytes, limit_bytes: int) -> CleanImage:
+    try:
+        stripped = strip_png_metadata(data)
+        if len(stripped.data) <= limit_bytes:
+            return stripped
+    except _NotAPng:
+        pass
+    except ImageError as exc:
+        raise ImageError(f"ComfyUI returned an unreadable image: {exc}") from exc
     try:
         clean = _pixels_only(_open_checked(data, MAX_OUTPUT_PIXELS, None))
     except ImageError as exc:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 
 from gui.services import GuiServices
-from gui.status import AppStatus
+from gui.status import COMFY_RUNNING, AppStatus
 from gui.tasks import error_text, spawn
 
 class AppActions(QObject):
@@ -50,7 +50,7 @@ class AppActions(QObject):
         self.toggle_bot.setEnabled(self.services.bot is not None and snapshot.bot != "absent")
         bot_running = snapshot.bot in ("connected", "connecting", "disconnected")
         self.toggle_bot.setText("Stop bot" if bot_running else "Start bot")
-        comfy_running = snapshot.comfy in ("up", "starting", "restarting", "waiting")
+        comfy_running = self.services.supervisor is not None and snapshot.comfy in COMFY_RUNNING
         self.toggle_comfy.setText("Stop ComfyUI" if comfy_running else "Start ComfyUI")
 
     # ---- handlers ----
@@ -93,7 +93,7 @@ class AppActions(QObject):
         supervisor = self.services.supervisor
         if supervisor is None:
             return
-        if self.status.snapshot.comfy in ("up", "starting", "restarting", "waiting"):
+        if self.status.snapshot.comfy in COMFY_RUNNING:
             spawn(supervisor.stop(), on_error=self._fail("Could not stop ComfyUI"), name="stop comfy")
         else:
             self.status.update(comfy="starting")

@@ -70,8 +70,12 @@ def initial_status(services: GuiServices) -> StatusSnapshot:
     else:   # main.py starts a configured bot at once: it is on its way until it says otherwise
         bot_state = "connected" if bot.is_connected() else "connecting"
     supervisor = services.supervisor
-    comfy = supervisor.state.value if supervisor is not None else "unknown"
-    return StatusSnapshot(bot=bot_state, comfy=comfy, paused=services.job_service.paused)
+    if supervisor is not None:
+        comfy, comfy_message = supervisor.state.value, ""
+    else:      # attach mode: the queue's health per backend (BackendHealthChanged keeps it current)
+        down = [url for url, up in services.job_service.backend_status() if not up]
+        comfy, comfy_message = ("waiting", ", ".join(down)) if down else ("up", "")
+    return StatusSnapshot(bot=bot_state, comfy=comfy, comfy_message=comfy_message, paused=services.job_service.paused)
 
 
 class TrayApp:
@@ -84,7 +88,7 @@ class TrayApp:
         # closing the last window must never stop the loop (qasync): only `shutdown` ends the app
         QApplication.instance().setQuitOnLastWindowClosed(False)
         self.bridge = CoreBridge(services.bus, services.log_ring)
-        self.status = AppStatus(initial_status(services))
+        self.status = AppStatus(initial_status(services), watch_backends=services.supervisor is None)
         self.actions = AppActions(services, self.status, shutdown)
         self.tray = TrayController(self.actions, self.status)
         if force_no_tray:
@@ -95,13 +99,14 @@ class TrayApp:
 
         bridge = self.bridge
         bridge.comfy_state.connect(self._on_comfy_state)
+        bridge.backend_health.connect(self._on_backend_health)
         bridge.bot_state.connect(self._on_bot_state)
         bridge.queue_paused.connect(self.status.on_paused)
         queue_model = self.dashboard.queue_tab.model
         self.status.on_counts(*queue_model.counts())
         queue_model.counts_changed.connect(self.status.on_counts)
         self.tray.fallback_notice.connect(self.dashboard.show_notice)
-        self.actions.open_dashboard_requested.connect(self.dashboard.open)
+        self.actions.open_dashboard_requested.connect(lambda: self.dashboard.open())
         self.actions.open_settings_requested.connect(lambda: self.open_wizard(first_run=False))
 
     def start(self) -> None:
@@ -126,16 +131,31 @@ class TrayApp:
 
     def _wizard_closed(self, _result: int) -> None:
         self.status.on_settings(self.services.settings)
-        self.dashboard.open()
+        self.dashboard.home_tab.show_status(self.status.snapshot)
+        self.dashboard.open(home=True)
 
     def _on_comfy_state(self, event) -> None:
         before = self.status.snapshot.comfy
         self.status.on_comfy_state(event)
-        state = self.status.snapshot.comfy
-        if state in COMFY_CRASH_STATES and state != before:
+        self._comfy_changed(before)
+
+    def _on_backend_health(self, event) -> None:
+        before = self.status.snapshot.comfy
+        self.status.on_backend_health(event)
+        self._comfy_changed(before)
+
+    def _comfy_changed(self, before: str) -> None:
+        """One notification when ComfyUI goes down; its banner goes away when ComfyUI is back."""
+        snapshot = self.status.snapshot
+        state = snapshot.comfy
+        if state == before:
+            return
+        if state in COMFY_CRASH_STATES:
             title = {"restarting": "ComfyUI crashed — restarting", "failed": "ComfyUI stopped",
                      "waiting": "ComfyUI is not answering"}[state]
-            self.tray.notify(title, event.message, True)
+            self.tray.notify(title, snapshot.comfy_message + " Jobs wait until it is back.", True, key="comfy")
+        elif state == "up":
+            self.dashboard.notice.clear("comfy")
 
     def _on_bot_state(self, event) -> None:
         before = self.status.snapshot.bot
@@ -144,9 +164,12 @@ class TrayApp:
         if state == before:
             return
         if state == "rejected":
-            self.tray.notify("Discord rejected the bot token", event.message + " Open Settings to enter a new token.", True)
+            self.tray.notify("Discord rejected the bot token", event.message + " Open Settings to enter a new token.",
+                             True, key="bot")
         elif state == "unreachable":
-            self.tray.notify("Discord cannot be reached", event.message, True)
+            self.tray.notify("Discord cannot be reached", event.message, True, key="bot")
+        elif state == "connected":
+            self.dashboard.notice.clear("bot")
 
     async def close(self) -> None:
         self.bridge.close()

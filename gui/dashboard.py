@@ -1,6 +1,7 @@
-"""The dashboard window: Queue, Sessions, Workflows, Logs and History tabs, the app menu, a status
-line and a notice bar for failures. Closing it hides it (the tray stays); without a tray, closing
-it quits the app the orderly way (the shutdown event)."""
+"""The dashboard window: Home, Queue, Sessions, Workflows, Logs and History tabs, the app menu, a
+status line and a notice bar for failures (below the tabs, so it never moves what is under the
+mouse). Closing it hides it (the tray stays); without a tray, closing it quits the app the orderly
+way (the shutdown event)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
@@ -8,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWid
 from gui.icons import app_icon
 from gui.status import BOT_WORDS, COMFY_WORDS, StatusSnapshot
 from gui.tabs.history_tab import HistoryTab
+from gui.tabs.home_tab import HomeTab
 from gui.tabs.logs_tab import LogsTab
 from gui.tabs.queue_tab import QueueTab
 from gui.tabs.sessions_tab import SessionsTab
@@ -33,12 +35,13 @@ class Dashboard(QMainWindow):
 
         self.notice = NoticeBar()
         self.tabs = QTabWidget()
+        self.home_tab = HomeTab(services, bridge, actions, status, stats_reader=services.comfy_stats)
         self.queue_tab = QueueTab(services.job_service, bridge, actions, tick_ms=tick_ms)
         self.sessions_tab = SessionsTab(services.session_service, bridge, tick_ms=tick_ms)
         self.workflows_tab = WorkflowsTab(services, bridge)
         self.logs_tab = LogsTab(bridge, services.log_ring, services.paths.logs_dir)
         self.history_tab = HistoryTab(services.job_service, bridge)
-        for widget, title in ((self.queue_tab, "Queue"), (self.sessions_tab, "Sessions"),
+        for widget, title in ((self.home_tab, "Home"), (self.queue_tab, "Queue"), (self.sessions_tab, "Sessions"),
                               (self.workflows_tab, "Workflows"), (self.logs_tab, "Logs"),
                               (self.history_tab, "History")):
             self.tabs.addTab(widget, title)
@@ -46,8 +49,8 @@ class Dashboard(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
-        layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.notice)
         self.setCentralWidget(central)
         self.status_label = QLabel()
         self.statusBar().addWidget(self.status_label, 1)
@@ -55,17 +58,20 @@ class Dashboard(QMainWindow):
         self.show_status(status.snapshot)
 
     def show_status(self, snapshot: StatusSnapshot) -> None:
-        queue = f"{snapshot.waiting} waiting, {snapshot.running} running" + (" (paused)" if snapshot.paused else "")
         comfy = COMFY_WORDS.get(snapshot.comfy, snapshot.comfy)
         self.status_label.setText(f"Bot: {BOT_WORDS.get(snapshot.bot, snapshot.bot)}   ·   ComfyUI: {comfy}   ·   "
-                                  f"Queue: {queue}")
-        if snapshot.comfy_message:
-            self.status_label.setToolTip(snapshot.comfy_message)
+                                  f"Queue: {snapshot.queue_text()}")
+        self.status_label.setToolTip("\n".join(m for m in (snapshot.bot_message, snapshot.comfy_message) if m))
 
-    def show_notice(self, title: str, text: str, is_error: bool) -> None:
-        self.notice.show_message(f"<b>{title}</b>: {text}", error=is_error, timeout_ms=0 if is_error else 8000)
+    def show_notice(self, title: str, text: str, is_error: bool, key: str | None = None) -> None:
+        self.notice.show_message(f"<b>{title}</b>: {text}", error=is_error, timeout_ms=0 if is_error else 8000,
+                                 key=key)
 
-    def open(self) -> None:
+    def open(self, *, home: bool = False) -> None:
+        if home:
+            self.tabs.setCurrentWidget(self.home_tab)
+        if self.isMinimized():
+            self.showNormal()
         self.show()
         self.raise_()
         self.activateWindow()

@@ -53,6 +53,8 @@ class GuiServices:
     secrets: SecretStore | None = None
     token_checker: TokenChecker | None = None
     comfy_probe: ComfyProbe | None = None
+    # url -> ComfyUI's /system_stats there (Home: version, GPU, VRAM); raises a ComfyError when none answers
+    comfy_stats: Callable[[str], Awaitable[Any]] | None = None
     # called after the settings window saved changes (e.g. to reload settings / restart the bot)
     on_settings_saved: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
 
@@ -62,14 +64,20 @@ class GuiServices:
         return self.secrets
 
 
-async def comfy_probe(url: str, api_key: str | None = None) -> str:
-    """The wizard's "Test connection": ask ComfyUI's /system_stats (main.py may pass this as comfy_probe)."""
+async def read_system_stats(url: str, api_key: str | None = None):
+    """ComfyUI's /system_stats at `url` (comfy.client.SystemStats); raises NotComfyUIError when something
+    else answers there, another ComfyError when nothing does."""
     from comfy.client import ComfyClient
 
     client = ComfyClient(url, api_key=api_key, request_timeout=5.0)
     try:
-        stats = await client.system_stats()
+        return await client.system_stats()
     finally:
         await client.close()
+
+
+async def comfy_probe(url: str, api_key: str | None = None) -> str:
+    """The wizard's "Test connection": ask ComfyUI's /system_stats (main.py may pass this as comfy_probe)."""
+    stats = await read_system_stats(url, api_key)
     devices = ", ".join(device.name for device in stats.devices) or "no GPU listed"
     return f"ComfyUI {stats.comfyui_version or '(version unknown)'} on {devices}"

@@ -1,4 +1,8 @@
-"""What the tray says at a glance: bot, ComfyUI, queue. Kept up to date from bridge signals."""
+"""What the tray says at a glance: bot, ComfyUI, queue. Kept up to date from bridge signals.
+
+ComfyUI's state comes from the supervisor when the app launched ComfyUI, and from each backend's
+health (BackendHealthChanged) when it attaches to one that runs already: either way it is watched.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -6,24 +10,26 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QObject, Signal
 
 from comfy.supervisor import ComfyStateChanged
+from core.jobs import BackendHealthChanged
 from core.status import BotStateChanged
 
 COMFY_WORDS = {
     "up": "up", "starting": "starting…", "restarting": "restarting…", "waiting": "not answering",
-    "failed": "failed", "stopped": "stopped", "unknown": "not watched",
+    "failed": "failed", "stopped": "stopped", "unknown": "checking…",
 }
 BOT_WORDS = {
     "connected": "connected", "connecting": "connecting…", "disconnected": "reconnecting…",
     "stopped": "stopped", "rejected": "token rejected", "unreachable": "Discord unreachable",
     "absent": "not set up",
 }
+COMFY_RUNNING = ("up", "starting", "restarting", "waiting")
 
 
 @dataclass(frozen=True)
 class StatusSnapshot:
     bot: str = "absent"          # one of BOT_WORDS
-    bot_message: str = ""        # the bot's own words for its state (why not connected)
-    comfy: str = "unknown"       # a SupervisorState value, or "unknown" without a supervisor
+    bot_message: str = ""        # the bot's own words for its state (whom it is connected as, or why not)
+    comfy: str = "unknown"       # a SupervisorState value, or "unknown" before the first health report
     comfy_message: str = ""
     waiting: int = 0
     running: int = 0
@@ -38,7 +44,7 @@ class StatusSnapshot:
             return "down"
         if self.comfy in ("starting", "restarting") or self.bot == "connecting" or self.paused:
             return "warn"
-        if self.comfy == "stopped" and self.bot in ("stopped", "absent"):
+        if self.comfy == "stopped" and self.bot == "stopped":
             return "off"
         if self.comfy == "stopped":
             return "down"
@@ -50,24 +56,37 @@ class StatusSnapshot:
     def jobs(self) -> int:
         return self.waiting + self.running
 
+    @property
+    def comfy_down(self) -> bool:
+        return self.comfy in ("failed", "waiting", "stopped")
+
+    def queue_text(self) -> str:
+        if self.paused:
+            return f"paused: {self.waiting} waiting, {self.running} running"
+        if self.comfy_down and self.waiting:
+            return f"{self.waiting} waiting for ComfyUI"
+        return f"{self.waiting} waiting, {self.running} running"
+
     def tooltip(self) -> str:
-        queue = f"{self.waiting} waiting, {self.running} running" + (" — paused" if self.paused else "")
         if self.bot == "absent":
             return "FuLLetLabs Image Bot\nNot set up: open “Set up the bot…” in this menu"
         return "\n".join([
             "FuLLetLabs Image Bot",
             f"Bot: {BOT_WORDS.get(self.bot, self.bot)}",
             f"ComfyUI: {COMFY_WORDS.get(self.comfy, self.comfy)}",
-            f"Queue: {queue}",
+            f"Queue: {self.queue_text()}",
         ])
 
 
 class AppStatus(QObject):
     changed = Signal(object)       # StatusSnapshot
 
-    def __init__(self, initial: StatusSnapshot, parent: QObject | None = None) -> None:
+    def __init__(self, initial: StatusSnapshot, parent: QObject | None = None, *,
+                 watch_backends: bool = True) -> None:
         super().__init__(parent)
         self.snapshot = initial
+        self.watch_backends = watch_backends        # False when a supervisor reports ComfyUI's state
+        self.backends: dict[str, tuple[bool, str]] = {}   # url -> (healthy, reason)
 
     def update(self, **changes) -> None:
         new = replace(self.snapshot, **changes)
@@ -78,6 +97,17 @@ class AppStatus(QObject):
     # ---- bridge slots ----
     def on_comfy_state(self, event: ComfyStateChanged) -> None:
         self.update(comfy=event.state.value, comfy_message=event.message)
+
+    def on_backend_health(self, event: BackendHealthChanged) -> None:
+        self.backends[event.backend] = (event.healthy, event.reason)
+        if not self.watch_backends:
+            return
+        down = [(url, reason) for url, (healthy, reason) in self.backends.items() if not healthy]
+        if down:
+            url, reason = down[0]
+            self.update(comfy="waiting", comfy_message=f"{url}: {reason}" if reason else url)
+        else:
+            self.update(comfy="up", comfy_message="")
 
     def on_bot_state(self, event: BotStateChanged) -> None:
         if event.connected:

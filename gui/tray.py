@@ -19,7 +19,7 @@ def tray_available() -> bool:
 
 class TrayController(QObject):
     """Owns the QSystemTrayIcon. `available` False: nothing is shown; notices go to `fallback_notice`."""
-    fallback_notice = Signal(str, str, bool)
+    fallback_notice = Signal(str, str, bool, object)     # title, text, is_error, key (what it is about) or None
 
     def __init__(self, actions: AppActions, status: AppStatus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,11 +54,11 @@ class TrayController(QObject):
             self.icon.setIcon(QIcon(tray_pixmap(snapshot.level, snapshot.jobs)))
         self.icon.setToolTip(snapshot.tooltip())
 
-    def notify(self, title: str, text: str, is_error: bool = False) -> None:
+    def notify(self, title: str, text: str, is_error: bool = False, key: str | None = None) -> None:
         if self.available and self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
             kind = QSystemTrayIcon.MessageIcon.Critical if is_error else QSystemTrayIcon.MessageIcon.Information
             self.icon.showMessage(title, text, kind, 10_000)
-        self.fallback_notice.emit(title, text, is_error)   # the dashboard shows it too
+        self.fallback_notice.emit(title, text, is_error, key)   # the dashboard shows it too
 
     def _on_activated(self, reason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):

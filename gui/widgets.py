@@ -9,10 +9,14 @@ from gui.models.queue_model import ProgressRole
 
 
 class NoticeBar(QWidget):
-    """A one-line message across the top of a window: red for errors, blue for information."""
+    """A message across a window: a problem (⚠, bold) or information, in the palette's own colours.
 
-    STYLES = {True: "background:#FDECEA; color:#8A1C1C; border:1px solid #F5C2C0; border-radius:4px;",
-              False: "background:#E8F0FE; color:#1A3E8A; border:1px solid #C3D4F7; border-radius:4px;"}
+    Windows put it below their content, so showing or hiding it never moves what is under the mouse.
+    `key` names what a message is about: `clear(key)` takes it away when that problem is over (ComfyUI
+    back up) without hiding a newer message about something else."""
+
+    STYLE = ("NoticeBar { background: palette(alternate-base); border: 1px solid palette(mid); "
+             "border-radius: 4px; }")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -23,24 +27,35 @@ class NoticeBar(QWidget):
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton()
         close.setText("✕")
+        close.setToolTip(self.tr("Dismiss"))
         close.setAutoRaise(True)
         close.clicked.connect(self.hide)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(self.STYLE)
+        self.key: str | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.hide)
         self.hide()
 
-    def show_message(self, text: str, *, error: bool = False, timeout_ms: int = 0) -> None:
-        self.setStyleSheet(f"NoticeBar {{{self.STYLES[error]}}}")
-        self.label.setText(text)
+    def show_message(self, text: str, *, error: bool = False, timeout_ms: int = 0, key: str | None = None) -> None:
+        self.key = key
+        self.label.setText(("⚠ " if error else "") + text)
+        font = self.label.font()
+        font.setBold(error)
+        self.label.setFont(font)
         self.show()
         if timeout_ms:
             self._timer.start(timeout_ms)
         else:
             self._timer.stop()
+
+    def clear(self, key: str) -> None:
+        """Hide the message about `key`, if that is the one shown."""
+        if self.key == key:
+            self.hide()
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() or not self.isHidden() else ""

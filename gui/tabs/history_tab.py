@@ -41,9 +41,9 @@ class HistoryTab(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.notice)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.notice)          # below: a notice never moves the rows under the mouse
         bridge.job_finished.connect(self.model.on_job_finished)
         self.reload()
 

@@ -86,9 +86,9 @@ class QueueTab(QWidget):
         splitter.setStretchFactor(1, 1)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self.notice)
         layout.addLayout(buttons)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.notice)          # below: a notice never moves the rows under the mouse
 
         bridge.job_progress.connect(self.on_progress)
         bridge.job_started.connect(self.on_started)

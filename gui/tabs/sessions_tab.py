@@ -36,9 +36,9 @@ class SessionsTab(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.notice)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.notice)          # below: a notice never moves the rows under the mouse
         if session_service is None:
             layout.addWidget(QLabel("Sessions are managed by the Discord bot; it is not running in this app."))
             for button in (self.close_button, self.keep_button, self.refresh_button):

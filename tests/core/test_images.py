@@ -1,4 +1,4 @@
-"""core/images.py: inputs judged by content, outputs re-encoded without metadata and fitted."""
+"""core/images.py: inputs judged by content; outputs lose their metadata (a PNG's pixels untouched) and fit."""
 from __future__ import annotations
 
 import io
@@ -131,3 +131,83 @@ async def test_output_transparent_over_the_limit_is_webp():
 async def test_unreadable_output_is_an_image_error():
     with pytest.raises(ImageError, match="ComfyUI returned"):
         await sanitize_output(b"garbage", limit_bytes=1000)
+
+
+def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, data) of every chunk, in file order."""
+    chunks, at = [], 8
+    while at < len(png):
+        length, kind = struct.unpack_from(">I4s", png, at)
+        chunks.append((kind, png[at + 8:at + 8 + length]))
+        at += 12 + length
+    return chunks
+
+
+def _with_chunks(png: bytes, extra: list[tuple[bytes, bytes]]) -> bytes:
+    """`png` with `extra` chunks inserted after IHDR (CRCs correct)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr_end = 8 + 12 + 13
+    return png[:ihdr_end] + b"".join(chunk(k, d) for k, d in extra) + png[ihdr_end:]
+
+
+def _comfy_output(width=256, height=256) -> bytes:
+    """What ComfyUI's SaveImage writes: noisy pixels, compress level 4, the prompt and workflow in tEXt."""
+    from tests.fake_comfyui.images import output_png
+    workflow = {"3": {"class_type": "KSampler", "inputs": {"seed": 1, "text": "my secret prompt"}}}
+    return output_png(width, height, "key", workflow, {"workflow": workflow})
+
+
+async def test_a_png_output_loses_every_metadata_chunk_and_keeps_its_pixels_byte_for_byte():
+    original = _with_chunks(_comfy_output(), [
+        (b"zTXt", b"parameters\0\0" + zlib.compress(b"my secret prompt")),
+        (b"iTXt", b"workflow\0\0\0\0\0my secret prompt"),
+        (b"eXIf", b"MM\0*\0\0\0\x08\0\0"), (b"tIME", b"\x07\xea\x0c\x01\x0c\x00\x00"),
+        (b"iCCP", b"icc\0\0" + zlib.compress(b"profile")), (b"prVt", b"private data")])
+    clean = await sanitize_output(original, limit_bytes=10 * 1024 * 1024)
+    assert clean.format == "PNG" and (clean.width, clean.height) == (256, 256)
+    kinds = [kind for kind, _ in _chunks(clean.data)]
+    assert kinds[0] == b"IHDR" and set(kinds[1:-1]) == {b"IDAT"} and kinds[-1] == b"IEND"
+    assert b"secret" not in clean.data and b"KSampler" not in clean.data
+    assert [d for k, d in _chunks(clean.data) if k == b"IDAT"] == [d for k, d in _chunks(original) if k == b"IDAT"]
+    assert Image.open(io.BytesIO(clean.data)).tobytes() == Image.open(io.BytesIO(original)).tobytes()
+    assert Image.open(io.BytesIO(clean.data)).info == {}
+
+
+async def test_transparency_and_palette_chunks_stay():
+    buf = io.BytesIO()
+    Image.new("P", (8, 8), 3).save(buf, "PNG", transparency=3)
+    clean = await sanitize_output(_with_chunks(buf.getvalue(), [(b"tEXt", b"prompt\0x")]), limit_bytes=10**6)
+    assert [kind for kind, _ in _chunks(clean.data)] == [b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"]
+
+
+async def test_a_png_still_over_the_limit_without_metadata_is_re_encoded():
+    original = _comfy_output()
+    stripped_size = len(original) - sum(12 + len(d) for k, d in _chunks(original) if k == b"tEXt")
+    clean = await sanitize_output(original, limit_bytes=stripped_size - 1)
+    assert len(clean.data) < stripped_size and b"KSampler" not in clean.data
+
+
+async def test_a_jpeg_output_is_re_encoded_without_its_exif():
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "my secret prompt"                       # ImageDescription
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(buf, "JPEG", exif=exif.tobytes())
+    assert b"secret" in buf.getvalue()
+    clean = await sanitize_output(buf.getvalue(), limit_bytes=10**6)
+    assert b"secret" not in clean.data
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda png: png[: len(png) - 20], "truncated"),
+    (lambda png: png[:40] + bytes([png[40] ^ 0xFF]) + png[41:], "bad checksum"),
+    (lambda png: png[:8] + png[33:], "IHDR"),
+])
+async def test_a_damaged_png_output_is_an_image_error(damage, message):
+    with pytest.raises(ImageError, match=message):
+        await sanitize_output(damage(_comfy_output(64, 64)), limit_bytes=10**6)
+
+
+async def test_an_output_claiming_too_many_pixels_is_refused_without_decoding():
+    with pytest.raises(ImageError, match="megapixels"):
+        await sanitize_output(_png_header_only(20_000, 20_000), limit_bytes=10**9)

@@ -21,6 +21,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--progress-steps", type=int, default=3)
     parser.add_argument("--startup-ms", type=float, default=0.0, help="delay before listening (real: ~3.7 s)")
     parser.add_argument("--root", default=None, help="data folder (default: a fresh temp folder)")
+    parser.add_argument("--model-load-ms", type=float, default=0.0, help="cost of loading a model not in VRAM")
+    parser.add_argument("--model-slots", type=int, default=1, help="how many models fit in VRAM")
     args, _ignored = parser.parse_known_args(argv)
     return args
 
@@ -29,7 +31,8 @@ async def serve(args: argparse.Namespace) -> None:
     if args.startup_ms:
         await asyncio.sleep(args.startup_ms / 1000)
     fake = FakeComfyUI(host=args.listen, port=args.port, exec_ms=args.exec_ms,
-                       progress_steps=args.progress_steps, root=args.root)
+                       progress_steps=args.progress_steps, root=args.root,
+                       model_load_ms=args.model_load_ms, model_slots=args.model_slots)
     fake.exit_on_crash = True
     url = await fake.start()
     print(f"Starting server\n\nTo see the GUI go to: {url}", flush=True)

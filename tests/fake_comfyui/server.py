@@ -32,6 +32,7 @@ from aiohttp import WSMsgType, web
 from PIL import Image
 
 from . import images
+from .models import ModelMemory, model_files
 from .validation import validate_prompt
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ _SERVER_ERROR_TEXT = "500 Internal Server Error\n\nServer got itself in trouble"
 _IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 _SAMPLERS = {"KSampler", "KSamplerAdvanced", "SamplerCustomAdvanced", "SamplerCustom"}
 _NEVER_CACHED = {"SaveImageWebsocket"}
+# Inputs that carry the picture (not the model, text encoder or conditioning), in the order tried.
+_PICTURE_INPUTS = ("images", "image", "pixels", "samples", "latent_image", "latent", "destination", "source")
 _FEATURES = {"supports_preview_metadata": True, "max_upload_size": 104857600}
 MiB = 1024 * 1024
 
@@ -134,6 +137,9 @@ class FakeComfyUI:
 
     exec_ms: total simulated execution time of one uncached job (split across its nodes; samplers
     get most of it, spread over ``progress_steps`` progress ticks with a preview each).
+    Models (see models.py): ``model_slots`` models fit in VRAM; loading one that is not there costs
+    ``model_load_ms``, or ``model_load_ms_per_gib`` per GiB of ``model_file_sizes`` when given.
+    ``output_compress_level``: SaveImage's PNG level (4, as ComfyUI; 1 is faster for tests).
     """
 
     def __init__(
@@ -148,6 +154,11 @@ class FakeComfyUI:
         device_name: str = "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync",
         vram_total: int = 25_393_692_672,
         vram_free: int = 23_000_000_000,
+        model_slots: int = 1,
+        model_load_ms: float = 0.0,
+        model_load_ms_per_gib: float | None = None,
+        model_file_sizes: dict[str, int] | None = None,
+        output_compress_level: int = images.SAVE_IMAGE_COMPRESS_LEVEL,
     ):
         self.host, self.port = host, port
         self.exec_ms = exec_ms
@@ -157,6 +168,9 @@ class FakeComfyUI:
                        "index": 0, "vram_total": vram_total, "vram_free": vram_free,
                        "torch_vram_total": vram_total, "torch_vram_free": vram_free}
         self.argv = ["main.py", "--listen", host, "--port", str(port)]
+        self.models = ModelMemory(slots=model_slots, load_ms=model_load_ms, load_ms_per_gib=model_load_ms_per_gib,
+                                  file_sizes=dict(model_file_sizes or {}))
+        self.output_compress_level = output_compress_level
         self._info_cache: tuple[tuple, dict] | None = None
         self._object_info = json.loads(_OBJECT_INFO_FILE.read_text())
         if extra_object_info:
@@ -192,6 +206,8 @@ class FakeComfyUI:
         self._delays: dict[str, list] = {}
         self._exec_faults: list[dict] = []
         self._tasks: list[asyncio.Task] = []
+        self._free_flags: dict[str, bool] = {}
+        self.models.unload_all()   # a new process starts with nothing on the GPU
 
     @property
     def url(self) -> str:
@@ -211,6 +227,7 @@ class FakeComfyUI:
             example.write_bytes(images.preview_png("example", 32))
         self._outbox: asyncio.Queue = asyncio.Queue()
         self._work = asyncio.Event()
+        self._idle = asyncio.Event()
         self._interrupt = asyncio.Event()
         app = web.Application(middlewares=[self._middleware], client_max_size=100 * MiB)
         self._add_routes(app)
@@ -289,6 +306,10 @@ class FakeComfyUI:
                 transport.abort()
             else:
                 await ws.close()
+
+    async def until_idle(self) -> None:
+        """Until nothing runs or waits and any /free asked for has been done."""
+        await self._idle.wait()
 
     @property
     def queue_remaining(self) -> int:
@@ -431,8 +452,18 @@ class FakeComfyUI:
                        "installed_templates_version": "0.1.95", "required_templates_version": "0.1.95",
                        "python_version": sys.version, "pytorch_version": "2.8.0+cu128 (fake)",
                        "embedded_python": False, "argv": self.argv},
-            "devices": [dict(self.device)],
+            "devices": [self._device_now()],
         })
+
+    def _device_now(self) -> dict:
+        """`self.device` with the loaded models' bytes taken off its free VRAM (tests may remove or
+        falsify the VRAM fields to play a server that reports them wrong)."""
+        device = dict(self.device)
+        used = self.models.used_bytes
+        for name in ("vram_free", "torch_vram_free"):
+            if isinstance(device.get(name), int):
+                device[name] = max(0, device[name] - used)
+        return device
 
     async def _features(self, request: web.Request) -> web.Response:
         return web.json_response(_FEATURES)
@@ -441,7 +472,23 @@ class FakeComfyUI:
         return web.json_response(self._queue_info())
 
     async def _post_free(self, request: web.Request) -> web.Response:
+        """Like ComfyUI: only flags are set here (a body that is not JSON is a 500); the worker acts
+        on them when it is idle or once the running prompt has finished."""
+        data = await request.json()
+        for flag in ("unload_models", "free_memory"):
+            if data.get(flag, False):
+                self._free_flags[flag] = True
+        self._idle.clear()
+        self._work.set()
         return web.Response(status=200)
+
+    def _apply_free_flags(self) -> None:
+        flags, self._free_flags = self._free_flags, {}
+        free_memory = flags.get("free_memory", False)
+        if flags.get("unload_models", free_memory):
+            self.models.unload_all()
+        if free_memory:
+            self._cache = {}          # the executor's caches are reset too
 
     async def _get_queue(self, request: web.Request) -> web.Response:
         return web.json_response({
@@ -666,6 +713,7 @@ class FakeComfyUI:
         item = QueueItem(number, prompt_id, prompt, extra_data, outputs)
         heapq.heappush(self._pending, (number, next(self._seq), item))
         self._broadcast_status()
+        self._idle.clear()
         self._work.set()
         return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": node_errors})
 
@@ -673,9 +721,12 @@ class FakeComfyUI:
 
     async def _worker(self) -> None:
         while True:
+            self._apply_free_flags()
             while not self._pending:
                 self._work.clear()
+                self._idle.set()
                 await self._work.wait()
+                self._apply_free_flags()
             _, _, item = heapq.heappop(self._pending)
             self.running = item
             self._broadcast_status()
@@ -758,6 +809,8 @@ class FakeComfyUI:
         else:
             sampler_share, other_share = 0.0, budget / max(1, len(to_run))
         fault = self._exec_faults.pop(0) if self._exec_faults else None
+        model = model_files(prompt)
+        loading = bool(to_run and model)    # the first node that runs waits for the models first
         new_cache: dict[str, dict | None] = {}
         outputs_ui: dict[str, dict] = {}
         executed: list[str] = []
@@ -779,6 +832,10 @@ class FakeComfyUI:
                 if fault is not None and fault["node"] in (None, node_id):
                     raise _NodeFailed(node_id, fault["exception_type"], fault["message"],
                                       self._current_inputs(node))
+                if loading:
+                    await self._pause(self.models.load_seconds(model), node_id)
+                    self.models.use(prompt_id, model)
+                    loading = False
                 share = sampler_share if node_id in samplers else other_share
                 ui = await self._run_node(item, node_id, share)
                 executed.append(node_id)
@@ -854,32 +911,42 @@ class FakeComfyUI:
             return None
         await self._pause(seconds, node_id)
         if class_type in ("SaveImage", "PreviewImage"):
-            return {"images": self._save_images(item, node_id)}
+            return {"images": await self._save_images(item, node_id)}
         return None
 
     def _image_shape(self, prompt: dict, node_id: str, depth: int = 0) -> tuple[int, int, int]:
+        """(width, height, batch) of the images a node makes, following the picture upstream
+        (images, pixels, samples, latent...) to where its size is set: an empty latent or image,
+        a loaded image, a scale node. Latents count in blocks of 8 pixels, as ComfyUI's do."""
         node = prompt[node_id]
-        inputs = node.get("inputs", {})
-        upstream = next((v for v in inputs.values() if _is_link(v)), None)
-        base = self._image_shape(prompt, upstream[0], depth + 1) if upstream and depth < 50 else (64, 64, 1)
-        if node["class_type"] == "LoadImage":
+        class_type, inputs = node["class_type"], node.get("inputs", {})
+        if class_type == "LoadImage":
             try:
                 with Image.open(self.dir_for("input") / self._annotated(str(inputs["image"]))[0]) as img:
                     return img.width, img.height, 1
             except Exception:
-                return base
-        if node["class_type"] == "ImageScaleToTotalPixels":
-            w, h, b = base
-            scale = (float(inputs.get("megapixels", 1.0)) * 1_000_000 / (w * h)) ** 0.5
-            return max(1, round(w * scale)), max(1, round(h * scale)), b
-        w, h, b = base
-        if not _is_link(inputs.get("width")) and "width" in inputs and "height" in inputs:
-            w, h = int(inputs["width"]), int(inputs["height"])
+                return 64, 64, 1
+        if "width" in inputs and "height" in inputs and not _is_link(inputs["width"]) and not _is_link(inputs["height"]):
+            width, height = int(inputs["width"]), int(inputs["height"])
+            batch = inputs.get("batch_size", 1)
+            batch = int(batch) if not _is_link(batch) else 1
+            if "Latent" in class_type:
+                width, height = width // 8 * 8, height // 8 * 8
+            return max(1, width), max(1, height), max(1, min(batch, 64))
+        upstream = next((inputs[name] for name in _PICTURE_INPUTS if _is_link(inputs.get(name))), None)
+        if upstream is None or depth >= 50 or upstream[0] not in prompt:
+            return 64, 64, 1
+        width, height, batch = self._image_shape(prompt, upstream[0], depth + 1)
+        if class_type == "ImageScaleToTotalPixels":
+            scale = (float(inputs.get("megapixels", 1.0)) * 1024 * 1024 / (width * height)) ** 0.5
+            width, height = max(1, round(width * scale)), max(1, round(height * scale))
+        elif class_type == "VAEEncode":
+            width, height = max(8, width // 8 * 8), max(8, height // 8 * 8)
         if "batch_size" in inputs and not _is_link(inputs["batch_size"]):
-            b = int(inputs["batch_size"])
-        return w, h, max(1, min(b, 64))
+            batch = int(inputs["batch_size"])
+        return width, height, max(1, min(batch, 64))
 
-    def _save_images(self, item: QueueItem, node_id: str) -> list[dict]:
+    async def _save_images(self, item: QueueItem, node_id: str) -> list[dict]:
         node = item.prompt[node_id]
         if node["class_type"] == "PreviewImage":
             kind, subfolder, prefix = "temp", "", "ComfyUI_temp_" + self._temp_suffix
@@ -901,15 +968,20 @@ class FakeComfyUI:
             self._counters[key] = max(existing, default=0) + 1
         width, height, batch = self._image_shape(item.prompt, node_id)
         extra_pnginfo = item.extra_data.get("extra_pnginfo")
-        refs = []
+        refs, files = [], []
         for index in range(batch):
             counter = self._counters[key]
             self._counters[key] += 1
             filename = f"{prefix}_{counter:05}_.png"
-            (folder / filename).write_bytes(images.output_png(
-                width, height, f"{item.prompt_id}-{node_id}-{index}-{json.dumps(item.prompt, sort_keys=True)}",
-                item.prompt, extra_pnginfo))
+            files.append((folder / filename,
+                          f"{item.prompt_id}-{node_id}-{index}-{json.dumps(item.prompt, sort_keys=True)}"))
             refs.append({"filename": filename, "subfolder": subfolder, "type": kind})
+
+        def write() -> None:      # encoding a real-size PNG takes ~0.1 s: off the loop, as in its own process
+            for path, image_key in files:
+                path.write_bytes(images.output_png(width, height, image_key, item.prompt, extra_pnginfo,
+                                                   self.output_compress_level))
+        await asyncio.to_thread(write)
         return refs
 
     # ---- control routes (for out-of-process use, e.g. the supervisor's tests) --------------
@@ -942,4 +1014,6 @@ class FakeComfyUI:
             "queue_remaining": self.queue_remaining, "history": list(self.history),
             "sockets": list(self.sockets), "received_prompts": len(self.received_prompts),
             "finished_at": self.finished_at,
+            "models_loaded": [sorted(model) for model in self.models.resident],
+            "model_loads": len(self.models.loads),
         })

@@ -106,6 +106,9 @@ class FakeJobService:
     async def recent(self, limit: int = 50) -> list[Job]:
         return list(reversed(self._finished))[:limit]
 
+    def backend_status(self) -> list[tuple[str, bool]]:
+        return [(self.backend, True)]
+
     def workflows(self) -> list[WorkflowInfo]:
         return [WorkflowInfo("flux_schnell", "Flux Schnell", "imagine"),
                 WorkflowInfo("z_image_turbo", "Z-Image Turbo", "imagine")]

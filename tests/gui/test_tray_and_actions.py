@@ -33,7 +33,7 @@ def test_status_levels_and_tooltip():
     assert StatusSnapshot(bot="connected", comfy="failed").level == "down"
     assert StatusSnapshot(bot="stopped", comfy="stopped").level == "off"
     tip = StatusSnapshot(bot="connected", comfy="up", waiting=3, running=1, paused=True).tooltip()
-    assert "Bot: connected" in tip and "ComfyUI: up" in tip and "3 waiting, 1 running — paused" in tip
+    assert "Bot: connected" in tip and "ComfyUI: up" in tip and "Queue: paused: 3 waiting, 1 running" in tip
 
 
 async def test_queue_actions_call_the_service(qtbot, gui_services):
@@ -178,7 +178,7 @@ async def test_an_unreachable_discord_is_said_as_such(qtbot, gui_services):
     assert "Bot: Discord unreachable" in app.tray.icon.toolTip()
     assert "Bot: Discord unreachable" in app.dashboard.status_label.text()
     assert app.tray._shown_level[0] == "down"
-    assert notices == [("Discord cannot be reached", message, True)]
+    assert notices == [("Discord cannot be reached", message, True, "bot")]
     gui_services.bus.publish(BotStateChanged(False, message, unreachable=True))   # said once, not at every retry
     assert len(notices) == 1
     gui_services.bus.publish(BotStateChanged(True, "Connected to Discord as imagebot"))
