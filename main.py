@@ -254,6 +254,9 @@ def run_tray(settings, log_ring) -> int:
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    from gui.i18n import install_translations
+
+    install_translations(app, settings.language)
     instance = SingleInstance(instance_name(settings))
     if not instance.acquire():
         log.info("Already running: the open window was brought forward.")

@@ -95,6 +95,15 @@ class ImageBot(commands.Bot):
             return self._langs[user_id]
         return lang_of(guild.preferred_locale if guild is not None else None)
 
+    # ---------------------------------------------------------------- slash commands
+
+    async def sync_commands(self, guild: discord.Guild) -> list[app_commands.AppCommand]:
+        """Publish our slash commands to `guild` (a guild's commands show at once, global ones late)."""
+        self.tree.copy_global_to(guild=guild)
+        synced = await self.tree.sync(guild=guild)
+        log.info("synced %d commands to guild %s", len(synced), guild.id)
+        return synced
+
     # ---------------------------------------------------------------- guild allowlist
 
     async def _police(self, guild: discord.Guild) -> None:

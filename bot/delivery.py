@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 EMBED_TEXT_MAX = 1024
 PROMPT_MAX = 4000
 MODAL_PROMPT_ID = "imagebot:edit_prompt"
+_LINE_MARKUP = re.compile(r"(?m)^(\s*)(#|>|-(?=\s))")
+_NUMBERED = re.compile(r"(?m)^(\s*\d+)\.(?=\s)")
+MIN_WAIT_SHOWN_S = 1.0        # a shorter wait in the queue is not worth a mention
 
 
 def only_user(user_id: int) -> discord.AllowedMentions:
@@ -58,6 +62,23 @@ def _read_files(paths: list[Path], limit_bytes: int) -> tuple[list[tuple[str, by
     return files, left_out
 
 
+def shown(text: str) -> str:
+    """User text as it is shown in an embed: markdown escaped (also line-leading headings, quotes and
+    lists), so `**x**` reads as typed. Mentions stay as typed: an embed never pings."""
+    escaped = _LINE_MARKUP.sub(r"\1\\\2", discord.utils.escape_markdown(text))
+    return _NUMBERED.sub(r"\1\\.", escaped)
+
+
+def prompt_embed(catalog, lang: str, request) -> discord.Embed:
+    """The prompt (and negative prompt) of a request, escaped, as an embed."""
+    embed = discord.Embed(description=_clip(shown(request.prompt), PROMPT_MAX), colour=discord.Colour.blurple())
+    embed.set_author(name=catalog.text("result.prompt", lang))
+    if request.negative_prompt:
+        embed.add_field(name=catalog.text("result.negative", lang), value=_clip(shown(request.negative_prompt), EMBED_TEXT_MAX),
+                        inline=False)
+    return embed
+
+
 def result_view(job_id: int, owner_id: int, lang: str, catalog) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(job_id, label=catalog.text("button.reroll", lang)))
@@ -77,17 +98,15 @@ async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
         paths = [Path(p) for p in event.images]
         files, left_out = await asyncio.to_thread(_read_files, paths, limit)
         seed = event.seed if event.seed is not None else event.job.seed
-        content = catalog.text("result.done", lang, mention=mention, generation=format_duration(event.generation_s),
-                               wait=format_duration(event.queue_wait_s), model=status.model,
-                               seed="?" if seed is None else seed)
+        waited = event.queue_wait_s or 0.0
+        wait = catalog.text("result.waited", lang, wait=format_duration(waited, lang)) if waited >= MIN_WAIT_SHOWN_S else ""
+        content = catalog.text("result.done", lang, mention=mention, generation=format_duration(event.generation_s, lang),
+                               wait=wait, model=status.model)
         if left_out:
             content += "\n" + catalog.text("result.too_large" if files else "result.files_gone", lang)
         request = event.job.request
-        embed = discord.Embed(description=_clip(request.prompt, PROMPT_MAX), colour=discord.Colour.blurple())
-        embed.set_author(name=catalog.text("result.prompt", lang))
-        if request.negative_prompt:
-            embed.add_field(name=catalog.text("result.negative", lang), value=_clip(request.negative_prompt, EMBED_TEXT_MAX), inline=False)
-        embed.set_footer(text=f"#{event.job_id}")
+        embed = prompt_embed(catalog, lang, request)
+        embed.set_footer(text=catalog.text("result.footer", lang, job_id=event.job_id, seed="?" if seed is None else seed))
         kwargs = dict(content=content, embed=embed, allowed_mentions=only_user(user_id),
                       view=result_view(event.job_id, user_id, lang, catalog))
         attachments = [discord.File(io.BytesIO(data), filename=name) for name, data in files]

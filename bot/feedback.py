@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.delivery import deliver_final
-from bot.i18n import format_duration, lang_of
+from bot.i18n import format_duration, format_percent, lang_of
 from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged,
                        JobProgress, JobQueued, JobStarted)
 
@@ -125,7 +125,7 @@ class StatusMessage:
         if self.hub.backends_down():
             self.text = self._text("status.waiting_backend", position=self.position)
             return
-        eta = "" if self.eta_s is None else self.hub.bot.catalog.text("status.eta", self.lang, eta=format_duration(self.eta_s))
+        eta = "" if self.eta_s is None else self.hub.bot.catalog.text("status.eta", self.lang, eta=format_duration(self.eta_s, self.lang))
         self.text = self._text("status.queued", position=self.position,
                                queue_length=self.queue_length or self.position, eta=eta)
 
@@ -149,7 +149,7 @@ class StatusMessage:
             self.running = True
             fraction = event.value / event.max if event.max else 0.0
             fraction = max(0.0, min(1.0, fraction))
-            self.text = self._text("status.running", bar=progress_bar(fraction), percent=int(fraction * 100))
+            self.text = self._text("status.running", bar=progress_bar(fraction), percent=format_percent(fraction, self.lang))
             if event.preview:
                 self.preview, self.preview_mime = event.preview, event.preview_mime
                 self.preview_seq += 1

@@ -1,9 +1,17 @@
 """User-facing text in English and Spanish.
 
 Message text comes from `resources/i18n/<lang>.json` by key, formatted with `{name}` parameters;
-a key or parameter missing in Spanish falls back to English. Command names and descriptions are
-translated by `CommandTranslator` from the catalog's "commands" section, keyed by the English text
-written in the code (`locale_str("imagine")`).
+a key or parameter missing in Spanish falls back to English. Three things the catalog does for
+every text, so no caller gets them wrong:
+
+- Plurals: a text may be a set of CLDR plural forms, `{"one": "...", "other": "..."}`, chosen by
+  the number in the `count` parameter (or the parameter named by `"by"`) with Babel's plural
+  rules for the language. No "job(s)".
+- Command names: `{/cancel}` or `{/admin resume}` in a text becomes the command as the user's
+  Discord client shows it (`/cancelar`, `/admin reanudar`), from the same "commands" section the
+  `CommandTranslator` gives Discord.
+- Numbers: `format_duration`, `format_size` and `format_percent` write numbers the way the
+  language does (4.0 s / 4,0 s) through Babel.
 """
 from __future__ import annotations
 
@@ -15,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import discord
+from babel import Locale
+from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 from discord import app_commands
 
 from core.paths import resource_root
@@ -24,6 +35,7 @@ log = logging.getLogger(__name__)
 LANGS = ("en", "es")
 DEFAULT_LANG = "en"
 CATALOG_DIR = resource_root() / "resources" / "i18n"
+PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 
 
 def lang_of(locale: discord.Locale | str | None) -> str:
@@ -38,13 +50,29 @@ def interaction_lang(interaction: discord.Interaction) -> str:
     return lang_of(locale)
 
 
+@lru_cache(maxsize=None)
+def babel_locale(lang: str) -> Locale:
+    return Locale.parse(lang if lang in LANGS else DEFAULT_LANG)
+
+
 class _Missing(Exception):
     pass
 
 
-class _Strict(dict):
-    def __missing__(self, key: str) -> str:
-        raise _Missing(key)
+class _Formatter(string.Formatter):
+    """`{name}` from the parameters (a missing one raises _Missing); `{/command path}` from the catalog."""
+
+    def __init__(self, catalog: "Catalog", lang: str) -> None:
+        self.catalog = catalog
+        self.lang = lang
+
+    def get_value(self, key: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if isinstance(key, str) and key.startswith("/"):
+            return self.catalog.command_path(key[1:], self.lang)
+        try:
+            return kwargs[key]
+        except KeyError:
+            raise _Missing(key) from None
 
 
 class Catalog:
@@ -72,26 +100,41 @@ class Catalog:
     def has(self, key: str) -> bool:
         return key in self._texts[DEFAULT_LANG]
 
+    def _template(self, entry: Any, lang: str, params: dict[str, Any]) -> str | None:
+        """The string of a catalog entry: itself, or the plural form its count asks for."""
+        if isinstance(entry, str):
+            return entry
+        if not isinstance(entry, dict):
+            return None
+        count = params.get(entry.get("by", "count"))
+        if not isinstance(count, (int, float)):
+            raise _Missing(entry.get("by", "count"))
+        form = babel_locale(lang).plural_form(abs(count))
+        return entry.get(form, entry.get("other"))
+
+    def _format(self, entry: Any, lang: str, params: dict[str, Any]) -> str | None:
+        template = self._template(entry, lang, params)
+        if template is None:
+            return None
+        return _Formatter(self, lang).vformat(template, (), params)
+
     def text(self, key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
         """The text for `key` in `lang` with `params` filled in; English when Spanish lacks it."""
-        for candidate in (lang, DEFAULT_LANG):
-            template = self._texts.get(candidate, {}).get(key)
-            if not isinstance(template, str):
-                continue
+        for candidate in dict.fromkeys((lang, DEFAULT_LANG)):
             try:
-                return string.Formatter().vformat(template, (), _Strict(params))
+                found = self._format(self._texts.get(candidate, {}).get(key), candidate, params)
             except (_Missing, ValueError, IndexError, KeyError) as exc:
                 log.warning("text %r in %s lacks a parameter (%s)", key, candidate, exc)
+                continue
+            if found is not None:
+                return found
         log.error("no text for %r", key)
         return key
 
     def try_text(self, key: str, lang: str, /, **params: Any) -> str | None:
         """Like text(), but None when the key is unknown or a parameter is missing (refusals fall back)."""
-        template = self.raw(key, lang)
-        if not isinstance(template, str):
-            return None
         try:
-            return string.Formatter().vformat(template, (), _Strict(params))
+            return self._format(self.raw(key, lang), lang, params)
         except (_Missing, ValueError, IndexError, KeyError):
             return None
 
@@ -102,6 +145,11 @@ class Catalog:
     def command_text(self, english: str, lang: str) -> str | None:
         commands = self._texts.get(lang, {}).get("commands") or {}
         return commands.get(english)
+
+    def command_path(self, english_path: str, lang: str) -> str:
+        """`admin resume` → `/admin reanudar`: a command as the user's client lists it."""
+        parts = english_path.split()
+        return "/" + " ".join(self.command_text(part, lang) or part for part in parts)
 
     def refusal(self, code: Any, lang: str, params: dict | None, english: str) -> str:
         """A JobRefused in the user's language: by code and params, or its English message."""
@@ -128,13 +176,17 @@ class CommandTranslator(app_commands.Translator):
         return self.catalog.command_text(string.message, lang)
 
 
-def format_duration(seconds: float | None) -> str:
-    """4.2 s, 42 s, 3 min, 1 h 05 min: short and the same in English and Spanish."""
+def _decimal(value: float, pattern: str, lang: str) -> str:
+    return format_decimal(value, pattern, locale=babel_locale(lang))
+
+
+def format_duration(seconds: float | None, lang: str = DEFAULT_LANG) -> str:
+    """4.2 s / 4,2 s, 42 s, 3 min, 1 h 05 min: short, with the language's decimal mark."""
     if seconds is None:
         return "?"
     seconds = max(0.0, float(seconds))
     if seconds < 10:
-        return f"{seconds:.1f} s"
+        return f"{_decimal(seconds, '0.0', lang)} s"
     if seconds < 90:
         return f"{round(seconds)} s"
     minutes = round(seconds / 60)
@@ -143,8 +195,13 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def format_size(size_bytes: int) -> str:
-    """5 KB, 1.2 MB."""
+def format_size(size_bytes: int, lang: str = DEFAULT_LANG) -> str:
+    """5 KB, 1.2 MB / 1,2 MB."""
     if size_bytes < 1024 * 1024:
         return f"{max(1, round(size_bytes / 1024))} KB"
-    return f"{size_bytes / (1024 * 1024):.1f} MB"
+    return f"{_decimal(size_bytes / (1024 * 1024), '0.0', lang)} MB"
+
+
+def format_percent(fraction: float, lang: str = DEFAULT_LANG) -> str:
+    """25% / 25 %."""
+    return babel_percent(fraction, locale=babel_locale(lang))

@@ -87,12 +87,12 @@ async def reply(interaction: discord.Interaction, text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 
-async def read_attachment(bot: "ImageBot", attachment: discord.Attachment) -> bytes:
+async def read_attachment(bot: "ImageBot", attachment: discord.Attachment, lang: str) -> bytes:
     """The attachment's bytes if it is a PNG, JPEG or WebP within the size limit; UserError otherwise."""
     name = discord.utils.escape_markdown(attachment.filename)[:100]
     limit = bot.max_input_bytes
     if attachment.size > limit:
-        raise UserError("edit.too_large", name=name, size=format_size(attachment.size), limit=format_size(limit))
+        raise UserError("edit.too_large", name=name, size=format_size(attachment.size, lang), limit=format_size(limit, lang))
     declared = (attachment.content_type or "").split(";")[0].strip().lower()
     if declared and not declared.startswith("image/"):
         raise UserError("edit.not_image", name=name)
@@ -101,7 +101,7 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment) -> by
     except discord.HTTPException as exc:
         raise UserError("edit.download_failed") from exc
     if len(data) > limit:
-        raise UserError("edit.too_large", name=name, size=format_size(len(data)), limit=format_size(limit))
+        raise UserError("edit.too_large", name=name, size=format_size(len(data), lang), limit=format_size(limit, lang))
     if image_kind(data) is None:
         raise UserError("edit.not_image", name=name)
     return data
@@ -157,7 +157,7 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     except JobRefused as refused:
         await reply(interaction, refusal_text(bot, lang, refused))
         return
-    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s)) if accepted.eta_s else ""
+    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s else ""
     key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
     text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
     if accepted.paused:

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from comfy.workflows import MODEL_INPUT_LABELS, WorkflowTemplate, is_link
+from comfy.graph import is_link
+from comfy.manifest import MODEL_INPUT_LABELS, WorkflowTemplate
 
 
 class ProblemKind(enum.StrEnum):
@@ -68,9 +69,6 @@ MODEL_FOLDERS = {
     "model_name": "models/upscale_models",
 }
 
-# Inputs fill() always overwrites: their template values are placeholders, not worth checking.
-_FILLED_ROLES = ("prompt", "negative_prompt", "seed", "width", "height", "batch_size", "steps", "image")
-
 
 def missing_class_message(class_type: str) -> str:
     pack = KNOWN_CUSTOM_NODES.get(class_type)
@@ -86,9 +84,9 @@ def missing_class_message(class_type: str) -> str:
 def validate(template: WorkflowTemplate, object_info: Mapping[str, Any]) -> list[Problem]:
     """Every problem ComfyUI would have with this template as fill() would send it."""
     graph = template.graph_with_models()
-    skip = {(ref.node, ref.input) for role, ref in template.manifest.inputs.items()
-            if role in _FILLED_ROLES}
+    skip = {(ref.node, ref.input) for refs in template.manifest.inputs.values() for ref in refs}
     models = {(m.node, m.input) for m in template.manifest.models}
+    models |= {(slot.node, slot.input) for slot in template.manifest.loras}
     return validate_graph(graph, object_info, skip_inputs=skip, model_inputs=models)
 
 

@@ -195,17 +195,17 @@ class JobService:
             raise JobRefused(RefusalCode.WORKFLOW_DISABLED,
                              f"The workflow {template.display_name!r} is disabled.", workflow=name)
         prompt = request.prompt if isinstance(request.prompt, str) else ""
-        if not prompt.strip():
+        if template.prompt_required and not prompt.strip():
             raise JobRefused(RefusalCode.EMPTY_PROMPT, "The prompt is empty: describe what you want.")
         limit = self._settings.max_prompt_length
         if len(prompt) > limit:
             raise JobRefused(RefusalCode.PROMPT_TOO_LONG,
                              f"The prompt is {len(prompt)} characters long; the limit is {limit}.",
                              length=len(prompt), limit=limit)
-        if template.kind == "edit" and request.input_image is None:
+        if template.takes_image and request.input_image is None:
             raise JobRefused(RefusalCode.IMAGE_REQUIRED,
                              f"{template.display_name} edits an image: attach one.", workflow=name)
-        if template.kind != "edit" and request.input_image is not None:
+        if not template.takes_image and request.input_image is not None:
             raise JobRefused(RefusalCode.WRONG_KIND,
                              f"{template.display_name} makes new images and takes no attached image; "
                              "use an edit workflow.", workflow=name, kind=template.kind)
@@ -245,7 +245,7 @@ class JobService:
             filled = template.fill(FillParams(
                 prompt=request.prompt, negative_prompt=request.negative_prompt or None, seed=request.seed,
                 width=request.width, height=request.height, batch_size=request.batch_size,
-                image="check.png" if template.kind == "edit" else None))
+                image="check.png" if template.takes_image else None))
         except WorkflowError as exc:
             problems = exc.problems if isinstance(exc, FillError) else [str(exc)]
             text = "; ".join(problems)

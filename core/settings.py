@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -25,7 +24,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from comfy.urls import ComfyLogin, split_login, without_login
+from core.dispatch import MAX_BYPASS_LIMIT, MAX_EXTRA_WAIT_LIMIT_S, Fairness
 from core.errors import SettingsError
+from core.gpu_mode import Schedule, program_names
 from core.paths import AppPaths
 from core.secrets import SecretStore, comfy_password_name
 
@@ -49,10 +50,6 @@ def _float_tuple(v: Any) -> tuple[float, ...]:
         return tuple(float(i) for i in items if str(i).strip())
     except ValueError:
         raise ValueError(f"{str(v).strip()!r} is not a number or a comma-separated list of numbers") from None
-
-
-def _float_or_empty(v: Any) -> float | None:
-    return None if v is None or str(v).strip() == "" else float(v)
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -86,14 +83,44 @@ def _url_tuple(v: Any) -> tuple[str, ...]:
     return urls
 
 
-def _in_range(parse: Callable[[Any], Any], low: float, high: float, unit: str) -> Callable[[Any], Any]:
-    """`parse`, then refuse what is negative, absurd or not a number (None passes: "not set")."""
-    def parse_in_range(v: Any) -> Any:
+LANGUAGES = ("system", "en", "es")
+THEMES = ("system", "light", "dark")
+
+
+def _choice(v: Any, choices: tuple[str, ...]) -> str:
+    value = str(v).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _between(parse: Callable[[Any], Any], low: float, high: float, unit: str) -> Callable[[Any], Any]:
+    def check(v: Any) -> Any:
         value = parse(v)
-        if value is not None and not (math.isfinite(value) and low <= value <= high):
-            raise ValueError(f"{v!s} is out of range ({low:g} to {high:g} {unit})")
+        if not low <= value <= high:       # NaN fails this too
+            raise ValueError(f"{value!r} is out of range: use {low:g} to {high:g} {unit}")
         return value
-    return parse_in_range
+    return check
+
+
+def _number(v: Any) -> float:
+    try:
+        return float(str(v).strip())
+    except ValueError:
+        raise ValueError(f"{str(v).strip()!r} is not a number") from None
+
+
+def _seconds(v: Any) -> float:
+    try:
+        return float(str(v).strip())
+    except ValueError:
+        raise ValueError(f"{str(v).strip()!r} is not a number of seconds") from None
+
+
+def _schedule(v: Any) -> str:
+    text = str(v or "").strip()
+    Schedule.parse(text)          # ValueError saying how to write it
+    return text
 
 
 def _role_priorities(v: Any) -> dict[int, int]:
@@ -143,9 +170,21 @@ FIELDS: dict[str, _Field] = {
     "role_priorities": _Field("ROLE_PRIORITIES", _role_priorities, "role_id:priority pairs, lower runs first"),
     "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
     "log_level": _Field("LOG_LEVEL", lambda v: str(v).upper(), "DEBUG, INFO, WARNING or ERROR"),
-    "result_retention_days": _Field("RESULT_RETENTION_DAYS", _in_range(_int, 1, 36500, "days"),
+    "language": _Field("IMAGEBOT_LANGUAGE", lambda v: _choice(v, LANGUAGES), "the app's language: system, en or es"),
+    "theme": _Field("IMAGEBOT_THEME", lambda v: _choice(v, THEMES), "the app's colours: system, light or dark"),
+    "model_aware_dispatch": _Field("MODEL_AWARE_DISPATCH", _bool, "true: run jobs whose model is loaded first (within "
+                                   "MAX_BYPASS / MAX_EXTRA_WAIT_S); false: strictly first come first served"),
+    "max_bypass": _Field("MAX_BYPASS", _between(_int, 0, MAX_BYPASS_LIMIT, "jobs (0: no limit)"),
+                         "how many later jobs may go before a waiting job, at most (0: no limit)"),
+    "max_extra_wait_s": _Field("MAX_EXTRA_WAIT_S", _between(_seconds, 0, MAX_EXTRA_WAIT_LIMIT_S, "seconds (0: no limit)"),
+                               "seconds a job may wait past its first-come turn, at most (0: no limit)"),
+    "host_gpu_schedule": _Field("HOST_GPU_SCHEDULE", _schedule, "when the host uses the GPU and the queue holds, "
+                                "e.g. 'mon-fri 18:00-23:00; sat,sun 10:00-14:00'"),
+    "host_gpu_programs": _Field("HOST_GPU_PROGRAMS", program_names, "programs (games) during which the host uses "
+                                "the GPU and the queue holds, comma-separated, e.g. 'eldenring.exe, cs2'"),
+    "result_retention_days": _Field("RESULT_RETENTION_DAYS", _between(_int, 1, 36500, "days"),
                                     "days a result image is kept (whole days, 1 or more; default 30)"),
-    "result_retention_max_gb": _Field("RESULT_RETENTION_MAX_GB", _in_range(_float_or_empty, 0.001, 1_000_000, "GB"),
+    "result_retention_max_gb": _Field("RESULT_RETENTION_MAX_GB", _between(_number, 0.001, 1_000_000, "GB"),
                                       "the most GB of result images kept, oldest removed first (empty: no cap)"),
 }
 # setting name -> keyring entry name (the same name; read from the `secret` flag above)
@@ -179,6 +218,13 @@ class Settings:
     role_priorities: dict[int, int] = field(default_factory=dict)
     max_attempts: int = 3
     log_level: str = "INFO"
+    language: str = "system"       # the tray app's language; "system" follows the OS locale
+    theme: str = "system"          # light or dark; "system" follows the OS colour scheme
+    model_aware_dispatch: bool = True
+    max_bypass: int = Fairness.max_bypass
+    max_extra_wait_s: float = Fairness.max_extra_wait_s
+    host_gpu_schedule: str = ""
+    host_gpu_programs: tuple[str, ...] = ()
     result_retention_days: int = 30
     result_retention_max_gb: float | None = None
     comfy_logins: dict[str, ComfyLogin] = field(default_factory=dict)  # address in comfy_urls -> its login
@@ -209,6 +255,10 @@ class Settings:
         if url in self.comfy_urls and len(self.gpu_vram_gb) == len(self.comfy_urls):
             return self.gpu_vram_gb[self.comfy_urls.index(url)]
         return None
+
+    @property
+    def fairness(self) -> Fairness:
+        return Fairness(self.model_aware_dispatch, self.max_bypass, self.max_extra_wait_s)
 
     @property
     def workflows_path(self) -> Path:

@@ -23,12 +23,12 @@ class AppActions(QObject):
         self.services = services
         self.status = status
         self.shutdown = shutdown
-        self.open_dashboard = QAction("Open dashboard", self)
-        self.pause_queue = QAction("Pause queue", self)
-        self.toggle_bot = QAction("Start bot", self)
-        self.toggle_comfy = QAction("Start ComfyUI", self)
-        self.settings = QAction("Settings…", self)
-        self.quit = QAction("Quit", self)
+        self.open_dashboard = QAction(self.tr("Open dashboard"), self)
+        self.pause_queue = QAction(self.tr("Pause queue"), self)
+        self.toggle_bot = QAction(self.tr("Start bot"), self)
+        self.toggle_comfy = QAction(self.tr("Start ComfyUI"), self)
+        self.settings = QAction(self.tr("Settings…"), self)
+        self.quit = QAction(self.tr("Quit"), self)
         self.open_dashboard.triggered.connect(self.open_dashboard_requested)
         self.settings.triggered.connect(self.open_settings_requested)
         self.pause_queue.triggered.connect(self.on_pause_toggled)
@@ -45,13 +45,13 @@ class AppActions(QObject):
                 self.settings, None, self.quit]
 
     def refresh(self, snapshot) -> None:
-        self.settings.setText("Set up the bot…" if snapshot.bot == "absent" else "Settings…")
-        self.pause_queue.setText("Resume queue" if snapshot.paused else "Pause queue")
+        self.settings.setText(self.tr("Set up the bot…") if snapshot.bot == "absent" else self.tr("Settings…"))
+        self.pause_queue.setText(self.tr("Resume queue") if snapshot.paused else self.tr("Pause queue"))
         self.toggle_bot.setEnabled(self.services.bot is not None and snapshot.bot != "absent")
         bot_running = snapshot.bot in ("connected", "connecting", "disconnected")
-        self.toggle_bot.setText("Stop bot" if bot_running else "Start bot")
+        self.toggle_bot.setText(self.tr("Stop bot") if bot_running else self.tr("Start bot"))
         comfy_running = self.services.supervisor is not None and snapshot.comfy in COMFY_RUNNING
-        self.toggle_comfy.setText("Stop ComfyUI" if comfy_running else "Start ComfyUI")
+        self.toggle_comfy.setText(self.tr("Stop ComfyUI") if comfy_running else self.tr("Start ComfyUI"))
 
     # ---- handlers ----
     def _fail(self, title: str):
@@ -60,16 +60,16 @@ class AppActions(QObject):
     def on_pause_toggled(self) -> None:
         service = self.services.job_service
         if self.status.snapshot.paused:
-            spawn(service.resume(), on_error=self._fail("Could not resume the queue"), name="resume queue")
+            spawn(service.resume(), on_error=self._fail(self.tr("Could not resume the queue")), name="resume queue")
         else:
-            spawn(service.pause(), on_error=self._fail("Could not pause the queue"), name="pause queue")
+            spawn(service.pause(), on_error=self._fail(self.tr("Could not pause the queue")), name="pause queue")
 
     def on_bot_toggled(self) -> None:
         bot = self.services.bot
         if bot is None:
             return
         if self.status.snapshot.bot in ("connected", "connecting", "disconnected"):
-            spawn(self._stop_bot(), on_error=self._fail("Could not stop the bot"), name="stop bot")
+            spawn(self._stop_bot(), on_error=self._fail(self.tr("Could not stop the bot")), name="stop bot")
         else:
             spawn(self._start_bot(), name="start bot")
 
@@ -81,7 +81,7 @@ class AppActions(QObject):
         except Exception as exc:  # the bot says why; the tray shows it and keeps running
             if self.status.snapshot.bot != "rejected":  # a rejected token is announced by its BotStateChanged
                 self.status.update(bot="disconnected")
-                self.notice.emit("The bot could not connect", error_text(exc), True)
+                self.notice.emit(self.tr("The bot could not connect"), error_text(exc), True)
             return
         self.status.update(bot="connected" if bot.is_connected() else "connecting")
 
@@ -94,11 +94,11 @@ class AppActions(QObject):
         if supervisor is None:
             return
         if self.status.snapshot.comfy in COMFY_RUNNING:
-            spawn(supervisor.stop(), on_error=self._fail("Could not stop ComfyUI"), name="stop comfy")
+            spawn(supervisor.stop(), on_error=self._fail(self.tr("Could not stop ComfyUI")), name="stop comfy")
         else:
             self.status.update(comfy="starting")
             spawn(supervisor.start(), on_error=self._comfy_failed, name="start comfy")
 
     def _comfy_failed(self, exc: BaseException) -> None:
         self.status.update(comfy="failed", comfy_message=error_text(exc))
-        self.notice.emit("ComfyUI could not start", error_text(exc), True)
+        self.notice.emit(self.tr("ComfyUI could not start"), error_text(exc), True)

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import sys
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 from gui.actions import AppActions
@@ -36,6 +37,9 @@ from gui.tray import TrayController
 from gui.wizard import SetupWizard
 
 log = logging.getLogger("gui")
+
+
+translate = QCoreApplication.translate
 COMFY_CRASH_STATES = ("restarting", "failed", "waiting")
 
 
@@ -113,8 +117,10 @@ class TrayApp:
         self.tray.show()
         if not self.tray.available:
             self.dashboard.open()
-            self.dashboard.show_notice("No system tray", "this desktop has no system tray, so the app runs in this "
-                                       "window. Closing it quits the app.", False)
+            self.dashboard.show_notice(
+                translate("TrayApp", "No system tray"),
+                translate("TrayApp", "this desktop has no system tray, so the app runs in this window. Closing it "
+                                     "quits the app."), False)
         if needs_setup(self.services):
             self.open_wizard(first_run=True)
 
@@ -151,9 +157,11 @@ class TrayApp:
         if state == before:
             return
         if state in COMFY_CRASH_STATES:
-            title = {"restarting": "ComfyUI crashed — restarting", "failed": "ComfyUI stopped",
-                     "waiting": "ComfyUI is not answering"}[state]
-            self.tray.notify(title, snapshot.comfy_message + " Jobs wait until it is back.", True, key="comfy")
+            title = {"restarting": translate("TrayApp", "ComfyUI crashed — restarting"),
+                     "failed": translate("TrayApp", "ComfyUI stopped"),
+                     "waiting": translate("TrayApp", "ComfyUI is not answering")}[state]
+            text = translate("TrayApp", "Jobs wait until it is back. ({details})").format(details=snapshot.comfy_message)
+            self.tray.notify(title, text, True, key="comfy")
         elif state == "up":
             self.dashboard.notice.clear("comfy")
 
@@ -164,10 +172,13 @@ class TrayApp:
         if state == before:
             return
         if state == "rejected":
-            self.tray.notify("Discord rejected the bot token", event.message + " Open Settings to enter a new token.",
-                             True, key="bot")
+            self.tray.notify(translate("TrayApp", "Discord rejected the bot token"),
+                             translate("TrayApp", "Copy it again from the Discord developer portal (Bot → Reset Token) "
+                                                  "and enter it in Settings."), True, key="bot")
         elif state == "unreachable":
-            self.tray.notify("Discord cannot be reached", event.message, True, key="bot")
+            self.tray.notify(translate("TrayApp", "Discord cannot be reached"),
+                             translate("TrayApp", "Check the internet connection; the bot keeps trying by itself."),
+                             True, key="bot")
         elif state == "connected":
             self.dashboard.notice.clear("bot")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from gui.icons import app_icon
-from gui.status import BOT_WORDS, COMFY_WORDS, StatusSnapshot
+from gui.status import StatusSnapshot
 from gui.tabs.history_tab import HistoryTab
 from gui.tabs.home_tab import HomeTab
 from gui.tabs.logs_tab import LogsTab
@@ -26,7 +26,7 @@ class Dashboard(QMainWindow):
         self.setWindowIcon(app_icon())
         self.resize(1180, 720)
 
-        menu = self.menuBar().addMenu("&App")
+        menu = self.menuBar().addMenu(self.tr("&App"))
         for action in actions.all():
             if action is None:
                 menu.addSeparator()
@@ -41,9 +41,9 @@ class Dashboard(QMainWindow):
         self.workflows_tab = WorkflowsTab(services, bridge)
         self.logs_tab = LogsTab(bridge, services.log_ring, services.paths.logs_dir)
         self.history_tab = HistoryTab(services.job_service, bridge)
-        for widget, title in ((self.home_tab, "Home"), (self.queue_tab, "Queue"), (self.sessions_tab, "Sessions"),
-                              (self.workflows_tab, "Workflows"), (self.logs_tab, "Logs"),
-                              (self.history_tab, "History")):
+        for widget, title in ((self.home_tab, self.tr("Home")), (self.queue_tab, self.tr("Queue")),
+                              (self.sessions_tab, self.tr("Sessions")), (self.workflows_tab, self.tr("Workflows")),
+                              (self.logs_tab, self.tr("Logs")), (self.history_tab, self.tr("History"))):
             self.tabs.addTab(widget, title)
 
         central = QWidget()
@@ -58,9 +58,7 @@ class Dashboard(QMainWindow):
         self.show_status(status.snapshot)
 
     def show_status(self, snapshot: StatusSnapshot) -> None:
-        comfy = COMFY_WORDS.get(snapshot.comfy, snapshot.comfy)
-        self.status_label.setText(f"Bot: {BOT_WORDS.get(snapshot.bot, snapshot.bot)}   ·   ComfyUI: {comfy}   ·   "
-                                  f"Queue: {snapshot.queue_text()}")
+        self.status_label.setText(snapshot.line())
         self.status_label.setToolTip("\n".join(m for m in (snapshot.bot_message, snapshot.comfy_message) if m))
 
     def show_notice(self, title: str, text: str, is_error: bool, key: str | None = None) -> None:

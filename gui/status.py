@@ -7,21 +7,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal
 
 from comfy.supervisor import ComfyStateChanged
 from core.jobs import BackendHealthChanged
 from core.status import BotStateChanged
 
 COMFY_WORDS = {
-    "up": "up", "starting": "starting…", "restarting": "restarting…", "waiting": "not answering",
-    "failed": "failed", "stopped": "stopped", "unknown": "checking…",
+    "up": QT_TRANSLATE_NOOP("Status", "up"), "starting": QT_TRANSLATE_NOOP("Status", "starting…"),
+    "restarting": QT_TRANSLATE_NOOP("Status", "restarting…"), "waiting": QT_TRANSLATE_NOOP("Status", "not answering"),
+    "failed": QT_TRANSLATE_NOOP("Status", "failed"), "stopped": QT_TRANSLATE_NOOP("Status", "stopped"),
+    "unknown": QT_TRANSLATE_NOOP("Status", "checking…"),
 }
 BOT_WORDS = {
-    "connected": "connected", "connecting": "connecting…", "disconnected": "reconnecting…",
-    "stopped": "stopped", "rejected": "token rejected", "unreachable": "Discord unreachable",
-    "absent": "not set up",
+    "connected": QT_TRANSLATE_NOOP("Status", "connected"), "connecting": QT_TRANSLATE_NOOP("Status", "connecting…"),
+    "disconnected": QT_TRANSLATE_NOOP("Status", "reconnecting…"), "stopped": QT_TRANSLATE_NOOP("Status", "stopped"),
+    "rejected": QT_TRANSLATE_NOOP("Status", "token rejected"),
+    "unreachable": QT_TRANSLATE_NOOP("Status", "Discord unreachable"), "absent": QT_TRANSLATE_NOOP("Status", "not set up"),
 }
+
+
+translate = QCoreApplication.translate
+
+
+def bot_words(state: str) -> str:
+    return translate("Status", BOT_WORDS.get(state, state))
+
+
+def comfy_words(state: str) -> str:
+    return translate("Status", COMFY_WORDS.get(state, state))
 COMFY_RUNNING = ("up", "starting", "restarting", "waiting")
 
 
@@ -62,19 +76,24 @@ class StatusSnapshot:
 
     def queue_text(self) -> str:
         if self.paused:
-            return f"paused: {self.waiting} waiting, {self.running} running"
+            return translate("Status", "paused: {waiting} waiting, {running} running").format(waiting=self.waiting, running=self.running)
         if self.comfy_down and self.waiting:
-            return f"{self.waiting} waiting for ComfyUI"
-        return f"{self.waiting} waiting, {self.running} running"
+            return translate("Status", "{waiting} waiting for ComfyUI").format(waiting=self.waiting)
+        return translate("Status", "{waiting} waiting, {running} running").format(waiting=self.waiting, running=self.running)
+
+    def line(self) -> str:
+        """One line: the dashboard's status bar."""
+        return translate("Status", "Bot: {bot}   ·   ComfyUI: {comfy}   ·   Queue: {queue}").format(
+            bot=bot_words(self.bot), comfy=comfy_words(self.comfy), queue=self.queue_text())
 
     def tooltip(self) -> str:
         if self.bot == "absent":
-            return "FuLLetLabs Image Bot\nNot set up: open “Set up the bot…” in this menu"
+            return "FuLLetLabs Image Bot\n" + translate("Status", "Not set up: open “Set up the bot…” in this menu")
         return "\n".join([
             "FuLLetLabs Image Bot",
-            f"Bot: {BOT_WORDS.get(self.bot, self.bot)}",
-            f"ComfyUI: {COMFY_WORDS.get(self.comfy, self.comfy)}",
-            f"Queue: {self.queue_text()}",
+            translate("Status", "Bot: {state}").format(state=bot_words(self.bot)),
+            translate("Status", "ComfyUI: {state}").format(state=comfy_words(self.comfy)),
+            translate("Status", "Queue: {state}").format(state=self.queue_text()),
         ])
 
 

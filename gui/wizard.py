@@ -20,6 +20,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
+from comfy.errors import ComfyAuthError, NotComfyUIError
 from core.errors import CoreError, SettingsError
 from core.secrets import NO_KEYRING_MESSAGE
 from core.settings import SECRET_FIELDS, import_dotenv, save_settings, split_url_password
@@ -32,6 +33,8 @@ from gui.tasks import error_text, spawn
 from gui.theme import Tone, say
 
 GUILD_ID = re.compile(r"^\d{15,21}$")
+# where a local ComfyUI listens: the portable/manual install, then ComfyUI Desktop
+LOCAL_COMFY_URLS = ("http://127.0.0.1:8188", "http://127.0.0.1:8000")
 translate = QCoreApplication.translate
 
 
@@ -252,7 +255,49 @@ class ComfyPage(QWizardPage):
         self.browse.clicked.connect(self._browse)
         self.test_button.clicked.connect(self.test_connection)
         for widget in (self.url, self.folder):
-            widget.textChanged.connect(lambda _: self.status.clear())
+            widget.textEdited.connect(lambda _: self.status.clear())
+        self.candidates = LOCAL_COMFY_URLS
+        self._searched = False
+
+    def initializePage(self) -> None:
+        """On the first run, look for a local ComfyUI on its usual ports before the admin types anything."""
+        settings = self.setup.services.settings
+        if self.setup.first_run and not self._searched and not settings.comfy_folder and \
+                settings.comfy_urls == (LOCAL_COMFY_URLS[0],):
+            self.find_local_comfy()
+
+    def find_local_comfy(self) -> asyncio.Task | None:
+        reader = self.setup.services.comfy_stats
+        if reader is None:
+            return None
+        self._searched = True
+        candidates = self.candidates
+        say(self.status, self.tr("Looking for ComfyUI on {urls}…").format(urls=", ".join(candidates)))
+
+        async def ask_all() -> list:
+            return await asyncio.gather(*(reader(url) for url in candidates), return_exceptions=True)
+
+        return spawn(ask_all(), on_done=lambda answers: self._found(dict(zip(candidates, answers))),
+                     name="find local comfy")
+
+    def _found(self, answers: dict) -> None:
+        found = [(url, stats) for url, stats in answers.items() if not isinstance(stats, BaseException)]
+        impostors = [url for url, exc in answers.items() if isinstance(exc, NotComfyUIError)]
+        lines = []
+        if found:
+            url, stats = found[0]
+            self.url.setText(url)
+            self.attach.setChecked(True)
+            devices = ", ".join(d.name.split(" : ")[0] for d in stats.devices) or self.tr("no GPU listed")
+            lines.append(self.tr("✓ Found ComfyUI {version} at {url} ({devices}).").format(
+                version=stats.comfyui_version, url=url, devices=devices))
+        for url in impostors:
+            lines.append(self.tr("⚠ {url} answers, but it is not ComfyUI: another program uses this port.")
+                         .format(url=url))
+        if not found:
+            lines.append(self.tr("No ComfyUI answers on {urls}. Start ComfyUI and press Test connection, or choose "
+                                 "'Launch ComfyUI from its folder'.").format(urls=", ".join(answers)))
+        say(self.status, "\n".join(lines))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("ComfyUI folder"),
@@ -286,10 +331,19 @@ class ComfyPage(QWizardPage):
         for url, info, exc in answers:
             if exc is None:
                 lines.append(self.tr("✓ ComfyUI answers at {url}: {info}").format(url=url, info=info))
-            else:
+            elif isinstance(exc, NotComfyUIError):
                 all_ok = False
-                lines.append(self.tr("⚠ No ComfyUI answers at {url}: {reason}. Start it, or choose 'Launch ComfyUI "
-                                     "from its folder'.").format(url=url, reason=error_text(exc)))
+                lines.append(self.tr("⚠ {url} answers, but it is not ComfyUI: check the address (ComfyUI Desktop "
+                                     "uses port 8000, the portable ComfyUI 8188).").format(url=url))
+            elif isinstance(exc, ComfyAuthError):
+                all_ok = False
+                lines.append(self.tr("⚠ {url}: a proxy in front of ComfyUI refused the API key; check it.")
+                             .format(url=url))
+            else:                 # the library's words (ClientConnectorError...) go to the tooltip, not the text
+                all_ok = False
+                lines.append(self.tr("⚠ No ComfyUI answers at {url}. Start it, or choose 'Launch ComfyUI from its "
+                                     "folder'.").format(url=url))
+                self.status.setToolTip(error_text(exc))
         say(self.status, "\n".join(lines), Tone.PLAIN if all_ok else Tone.PROBLEM)
 
     def validatePage(self) -> bool:

@@ -113,7 +113,8 @@ def test_size_filter_drops_qt_extras_but_keeps_what_runs_the_app(spec):
         assert drop.search(name), name
     for name in ("PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms/libqoffscreen.so",
                  "PySide6/Qt/lib/libQt6Widgets.so.6", "PySide6/Qt/plugins/imageformats/libqsvg.so",
-                 "PySide6/Qt/plugins/platforminputcontexts/libibusplatforminputcontextplugin.so", "resources/icons/app.png"):
+                 "PySide6/Qt/plugins/platforminputcontexts/libibusplatforminputcontextplugin.so", "resources/icons/app.png",
+                 "PySide6/Qt/translations/qtbase_es.qm", "resources/i18n/qt/imagebot_es.qm"):   # the Spanish GUI
         assert not drop.search(name), name
 
 

@@ -49,12 +49,12 @@ class Admin(commands.Cog):
     async def sync(self, ctx: commands.Context) -> None:
         if not await self._allowed(ctx):
             return
-        tree = self.bot.tree
-        tree.copy_global_to(guild=ctx.guild)
-        synced = await tree.sync(guild=ctx.guild)
-        names = ", ".join(sorted(f"/{c.name}" for c in synced))
-        log.info("synced %d commands to guild %s", len(synced), ctx.guild.id)
-        await ctx.send(self.bot.catalog.text("admin.synced", lang_of(ctx.guild.preferred_locale), count=len(synced), names=names))
+        await ctx.send(await self._sync(ctx.guild, lang_of(ctx.guild.preferred_locale)))
+
+    async def _sync(self, guild: discord.Guild, lang: str) -> str:
+        synced = await self.bot.sync_commands(guild)
+        names = ", ".join(sorted(self.bot.catalog.command_path(c.name, lang) for c in synced))
+        return self.bot.catalog.text("admin.synced", lang, count=len(synced), names=names)
 
     @commands.command(name="clearall")
     async def clearall(self, ctx: commands.Context) -> None:
@@ -87,6 +87,13 @@ class Admin(commands.Cog):
             return True
         await reply(interaction, self.bot.catalog.text("admin.only", interaction_lang(interaction)))
         return False
+
+    @admin.command(name=_("sync"), description=_("Publish the slash commands to this server now"))
+    async def sync_now(self, interaction: discord.Interaction) -> None:
+        if not await self._check(interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await reply(interaction, await self._sync(interaction.guild, interaction_lang(interaction)))
 
     @admin.command(name=_("pause"), description=_("Pause the queue: the running job finishes, the others wait"))
     async def pause(self, interaction: discord.Interaction) -> None:

@@ -113,7 +113,7 @@ class ImageCommands(commands.Cog):
         workflow = info.name if info is not None else model
         parent_job_id = None
         if image is not None:
-            data = await read_attachment(self.bot, image)
+            data = await read_attachment(self.bot, image, lang)
             name = image.filename
         else:
             last = await self.bot.job_service.last_result(interaction.user.id)
@@ -173,7 +173,7 @@ class ImageCommands(commands.Cog):
             await reply(interaction, "\n".join(lines))
             return
         running = sum(1 for job in jobs if job.state in (JobState.SUBMITTED, JobState.RUNNING))
-        lines.append(catalog.text("queue.summary", lang, length=len(jobs), running=running))
+        lines.append(catalog.text("queue.summary", lang, length=len(jobs) - running, running=running))
         mine = [job for job in jobs if job.user_id == interaction.user.id]
         for job in mine:
             position = service.position(job.id)
@@ -181,7 +181,7 @@ class ImageCommands(commands.Cog):
                 lines.append(catalog.text("queue.yours_running", lang, job_id=job.id))
             else:
                 eta_s = service.eta_s(job.id)
-                eta = catalog.text("eta", lang, eta=format_duration(eta_s)) if eta_s else ""
+                eta = catalog.text("eta", lang, eta=format_duration(eta_s, lang)) if eta_s else ""
                 lines.append(catalog.text("queue.yours_waiting", lang, job_id=job.id, position=position, eta=eta))
         if not mine:
             lines.append(catalog.text("queue.none_yours", lang))

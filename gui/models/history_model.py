@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QImageReader, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QImageReader, QPalette, QPixmap
 
 from core.jobs import Job
 
@@ -30,11 +30,15 @@ def load_thumbnail(path: Path, size: int = THUMB) -> QImage:
     return reader.read()
 
 
-@functools.cache
 def _placeholder() -> QPixmap:
-    """A grey square while a thumbnail loads (or when the file is gone), so every cell has its size."""
+    """A plain square while a thumbnail loads (or when the file is gone), so every cell has its size."""
+    return _square(QGuiApplication.palette().color(QPalette.ColorRole.Midlight).name())
+
+
+@functools.cache
+def _square(colour: str) -> QPixmap:
     pixmap = QPixmap(THUMB, THUMB)
-    pixmap.fill(QColor("#D9DCE1"))
+    pixmap.fill(QColor(colour))
     return pixmap
 
 

@@ -3,18 +3,27 @@
 never stalls the loop."""
 from __future__ import annotations
 
+import functools
 import logging
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtGui import QFont
 
 from core.logs import LogLine
 
 LevelRole = Qt.ItemDataRole.UserRole + 1
 SourceRole = Qt.ItemDataRole.UserRole + 2
-LEVEL_COLOURS = {logging.WARNING: QColor("#B7791F"), logging.ERROR: QColor("#C53030"), logging.CRITICAL: QColor("#C53030")}
-SOURCE_GROUPS = {"All": None, "Bot": ("bot", "discord"), "Queue": ("core",), "ComfyUI": ("comfyui", "comfy"),
-                 "App": ("gui", "main", "__main__")}
+SOURCE_GROUPS = {QT_TRANSLATE_NOOP("LogModel", "All"): None, QT_TRANSLATE_NOOP("LogModel", "Bot"): ("bot", "discord"),
+                 QT_TRANSLATE_NOOP("LogModel", "Queue"): ("core",), "ComfyUI": ("comfyui", "comfy"),
+                 QT_TRANSLATE_NOOP("LogModel", "App"): ("gui", "main", "__main__")}
+
+
+@functools.cache
+def _bold() -> QFont:
+    """Warnings and errors stand out by weight, not colour: the palette's text colour keeps its contrast."""
+    font = QFont()
+    font.setBold(True)
+    return font
 
 
 class LogModel(QAbstractListModel):
@@ -37,8 +46,8 @@ class LogModel(QAbstractListModel):
         line = self._lines[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return line.text
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return LEVEL_COLOURS.get(line.level)
+        if role == Qt.ItemDataRole.FontRole:
+            return _bold() if line.level >= logging.WARNING else None
         if role == LevelRole:
             return line.level
         if role == SourceRole:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QModelIndex, Qt, QTimer, Signal
 
 from core.jobs import Job, JobState, Priority
 from gui.models.table import FlatTableModel, duration_text, now_like
@@ -17,16 +17,20 @@ from gui.models.table import FlatTableModel, duration_text, now_like
 ProgressRole = Qt.ItemDataRole.UserRole + 1     # (value, max) or None, for the progress delegate
 JobIdRole = Qt.ItemDataRole.UserRole + 2
 
-COLUMNS = ("#", "User", "Model", "Prompt", "Priority", "State", "Progress", "Waited", "Generating")
+COLUMNS = ("#", QT_TRANSLATE_NOOP("Columns", "User"), QT_TRANSLATE_NOOP("Columns", "Model"), QT_TRANSLATE_NOOP("Columns", "Prompt"), QT_TRANSLATE_NOOP("Columns", "Priority"), QT_TRANSLATE_NOOP("Columns", "State"),
+           QT_TRANSLATE_NOOP("Columns", "Progress"), QT_TRANSLATE_NOOP("Columns", "Waited"), QT_TRANSLATE_NOOP("Columns", "Generating"))
 COL_POSITION, COL_USER, COL_MODEL, COL_PROMPT, COL_PRIORITY, COL_STATE, COL_PROGRESS, COL_WAIT, COL_GEN = range(9)
 PROMPT_CHARS = 120
 ACTIVE = (JobState.SUBMITTED, JobState.RUNNING)
-STATE_TEXT = {JobState.QUEUED: "waiting", JobState.SUBMITTED: "in ComfyUI", JobState.RUNNING: "running"}
+STATE_TEXT = {JobState.QUEUED: QT_TRANSLATE_NOOP("QueueModel", "waiting"),
+              JobState.SUBMITTED: QT_TRANSLATE_NOOP("QueueModel", "in ComfyUI"),
+              JobState.RUNNING: QT_TRANSLATE_NOOP("QueueModel", "running")}
 
 
 def priority_text(priority: int) -> str:
-    names = {Priority.ADMIN: "admin", Priority.ROLE: "role", Priority.USER: "user"}
-    return names.get(priority, str(priority))
+    names = {Priority.ADMIN: QT_TRANSLATE_NOOP("QueueModel", "admin"), Priority.ROLE: QT_TRANSLATE_NOOP("QueueModel", "role"),
+             Priority.USER: QT_TRANSLATE_NOOP("QueueModel", "user")}
+    return QCoreApplication.translate("QueueModel", names[priority]) if priority in names else str(priority)
 
 
 @dataclass(eq=False)
@@ -121,7 +125,7 @@ class QueueModel(FlatTableModel):
         if column == COL_PRIORITY:
             return priority_text(job.priority)
         if column == COL_STATE:
-            return STATE_TEXT.get(row.state, row.state.value)
+            return QCoreApplication.translate("QueueModel", STATE_TEXT.get(row.state, row.state.value))
         if column == COL_PROGRESS:
             if row.progress is None:
                 return ""

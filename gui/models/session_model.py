@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
 
 from core.sessions import SessionInfo
 from gui.models.table import FlatTableModel, duration_text, now_like
 
-COLUMNS = ("User", "Channel", "Last activity", "Deleted in")
+COLUMNS = (QT_TRANSLATE_NOOP("Columns", "User"), QT_TRANSLATE_NOOP("Columns", "Channel"), QT_TRANSLATE_NOOP("Columns", "Last activity"), QT_TRANSLATE_NOOP("Columns", "Deleted in"))
 COL_USER, COL_CHANNEL, COL_ACTIVITY, COL_DELETES = range(4)
 
 
@@ -35,7 +35,8 @@ class SessionRow:
 def ago_text(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return duration_text((now_like(moment) - moment).total_seconds()) + " ago"
+    return QCoreApplication.translate("SessionModel", "{duration} ago").format(
+        duration=duration_text((now_like(moment) - moment).total_seconds()))
 
 
 class SessionModel(FlatTableModel):
@@ -65,7 +66,7 @@ class SessionModel(FlatTableModel):
             return ago_text(row.last_activity)
         if column == COL_DELETES:
             left = (row.deletes_at - now_like(row.deletes_at)).total_seconds()
-            return duration_text(left) if left > 0 else "now"
+            return duration_text(left) if left > 0 else QCoreApplication.translate("SessionModel", "now")
         return None
 
     def set_sessions(self, sessions) -> None:

@@ -29,9 +29,9 @@ class HistoryTab(QWidget):
         self.view.setSpacing(6)
         self.view.setModel(self.model)
         self.view.doubleClicked.connect(self.open_index)
-        self.open_button = QPushButton("Open file")
-        self.folder_button = QPushButton("Open folder")
-        self.refresh_button = QPushButton("Refresh")
+        self.open_button = QPushButton(self.tr("Open file"))
+        self.folder_button = QPushButton(self.tr("Open folder"))
+        self.refresh_button = QPushButton(self.tr("Refresh"))
         self.open_button.clicked.connect(lambda: self.open_index(self.view.currentIndex()))
         self.folder_button.clicked.connect(self.open_folder)
         self.refresh_button.clicked.connect(self.reload)
@@ -49,13 +49,13 @@ class HistoryTab(QWidget):
 
     def reload(self) -> None:
         spawn(self.job_service.recent(60), on_done=self.model.set_jobs,
-              on_error=lambda exc: self.notice.show_message(f"Could not read the history: {error_text(exc)}", error=True),
+              on_error=lambda exc: self.notice.show_message(self.tr("Could not read the history: {reason}").format(reason=error_text(exc)), error=True),
               name="history")
 
     def open_index(self, index) -> None:
         path = index.data(PathRole) if index.isValid() else None
         if not path or not Path(path).exists():
-            self.notice.show_message("That result has no file on this computer (any more).", timeout_ms=5000)
+            self.notice.show_message(self.tr("That result has no file on this computer (any more)."), timeout_ms=5000)
             return
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 

@@ -22,7 +22,7 @@ from comfy.errors import ComfyAuthError, ComfyError, NotComfyUIError
 from core.jobs import JobRequest
 from gui.invite import application_id_from_token, invite_url
 from gui.models.history_model import HistoryModel
-from gui.status import BOT_WORDS, COMFY_WORDS, StatusSnapshot
+from gui.status import StatusSnapshot, bot_words, comfy_words
 from gui.tasks import error_text, spawn
 from gui.theme import Tone, say
 
@@ -183,9 +183,9 @@ class HomeTab(QWidget):
         if state == "connected":
             say(self.bot_state, self.tr("Connected as {name}").format(name=name or "?"), Tone.OK)
         elif state in ("rejected", "unreachable", "absent"):
-            say(self.bot_state, BOT_WORDS[state], Tone.PROBLEM)
+            say(self.bot_state, bot_words(state), Tone.PROBLEM)
         else:
-            say(self.bot_state, BOT_WORDS.get(state, state))
+            say(self.bot_state, bot_words(state))
         servers = ", ".join(str(g) for g in settings.allowed_guild_ids)
         self.bot_servers.setText(servers or self.tr("none set"))
         fixes = {
@@ -205,7 +205,7 @@ class HomeTab(QWidget):
         self.bot_button.setVisible(bool(button))
 
     def _show_comfy(self, snapshot: StatusSnapshot) -> None:
-        words = COMFY_WORDS.get(snapshot.comfy, snapshot.comfy)
+        words = comfy_words(snapshot.comfy)
         if snapshot.comfy == "up":
             say(self.comfy_state, words, Tone.OK)
         elif snapshot.comfy_down:

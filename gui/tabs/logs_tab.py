@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QUrl
 from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLineEdit, QListView, QPushButton,
                                QVBoxLayout, QWidget)
 
 from gui.models.log_model import SOURCE_GROUPS, LogFilter, LogModel
 
-LEVELS = (("Debug", logging.DEBUG), ("Info", logging.INFO), ("Warning", logging.WARNING), ("Error", logging.ERROR))
+LEVELS = ((QT_TRANSLATE_NOOP("LogsTab", "Debug"), logging.DEBUG), (QT_TRANSLATE_NOOP("LogsTab", "Info"), logging.INFO),
+          (QT_TRANSLATE_NOOP("LogsTab", "Warning"), logging.WARNING), (QT_TRANSLATE_NOOP("LogsTab", "Error"), logging.ERROR))
 
 
 class LogsTab(QWidget):
@@ -32,19 +33,20 @@ class LogsTab(QWidget):
 
         self.level_box = QComboBox()
         for label, level in LEVELS:
-            self.level_box.addItem(label, level)
+            self.level_box.addItem(self.tr(label), level)
         self.level_box.setCurrentIndex(1)
         self.source_box = QComboBox()
-        self.source_box.addItems(list(SOURCE_GROUPS))
+        for group in SOURCE_GROUPS:
+            self.source_box.addItem(QCoreApplication.translate("LogModel", group), group)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search…")
+        self.search.setPlaceholderText(self.tr("Search…"))
         self.search.setClearButtonEnabled(True)
-        self.copy_button = QPushButton("Copy")
-        self.folder_button = QPushButton("Open log folder")
+        self.copy_button = QPushButton(self.tr("Copy"))
+        self.folder_button = QPushButton(self.tr("Open log folder"))
         self.follow = True
 
         self.level_box.currentIndexChanged.connect(lambda _: self.proxy.set_filter(min_level=self.level_box.currentData()))
-        self.source_box.currentTextChanged.connect(lambda text: self.proxy.set_filter(group=text))
+        self.source_box.currentIndexChanged.connect(lambda _: self.proxy.set_filter(group=self.source_box.currentData()))
         self.search.textChanged.connect(lambda text: self.proxy.set_filter(search=text))
         self.copy_button.clicked.connect(self.copy_selection)
         self.folder_button.clicked.connect(self.open_folder)

@@ -1,7 +1,7 @@
 """Queue tab: the live table, the admin's actions on a job, and the running job's preview."""
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QItemSelectionModel, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QTableView, QVBoxLayout, QWidget)
@@ -11,7 +11,9 @@ from gui.models.queue_model import COL_PROGRESS, COL_PROMPT, QueueModel
 from gui.tasks import error_text, spawn
 from gui.widgets import NoticeBar, ProgressDelegate
 
-PRIORITIES = (("Admin (first)", int(Priority.ADMIN)), ("Role", int(Priority.ROLE)), ("User", int(Priority.USER)))
+PRIORITIES = ((QT_TRANSLATE_NOOP("QueueTab", "Admin (first)"), int(Priority.ADMIN)),
+              (QT_TRANSLATE_NOOP("QueueTab", "Role"), int(Priority.ROLE)),
+              (QT_TRANSLATE_NOOP("QueueTab", "User"), int(Priority.USER)))
 PREVIEW_SIDE = 320
 COLUMN_WIDTHS = {0: 40, 1: 110, 2: 120, 4: 70, 5: 90, 6: 100, 7: 70, 8: 86}
 
@@ -41,17 +43,18 @@ class QueueTab(QWidget):
             header.resizeSection(column, width)
         header.setSectionResizeMode(COL_PROMPT, QHeaderView.ResizeMode.Stretch)
 
-        self.cancel_button = QPushButton("Cancel job")
-        self.up_button = QPushButton("Move up")
-        self.down_button = QPushButton("Move down")
+        self.cancel_button = QPushButton(self.tr("Cancel job"))
+        self.up_button = QPushButton(self.tr("Move up"))
+        self.down_button = QPushButton(self.tr("Move down"))
         self.priority_box = QComboBox()
         for label, value in PRIORITIES:
-            self.priority_box.addItem(label, value)
-        self.priority_button = QPushButton("Set priority")
+            self.priority_box.addItem(self.tr(label), value)
+        self.priority_button = QPushButton(self.tr("Set priority"))
         self.pause_button = QPushButton()
         self.pause_button.clicked.connect(actions.pause_queue.trigger)
-        actions.pause_queue.changed.connect(lambda: self.pause_button.setText(actions.pause_queue.text() + " (all)"))
-        self.pause_button.setText(actions.pause_queue.text() + " (all)")
+        actions.pause_queue.changed.connect(lambda: self.pause_button.setText(actions.pause_queue.text()))
+        self.pause_button.setText(actions.pause_queue.text())
+        self.pause_button.setToolTip(self.tr("Pauses or resumes the whole queue, for everyone"))
         self.summary = QLabel()
 
         self.cancel_button.clicked.connect(self.cancel_selected)
@@ -66,16 +69,17 @@ class QueueTab(QWidget):
         buttons.addWidget(self.summary)
         buttons.addWidget(self.pause_button)
 
-        self.preview = QLabel("No job is running.")
+        self.preview = QLabel(self.tr("No job is running."))
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(PREVIEW_SIDE // 2, PREVIEW_SIDE // 2)
-        self.preview.setStyleSheet("QLabel { background: #2B2D31; color: #B5BAC1; border-radius: 6px; }")
+        self.preview.setStyleSheet("QLabel { background: palette(base); color: palette(text); "
+                                   "border: 1px solid palette(mid); border-radius: 6px; }")
         self.preview_caption = QLabel("")
         self.preview_caption.setWordWrap(True)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(QLabel("<b>Now generating</b>"))
+        side_layout.addWidget(QLabel("<b>" + self.tr("Now generating") + "</b>"))
         side_layout.addWidget(self.preview, 1)
         side_layout.addWidget(self.preview_caption)
 
@@ -128,36 +132,36 @@ class QueueTab(QWidget):
             widget.setEnabled(has)
 
     def _show_summary(self, waiting: int, running: int) -> None:
-        self.summary.setText(f"{waiting} waiting · {running} running")
+        self.summary.setText(self.tr("{waiting} waiting · {running} running").format(waiting=waiting, running=running))
 
     # ---- actions ----
     def _act(self, coro, what: str, reload: bool = False) -> None:
         def failed(exc: BaseException) -> None:
-            self.notice.show_message(f"{what} failed: {error_text(exc)}", error=True)
+            self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True)
         spawn(coro, on_error=failed, on_done=(lambda _: self.reload()) if reload else None, name=what)
 
     def cancel_selected(self) -> None:
         job_id = self.selected_job_id()
         if job_id is not None:
-            self._act(self.job_service.cancel(job_id, is_admin=True), f"Cancelling job {job_id}")
+            self._act(self.job_service.cancel(job_id, is_admin=True), self.tr("Cancelling job {id}").format(id=job_id))
 
     def move_selected(self, steps: int) -> None:
         job_id = self.selected_job_id()
         if job_id is not None:
-            self._act(self.job_service.move(job_id, steps), f"Moving job {job_id}", reload=True)
+            self._act(self.job_service.move(job_id, steps), self.tr("Moving job {id}").format(id=job_id), reload=True)
 
     def prioritise_selected(self) -> None:
         job_id = self.selected_job_id()
         if job_id is not None:
             priority = self.priority_box.currentData()
-            self._act(self.job_service.set_priority(job_id, priority), f"Changing the priority of job {job_id}",
+            self._act(self.job_service.set_priority(job_id, priority), self.tr("Changing the priority of job {id}").format(id=job_id),
                       reload=True)
 
     # ---- preview ----
     def on_started(self, event) -> None:
         self._preview_job = event.job_id
         self.preview.setPixmap(QPixmap())
-        self.preview.setText("Starting…")
+        self.preview.setText(self.tr("Starting…"))
         request = event.job.request
         self.preview_caption.setText(f"#{event.job_id} · {request.user_name}: {request.prompt[:160]}")
 
@@ -169,11 +173,11 @@ class QueueTab(QWidget):
                 self.preview.setPixmap(pixmap.scaled(PREVIEW_SIDE, PREVIEW_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
                                                      Qt.TransformationMode.SmoothTransformation))
         elif self.preview.pixmap().isNull():
-            self.preview.setText(f"Step {event.value} of {event.max}")
+            self.preview.setText(self.tr("Step {value} of {max}").format(value=event.value, max=event.max))
 
     def on_job_left(self, event) -> None:
         if event.job_id == self._preview_job:
             self._preview_job = None
             self.preview.setPixmap(QPixmap())
-            self.preview.setText("No job is running.")
+            self.preview.setText(self.tr("No job is running."))
             self.preview_caption.setText("")

@@ -24,9 +24,9 @@ class SessionsTab(QWidget):
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.close_button = QPushButton("Close now")
-        self.keep_button = QPushButton("Keep")
-        self.refresh_button = QPushButton("Refresh")
+        self.close_button = QPushButton(self.tr("Close now"))
+        self.keep_button = QPushButton(self.tr("Keep"))
+        self.refresh_button = QPushButton(self.tr("Refresh"))
         self.close_button.clicked.connect(self.close_selected)
         self.keep_button.clicked.connect(self.keep_selected)
         self.refresh_button.clicked.connect(self.reload)
@@ -40,7 +40,7 @@ class SessionsTab(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.notice)          # below: a notice never moves the rows under the mouse
         if session_service is None:
-            layout.addWidget(QLabel("Sessions are managed by the Discord bot; it is not running in this app."))
+            layout.addWidget(QLabel(self.tr("Sessions are managed by the Discord bot; it is not running in this app.")))
             for button in (self.close_button, self.keep_button, self.refresh_button):
                 button.setEnabled(False)
         else:
@@ -51,7 +51,7 @@ class SessionsTab(QWidget):
         if self.service is None:
             return
         spawn(self.service.list(), on_done=self.model.set_sessions,
-              on_error=lambda exc: self.notice.show_message(f"Could not read the sessions: {error_text(exc)}", error=True),
+              on_error=lambda exc: self.notice.show_message(self.tr("Could not read the sessions: {reason}").format(reason=error_text(exc)), error=True),
               name="list sessions")
 
     def selected(self):
@@ -61,14 +61,14 @@ class SessionsTab(QWidget):
     def _act(self, action, what: str) -> None:
         row = self.selected()
         if row is None:
-            self.notice.show_message("Select a session first.", timeout_ms=4000)
+            self.notice.show_message(self.tr("Select a session first."), timeout_ms=4000)
             return
         spawn(action(row.user_id, row.guild_id), on_done=lambda _: self.reload(),
-              on_error=lambda exc: self.notice.show_message(f"{what} failed: {error_text(exc)}", error=True),
+              on_error=lambda exc: self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True),
               name=what)
 
     def close_selected(self) -> None:
-        self._act(self.service.expire, "Closing the session")
+        self._act(self.service.expire, self.tr("Closing the session"))
 
     def keep_selected(self) -> None:
-        self._act(self.service.keep, "Keeping the session")
+        self._act(self.service.keep, self.tr("Keeping the session"))

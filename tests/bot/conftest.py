@@ -133,7 +133,7 @@ async def bot_db(app_paths):
 async def env(bot_db, make_job_service, core_bus, app_paths, world_options):
     options = dict(world_options)
     service_options = options.pop("service_options", {})
-    settle_timeout = options.pop("settle_timeout", 0.5)
+    settle_timeout = options.pop("settle_timeout", 3.0)   # real seconds: generous, the machine may be busy
     settings_values = dict(allowed_guild_ids=(HOME,), user_job_limit=2, session_idle_minutes=30,
                            session_warning_minutes=5)
     settings_values.update(options)

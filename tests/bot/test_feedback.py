@@ -58,7 +58,7 @@ async def test_position_counts_down_then_progress_then_the_result(world: World, 
 
     def position() -> int | None:
         text = shown()
-        if "Being sent to ComfyUI" in text:     # position 0: left our queue for ComfyUI's
+        if "Your turn: starting in a moment" in text:     # position 0: left our queue for ComfyUI's
             return 0
         return int(text.split("Pos: **")[1].split("**")[0]) if "Pos: **" in text else None
 
@@ -145,7 +145,7 @@ async def test_an_offline_image_server_is_shown_to_waiting_jobs(world: World, co
     core_bus.publish(BackendHealthChanged(fake_comfy.url, False, "connection refused"))
     await w.until(lambda: "image server is offline" in session.last_message.content, advance=2)
     r = await w.bob.slash(w.general, "imagine", model=MODEL, prompt="later")
-    assert "(ComfyUI) is not reachable right now" in r.response.content
+    assert "image server is offline right now. Your job keeps its place" in r.response.content
     core_bus.publish(BackendHealthChanged(fake_comfy.url, True, ""))
     await w.until(lambda: "Pos: **1**" in session.last_message.content, advance=2)
 
@@ -275,7 +275,7 @@ async def test_after_a_restart_the_same_status_message_keeps_going_and_becomes_t
     def shown() -> str:
         return next(m for m in session.history() if m.id == status.id).content
 
-    await w.until(lambda: "Being sent to ComfyUI" in shown(), advance=2)
+    await w.until(lambda: "Your turn: starting in a moment" in shown(), advance=2)
     gate.release()
     await w.until(lambda: result_of(session) is not None, advance=2)
     assert result_of(session).id == status.id
@@ -284,8 +284,8 @@ async def test_after_a_restart_the_same_status_message_keeps_going_and_becomes_t
 
 
 @pytest.mark.parametrize("world_options", [DEPTH_1])
-@pytest.mark.parametrize("spanish, expected", [(False, "📤 **Z-Image Turbo** · Being sent to ComfyUI · starts soon"),
-                                               (True, "📤 **Z-Image Turbo** · Enviándose a ComfyUI · empieza pronto")])
+@pytest.mark.parametrize("spanish, expected", [(False, "📤 **Z-Image Turbo** · Your turn: starting in a moment"),
+                                               (True, "📤 **Z-Image Turbo** · Es tu turno: empieza en un momento")])
 async def test_a_job_handed_to_comfyui_says_so(world: World, gate, spanish, expected):
     """Position 0: the job left our queue for ComfyUI's, behind the image being made there."""
     w = world

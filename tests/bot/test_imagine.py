@@ -39,7 +39,8 @@ async def test_imagine_creates_the_session_posts_feedback_and_the_result(world: 
     assert len(posts) == 2          # the welcome text and the status message
     assert result.id == int(w.requests("PATCH", f"/channels/{session.id}/messages/")[-1].path.rsplit("/", 1)[1])
     assert result.content.startswith(f"<@{w.alice.id}> ✅ Done in ")
-    assert "Z-Image Turbo" in result.content and "seed `42`" in result.content
+    assert "Z-Image Turbo" in result.content and "42" not in result.content   # the seed is in the footer
+    assert result.embeds[0].footer.text == "Job #1 · seed 42"
     assert result.embeds[0].description == "a red fox in the snow"
     data = await result.attachments[0].read()
     assert data.startswith(b"\x89PNG")
@@ -63,7 +64,9 @@ async def test_odd_prompts_never_ping_anyone(world: World):
     session = w.session_of(w.alice)
     await w.until(lambda: result_message(session) is not None, advance=2)
     result = result_message(session)
-    assert result.embeds[0].description == odd          # echoed byte for byte, in the embed
+    # Shown as typed: markdown escaped, mentions kept as text (an embed never pings).
+    assert result.embeds[0].description == (f'@everyone @here <@{w.bob.id}> <@&{w.admin_role.id}> "quoted" \'single\'\n'
+                                             'second line\n\n\\`\\`\\`code\\`\\`\\`')
     for message in session.history():
         users, roles, everyone = pings(w, message)
         assert not everyone and roles == [] and w.bob.id not in users
@@ -110,13 +113,13 @@ async def test_paused_queue_accepts_and_says_so_then_the_user_limit(world: World
     w = world
     await w.job_service.pause()
     r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
-    assert "The queue is paused by an admin: your job waits" in r.response.content
+    assert "The queue is paused by the host: your job keeps its place" in r.response.content
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
     SPANISH_USERS.add(w.alice.id)
     r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
     assert r.ephemeral
-    assert r.response.content == ("Ya tienes 2 trabajo(s) esperando o en curso (el límite es 2). "
-                                  "Espera a que termine uno o usa /cancel.")
+    assert r.response.content == ("Ya tienes 2 trabajos esperando o en curso (el límite es 2). "
+                                  "Espera a que termine uno o cancela uno con /cancelar.")
     assert len(w.job_service.queued()) == 2
 
 
@@ -126,7 +129,7 @@ async def test_full_queue_is_refused(world: World):
     await w.job_service.pause()
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
     r = await w.bob.slash(w.general, "imagine", model=MODEL, prompt="a dog")
-    assert r.response.content == "The queue is full (1 jobs). Try again in a few minutes."
+    assert r.response.content == "The queue is full (1 job). Try again in a few minutes."
 
 
 async def test_queue_and_cancel(world: World):
@@ -138,7 +141,7 @@ async def test_queue_and_cancel(world: World):
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="second")
     r = await w.alice.slash(w.general, "queue")
     text = r.response.content
-    assert "paused by an admin" in text and "Queue: 2 job(s), 0 generating." in text
+    assert "paused by the host" in text and "Queue: 2 jobs waiting, 0 generating." in text
     assert "Your job #2: position 2" in text
     # Someone else's job cannot be cancelled.
     r = await w.alice.slash(w.general, "cancel", job_id=1)
@@ -171,20 +174,20 @@ async def test_finished_event_carries_what_the_result_shows(world: World, core_e
     session = w.session_of(w.alice)
     await w.until(lambda: result_message(session) is not None, advance=2)
     finished = core_events.of(JobFinished)[0]
-    assert f"seed `{finished.seed}`" in result_message(session).content
+    assert result_message(session).embeds[0].footer.text == f"Job #1 · seed {finished.seed}"
 
 
 async def test_a_spanish_user_gets_everything_in_spanish(world: World):
     w = world
     SPANISH_USERS.add(w.alice.id)
     r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="un gato")
-    assert r.response.content.startswith("El trabajo #1 está en la cola, posición 1")
+    assert r.response.content.startswith("Tu trabajo #1 está en la cola, en la posición 1")
     session = w.session_of(w.alice)
     welcome = session.history()[0]
     assert "este es tu canal privado" in welcome.content
     await w.until(lambda: result_message(session) is not None, advance=2)
     result = result_message(session)
-    assert "✅ Hecho en" in result.content and "semilla" in result.content
+    assert "✅ Hecho en" in result.content and result.embeds[0].footer.text.startswith("Trabajo #1 · semilla ")
     assert [c.label for row in result.components for c in row.children] == ["Otra vez", "Editar", "Borrar"]
     assert result.embeds[0].author.name == "Texto"
 

@@ -42,9 +42,9 @@ async def test_shipped_workflows_pass_when_comfyui_has_the_models():
     async with FakeComfyUI(extra_object_info=_loaders_with_models()) as fake:
         code, text = await _check(FLUJOS, fake.url)
     assert code == EXIT_OK, text
-    for name in ("flux_schnell", "z_image_turbo", "flux_edit"):
+    for name in ("flux_schnell", "z_image_turbo", "flux_edit", "z_image_turbo_vary", "upscale", "upscale_model"):
         assert f"OK        {name} " in text
-    assert "3 OK, 0 with problems, 0 not loaded" in text
+    assert "6 OK, 0 with problems, 0 not loaded" in text
 
 
 async def test_missing_model_gives_exit_1_and_names_the_closest(tmp_path):
@@ -86,14 +86,14 @@ async def test_load_errors_and_proposed_manifests_are_reported(tmp_path):
     assert code == EXIT_PROBLEMS
     assert "NOT LOADED broken.json: not valid JSON" in text
     assert "OK        flux_schnell (Flux Schnell) [manifest proposed, not confirmed: disabled]" in text
-    assert "· prompt: node 4 (CLIPTextEncode.text)" in text
+    assert "· prompt: node 4 (CLIPTextEncode, 'Prompt') text" in text
 
 
 async def test_default_fake_fixture_is_checked(fake_comfy):
     # whatever models the shared fake lists, the check runs and reports per workflow
     code, text = await _check(FLUJOS, fake_comfy.url)
     assert code in (EXIT_OK, EXIT_PROBLEMS)
-    assert "Checking 3 workflow(s)" in text
+    assert "Checking 6 workflow(s)" in text
 
 
 async def test_unreachable_comfyui_gives_exit_2_naming_the_url():

@@ -21,7 +21,7 @@ from comfy.workflows import (
 )
 
 FLUJOS = Path(__file__).resolve().parents[2] / "flujos"
-SHIPPED = ("flux_schnell", "z_image_turbo", "flux_edit")
+SHIPPED = ("flux_schnell", "z_image_turbo", "flux_edit", "z_image_turbo_vary", "upscale", "upscale_model")
 
 
 @pytest.fixture
@@ -49,10 +49,14 @@ def test_shipped_workflows_load_without_errors():
     assert workflows.errors == []
     assert set(workflows.templates) == set(SHIPPED)
     for template in workflows.templates.values():
-        assert template.enabled and not template.manifest_proposed
-        assert "prompt" in template.manifest.inputs and "seed" in template.manifest.inputs
-    assert workflows.get("flux_edit").kind == "edit"
+        assert not template.manifest_proposed
+        assert "image" in template.manifest.inputs or "prompt" in template.manifest.inputs
+    kinds = {name: t.kind for name, t in workflows.templates.items()}
+    assert kinds == {"flux_schnell": "imagine", "z_image_turbo": "imagine", "flux_edit": "edit",
+                     "z_image_turbo_vary": "vary", "upscale": "upscale", "upscale_model": "upscale"}
     assert {t.name for t in workflows.enabled("imagine")} == {"flux_schnell", "z_image_turbo"}
+    # the model-based upscale waits until the admin has the model
+    assert not workflows.get("upscale_model").enabled
 
 
 def test_shipped_workflows_use_the_expected_nodes():
@@ -115,7 +119,7 @@ def test_malformed_manifest_names_file_and_fix(folder, change, expected):
     _write(folder / "flux_schnell.manifest.json", manifest)
     workflows = load_workflows(folder)
     assert "flux_schnell" not in workflows.templates
-    assert set(workflows.templates) == {"z_image_turbo", "flux_edit"}
+    assert set(workflows.templates) == set(SHIPPED) - {"flux_schnell"}
     [error] = workflows.errors
     assert error.path.name == "flux_schnell.manifest.json"
     assert error.message.startswith("flux_schnell.manifest.json: ")
@@ -157,7 +161,7 @@ def test_workflow_error_is_a_comfy_error():
 
 def _text_at(filled, template, role):
     graph = filled if isinstance(filled, dict) else filled.graph
-    ref = template.manifest.inputs[role]
+    ref = template.manifest.ref(role)
     return graph[ref.node]["inputs"][ref.input]
 
 
@@ -169,10 +173,9 @@ def test_fill_prompt_is_byte_exact_through_json():
     template = load_workflows(FLUJOS).get("z_image_turbo")
     prompt = (TRICKY_PROMPT * 40)[:4000]
     assert len(prompt) == 4000
-    filled = template.fill(FillParams(prompt=prompt, negative_prompt='no "blur"\n😀'))
+    filled = template.fill(FillParams(prompt=prompt))
     wire = json.loads(json.dumps(filled.graph))
     assert _text_at(wire, template, "prompt") == prompt
-    assert _text_at(wire, template, "negative_prompt") == 'no "blur"\n😀'
     assert json.dumps(_text_at(wire, template, "prompt")) == json.dumps(prompt)
     # ensure_ascii=False too, as some clients send it
     assert json.loads(json.dumps(filled.graph, ensure_ascii=False)) == filled.graph
@@ -184,14 +187,14 @@ def test_fill_does_not_touch_the_template():
     filled = template.fill(FillParams(prompt="a cat", width=512, height=768, batch_size=2))
     assert json.dumps(template.graph, sort_keys=True) == before
     assert filled.graph is not template.graph
-    latent = filled.graph[template.manifest.inputs["width"].node]["inputs"]
+    latent = filled.graph[template.manifest.ref("width").node]["inputs"]
     assert (latent["width"], latent["height"], latent["batch_size"]) == (512, 768, 2)
 
 
 def test_fill_uses_defaults_when_not_given():
     template = load_workflows(FLUJOS).get("flux_schnell")
     filled = template.fill(FillParams(prompt="x"))
-    latent = filled.graph[template.manifest.inputs["width"].node]["inputs"]
+    latent = filled.graph[template.manifest.ref("width").node]["inputs"]
     assert (latent["width"], latent["height"], latent["batch_size"]) == (1024, 1024, 1)
     assert _text_at(filled, template, "steps") == 4
 
@@ -318,7 +321,8 @@ def test_propose_manifest_matches_the_shipped_manifest(folder, name):
     assert [m.label for m in proposed.models] == [m.label for m in shipped.models]
     assert proposed.enabled is False
     # filling a proposed manifest works the same way
-    template.fill(FillParams(prompt="x", image="a.png" if shipped.kind == "edit" else None))
+    template.fill(FillParams(prompt="x" if "prompt" in shipped.inputs else "",
+                             image="a.png" if template.takes_image else None))
 
 
 def test_propose_display_name_and_notes():
@@ -342,14 +346,17 @@ def test_propose_traces_through_a_custom_sampler_and_primitive_text():
         "8": {"class_type": "SamplerCustomAdvanced", "inputs": {"noise": ["6", 0], "guider": ["5", 0],
               "sampler": ["10", 0], "sigmas": ["11", 0], "latent_image": ["7", 0]}},
         "9": {"class_type": "CLIPLoader", "inputs": {"clip_name": "t5.safetensors", "type": "flux"}},
+        "12": {"class_type": "VAEDecode", "inputs": {"samples": ["8", 0], "vae": ["13", 0]}},
+        "13": {"class_type": "VAELoader", "inputs": {"vae_name": "ae.safetensors"}},
+        "14": {"class_type": "SaveImage", "inputs": {"images": ["12", 0], "filename_prefix": "x"}},
     }
     manifest, _ = propose_manifest(graph, name="x")
-    assert manifest.inputs["prompt"] == InputRef("2", "value")
-    assert manifest.inputs["seed"] == InputRef("6", "noise_seed")
-    assert manifest.inputs["width"] == InputRef("7", "width")
+    assert manifest.inputs["prompt"] == (InputRef("2", "value"),)
+    assert manifest.inputs["seed"] == (InputRef("6", "noise_seed"),)
+    assert manifest.inputs["width"] == (InputRef("7", "width"),)
     assert manifest.defaults["height"] == 1216
     assert "negative_prompt" not in manifest.inputs
-    assert [m.label for m in manifest.models] == ["Diffusion model (GGUF)", "Text encoder"]
+    assert [m.label for m in manifest.models] == ["Diffusion model (GGUF)", "Text encoder", "VAE"]
 
 
 def test_workflow_without_manifest_and_without_prompt_is_a_load_error(folder):

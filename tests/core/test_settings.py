@@ -283,3 +283,30 @@ def test_settings_built_or_replaced_with_a_login_in_a_url_still_hold_addresses_o
     assert settings.comfy_logins == {"http://gpu:8188": ComfyLogin("bot", "hunter2")}
     assert replace(settings, max_batch_size=2).comfy_logins == settings.comfy_logins
     assert replace(settings, comfy_urls=("http://other:8188",)).comfy_logins == {}
+
+
+def test_gpu_time_settings(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={"MAX_BYPASS": "0", "MAX_EXTRA_WAIT_S": "30.5",
+                                             "MODEL_AWARE_DISPATCH": "false",
+                                             "HOST_GPU_SCHEDULE": "mon-fri 18:00-23:00; sat,sun 10:00-14:00",
+                                             "HOST_GPU_PROGRAMS": "EldenRing.exe, cs2"})
+    assert (settings.fairness.model_aware, settings.fairness.max_bypass, settings.fairness.max_extra_wait_s) == \
+        (False, 0, 30.5)
+    assert settings.host_gpu_programs == ("eldenring", "cs2")
+    defaults = load_settings(app_paths, env={})
+    assert defaults.fairness.model_aware and defaults.max_bypass == 8 and defaults.max_extra_wait_s == 90
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"MAX_BYPASS": "-1"}, "MAX_BYPASS in environment: -1 is out of range: use 0 to 10000 jobs (0: no limit)"),
+    ({"MAX_BYPASS": "lots"}, "MAX_BYPASS in environment: 'lots' is not a whole number"),
+    ({"MAX_BYPASS": "99999999"}, "MAX_BYPASS"),
+    ({"MAX_EXTRA_WAIT_S": "-3"}, "MAX_EXTRA_WAIT_S in environment: -3.0 is out of range"),
+    ({"MAX_EXTRA_WAIT_S": "nan"}, "MAX_EXTRA_WAIT_S"),
+    ({"MAX_EXTRA_WAIT_S": "1e12"}, "MAX_EXTRA_WAIT_S"),
+    ({"HOST_GPU_SCHEDULE": "weekdays 18-23"}, "HOST_GPU_SCHEDULE in environment: 'weekdays 18-23' is not a schedule"),
+])
+def test_absurd_gpu_time_settings_name_the_setting(app_paths, no_keyring, env, says):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(app_paths, env=env)
+    assert says in str(caught.value)

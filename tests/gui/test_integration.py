@@ -41,8 +41,9 @@ async def test_jobs_flow_through_queue_and_history(qtbot, app_paths, core_bus, j
     # Test run from the Workflows tab: through JobService with source="tray", the image shown here
     tab = app.dashboard.workflows_tab
     for row in range(tab.list.count()):
-        if tab.list.item(row).text().startswith("Z-Image"):
+        if tab.list.item(row).text().startswith("Z-Image Turbo"):
             tab.list.setCurrentRow(row)
+            break
     tab.test_prompt.setText("a tray test")
     await tab.test_run()
     await until(lambda: "Done in" in tab.test_status.text(), timeout=20)

@@ -178,7 +178,8 @@ async def test_an_unreachable_discord_is_said_as_such(qtbot, gui_services):
     assert "Bot: Discord unreachable" in app.tray.icon.toolTip()
     assert "Bot: Discord unreachable" in app.dashboard.status_label.text()
     assert app.tray._shown_level[0] == "down"
-    assert notices == [("Discord cannot be reached", message, True, "bot")]
+    assert notices == [("Discord cannot be reached", "Check the internet connection; the bot keeps trying by itself.",
+                        True, "bot")]
     gui_services.bus.publish(BotStateChanged(False, message, unreachable=True))   # said once, not at every retry
     assert len(notices) == 1
     gui_services.bus.publish(BotStateChanged(True, "Connected to Discord as imagebot"))

@@ -4,12 +4,13 @@ import json
 from dataclasses import replace
 
 import pytest
+from aiohttp import web
 
 from core.secrets import SecretStore
 from core.settings import load_settings
 from core.status import DiscordUnreachable, TokenRejected
 from gui.invite import PERMISSIONS_VALUE
-from gui.services import BotIdentity
+from gui.services import BotIdentity, read_system_stats
 from gui.wizard import SetupWizard
 from tests.gui.conftest import until
 
@@ -146,7 +147,7 @@ async def test_unreachable_comfy_is_explained(qtbot, fresh_services):
     page.url.setText("http://127.0.0.1:9")
     page.test_connection()
     await until(lambda: "No ComfyUI answers" in page.status.text())
-    assert "connection refused" in page.status.text()
+    assert "connection refused" in page.status.toolTip()          # the details, folded away
 
 
 async def test_database_url_is_validated(qtbot, fresh_services):
@@ -266,3 +267,41 @@ async def test_without_a_keyring_a_database_password_from_the_env_stays_there(qt
     assert "s3cret" not in fresh_services.paths.settings_file.read_text()
     reloaded = load_settings(fresh_services.paths, env={}, dotenv=env)
     assert reloaded.database_url == "postgresql://bot:s3cret@db:5432/imagebot"      # nothing dropped
+
+
+@pytest.fixture
+async def not_comfy():
+    """Another program's web server on a port ComfyUI might use."""
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html>another app</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    await runner.cleanup()
+
+
+async def test_first_start_finds_comfyui_on_its_usual_ports(qtbot, fresh_services, fake_comfy, not_comfy):
+    fresh_services.comfy_stats = read_system_stats
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.comfy_page
+    page.candidates = (not_comfy, fake_comfy.url)      # as :8188 taken by another program, ComfyUI Desktop on :8000
+    await page.find_local_comfy()
+    await until(lambda: "Found ComfyUI" in page.status.text())
+    assert page.url.text() == fake_comfy.url and page.attach.isChecked()
+    assert f"✓ Found ComfyUI 0.3.64 at {fake_comfy.url}" in page.status.text()
+    assert f"⚠ {not_comfy} answers, but it is not ComfyUI" in page.status.text()
+
+
+async def test_first_start_says_when_no_comfyui_answers(qtbot, fresh_services):
+    fresh_services.comfy_stats = read_system_stats
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.comfy_page
+    page.candidates = ("http://127.0.0.1:9",)
+    await page.find_local_comfy()
+    await until(lambda: "No ComfyUI answers" in page.status.text())
+    assert page.url.text() == "http://127.0.0.1:8188"

@@ -4,6 +4,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
 from core.jobs import Job, JobFinished, JobRequest, JobState
@@ -50,7 +51,8 @@ async def test_log_model_batches_and_filters(qtmodeltester):
     await until(lambda: model.rowCount() == 5)
     qtmodeltester.check(model, force_py=True)
     assert model.index(4, 0).data() == "bot line 5"
-    assert model.index(0, 0).data(9) == QColor("#B7791F")      # ForegroundRole of a warning
+    assert model.index(0, 0).data(Qt.ItemDataRole.FontRole).bold()          # a warning: bold, in the palette's colour
+    assert model.index(0, 0).data(Qt.ItemDataRole.ForegroundRole) is None
     proxy.set_filter(min_level=logging.WARNING)
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["bot line 1", "bot line 3", "bot line 5"]
     proxy.set_filter(min_level=logging.DEBUG, group="Bot", search="LINE 4")

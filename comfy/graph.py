@@ -1,0 +1,143 @@
+"""Reading a ComfyUI API-format graph the way ComfyUI executes it.
+
+ComfyUI runs only what an output node needs: it starts from every output node (SaveImage,
+PreviewImage, SaveImageWebsocket...) and follows links backwards. A node that reaches no output is
+never executed, so nothing a user sets there changes the result. `live_nodes` gives that set.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from comfy.errors import ComfyError
+
+# Output nodes that give still images (what the bot delivers) and those that give video or
+# animations (refused: the bot delivers still images).
+IMAGE_OUTPUT_CLASSES = frozenset({
+    "SaveImage", "PreviewImage", "SaveImageWebsocket", "Image Save", "SaveImageExtended",
+    "Save Image (JPG)", "easy imageSave", "JWImageSaveToPath"})
+VIDEO_OUTPUT_CLASSES = frozenset({
+    "SaveVideo", "SaveWEBM", "SaveAnimatedWEBP", "SaveAnimatedPNG", "VHS_VideoCombine",
+    "SaveAudio", "SaveAudioMP3", "SaveAudioOpus", "SaveGLB", "Save3D"})
+
+
+class WorkflowError(ComfyError):
+    """A workflow or its manifest is unusable, or fill() got parameters it cannot accept."""
+
+
+def is_link(value: Any) -> bool:
+    """ComfyUI API format: a link is ["<node id>", <output index>]."""
+    return (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int))
+            and not isinstance(value[0], bool)
+            and isinstance(value[1], int) and not isinstance(value[1], bool))
+
+
+def is_ui_format(data: Any) -> bool:
+    return isinstance(data, dict) and "nodes" in data and "links" in data
+
+
+def check_graph_shape(data: Any) -> Mapping[str, Any]:
+    """The graph if it looks like API format; WorkflowError with the fix otherwise."""
+    if is_ui_format(data):
+        raise WorkflowError(
+            "this is the ComfyUI UI format (it has 'nodes' and 'links'); in ComfyUI open the "
+            "workflow and export it with 'Save (API Format)' / 'Export (API)', then replace this file")
+    if not isinstance(data, dict) or not data:
+        raise WorkflowError("expected an API-format workflow: a JSON object of "
+                         "{\"<node id>\": {\"class_type\": ..., \"inputs\": {...}}}")
+    for node_id, node in data.items():
+        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
+            raise WorkflowError(f"node {node_id} has no class_type: export the workflow with "
+                             "'Save (API Format)' / 'Export (API)'")
+        if not isinstance(node.get("inputs", {}), dict):
+            raise WorkflowError(f"node {node_id} ({node['class_type']}): 'inputs' must be an object")
+    return data
+
+
+def node_sort_key(node_id: str) -> tuple[tuple[int, int | str], ...]:
+    """Numeric order for ids like "9", "75:74" and "75:79:78" (subgraph ids), text after numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in str(node_id).split(":"))
+
+
+def sorted_ids(ids) -> list[str]:
+    return sorted(ids, key=node_sort_key)
+
+
+def inputs_of(graph: Mapping[str, Any], node_id: str) -> Mapping[str, Any]:
+    return graph.get(node_id, {}).get("inputs", {}) or {}
+
+
+def class_of(graph: Mapping[str, Any], node_id: str) -> str:
+    return graph.get(node_id, {}).get("class_type", "")
+
+
+def title_of(graph: Mapping[str, Any], node_id: str) -> str:
+    meta = graph.get(node_id, {}).get("_meta")
+    title = meta.get("title") if isinstance(meta, dict) else None
+    return title if isinstance(title, str) else ""
+
+
+def links(graph: Mapping[str, Any], node_id: str) -> Iterator[tuple[str, str]]:
+    """(input name, source node id) for each linked input that points at a node in the graph."""
+    for name, value in inputs_of(graph, node_id).items():
+        if is_link(value) and str(value[0]) in graph:
+            yield name, str(value[0])
+
+
+def linked(graph: Mapping[str, Any], node_id: str, input_name: str) -> str | None:
+    value = inputs_of(graph, node_id).get(input_name)
+    if is_link(value) and str(value[0]) in graph:
+        return str(value[0])
+    return None
+
+
+def int_value(graph: Mapping[str, Any], node_id: str, input_name: str) -> int | None:
+    value = inputs_of(graph, node_id).get(input_name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def number_value(graph: Mapping[str, Any], node_id: str, input_name: str) -> float | None:
+    value = inputs_of(graph, node_id).get(input_name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def is_output_class(class_type: str, object_info: Mapping[str, Any] | None = None) -> bool:
+    if object_info is not None and class_type in object_info:
+        return bool(object_info[class_type].get("output_node"))
+    return (class_type in IMAGE_OUTPUT_CLASSES or class_type in VIDEO_OUTPUT_CLASSES
+            or bool(re.search(r"save|preview", class_type, re.IGNORECASE)))
+
+
+def output_nodes(graph: Mapping[str, Any], object_info: Mapping[str, Any] | None = None) -> list[str]:
+    """Nodes ComfyUI starts executing from: output nodes whose inputs are connected."""
+    found = []
+    for node_id in sorted_ids(graph):
+        class_type = class_of(graph, node_id)
+        if is_output_class(class_type, object_info) and any(True for _ in links(graph, node_id)):
+            found.append(node_id)
+    return found
+
+
+def ancestors(graph: Mapping[str, Any], starts) -> set[str]:
+    """Every node the `starts` depend on, the starts included (iterative: any depth)."""
+    seen: set[str] = set()
+    stack = [s for s in starts if s in graph]
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        stack.extend(source for _, source in links(graph, node_id) if source not in seen)
+    return seen
+
+
+def live_nodes(graph: Mapping[str, Any], object_info: Mapping[str, Any] | None = None) -> set[str]:
+    """The nodes ComfyUI would execute: the output nodes and everything they depend on."""
+    return ancestors(graph, output_nodes(graph, object_info))
+
+
+def depends_on(graph: Mapping[str, Any], node_id: str, target: str) -> bool:
+    return target in ancestors(graph, [node_id])
