@@ -43,6 +43,7 @@ async def _run() -> dict:
     from comfy.client import ComfyClient
     from comfy.workflows import load_workflows
     from core.events import EventBus
+    from core.guildprefs import GuildPrefsStore
     from core.jobservice import JobService
     from core.paths import AppPaths, resource_root
     from core.sessions import SessionService
@@ -66,7 +67,7 @@ async def _run() -> dict:
                          backends=[client], paths=paths)
     await service.start()
     sessions = SessionService(db=db, bus=bus, settings=settings)
-    bot = ImageBot(job_service=service, session_service=sessions, bus=bus, settings=settings)
+    bot = ImageBot(job_service=service, session_service=sessions, prefs=GuildPrefsStore(db), bus=bus, settings=settings)
     env = simcord.Env(bot, settle_timeout=2.0)
     edit_times: dict[str, list[float]] = {}       # channel path -> virtual seconds of each edit
     dispatch = simcord.http.router.dispatch

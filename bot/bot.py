@@ -29,6 +29,7 @@ from bot.i18n import Catalog, CommandTranslator, default_catalog, interaction_la
 from bot.requests import refusal_text, reply
 from core.errors import JobRefused
 from core.events import EventBus
+from core.guildprefs import GuildPrefsStore
 from core.images import MAX_INPUT_BYTES
 from core.jobservice import JobService
 from core.sessions import SessionService
@@ -56,12 +57,14 @@ class GuardedTree(app_commands.CommandTree):
 
 
 class ImageBot(commands.Bot):
-    def __init__(self, *, job_service: JobService, session_service: SessionService, bus: EventBus, settings: Settings,
-                 catalog: Catalog | None = None, intents: discord.Intents | None = None) -> None:
+    def __init__(self, *, job_service: JobService, session_service: SessionService, prefs: GuildPrefsStore,
+                 bus: EventBus, settings: Settings, catalog: Catalog | None = None,
+                 intents: discord.Intents | None = None) -> None:
         super().__init__(command_prefix="!", intents=intents or default_intents(), tree_cls=GuardedTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none())
         self.job_service = job_service
         self.session_service = session_service
+        self.prefs = prefs
         self.bus = bus
         self.settings = settings
         self.catalog = catalog or default_catalog()

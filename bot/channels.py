@@ -11,6 +11,9 @@ import asyncio
 import logging
 import re
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -18,6 +21,7 @@ import discord
 from bot.checks import ADMIN_CHANNEL
 from bot.errors import SessionChannelError
 from bot.i18n import lang_of
+from core.sessions import SessionInfo
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -41,6 +45,18 @@ def _bot_overwrite() -> discord.PermissionOverwrite:
                                        read_message_history=True)
 
 
+@dataclass
+class Opening:
+    channels: "SessionChannels"
+    guild: discord.Guild
+    member: discord.Member
+    info: SessionInfo | None
+    existing: discord.TextChannel | None
+
+    async def open(self, lang: str) -> discord.TextChannel:
+        return await self.channels._open(self, lang)
+
+
 class SessionChannels:
     def __init__(self, bot: "ImageBot") -> None:
         self.bot = bot
@@ -57,18 +73,37 @@ class SessionChannels:
                 overwrites[role] = discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True)
         return overwrites
 
+    @asynccontextmanager
+    async def opening(self, guild: discord.Guild, member: discord.Member) -> AsyncIterator["Opening"]:
+        """Hold the user's session while a job is queued for it: `existing` is the channel if it is
+        there now (no Discord call); `open()` makes it when missing. Whoever asks for the session
+        channel meanwhile (`current`) waits until it is open."""
+        async with self._lock(guild.id, member.id):
+            info = await self.bot.session_service.get(member.id, guild.id)
+            channel = guild.get_channel(info.channel_id) if info and info.channel_id else None
+            yield Opening(self, guild, member, info, channel if isinstance(channel, discord.TextChannel) else None)
+
     async def ensure(self, guild: discord.Guild, member: discord.Member, lang: str) -> discord.TextChannel:
         """The user's session channel (made if missing), with its deadline moved forward."""
-        sessions = self.bot.session_service
-        async with self._lock(guild.id, member.id):
-            info = await sessions.get(member.id, guild.id)
-            channel = guild.get_channel(info.channel_id) if info and info.channel_id else None
-            created = False
-            if not isinstance(channel, discord.TextChannel):
-                channel = await self._create(guild, member)
-                created = True
-            await sessions.touch(member.id, guild.id, member.name, channel_id=channel.id, now=discord.utils.utcnow())
-            self.bot.remember_lang(member.id, lang)
+        async with self.opening(guild, member) as opening:
+            return await opening.open(lang)
+
+    async def current(self, guild_id: int, user_id: int) -> discord.TextChannel | None:
+        """The user's session channel now, once any opening of it has finished; None when there is none."""
+        async with self._lock(guild_id, user_id):
+            info = await self.bot.session_service.get(user_id, guild_id)
+        guild = self.bot.get_guild(guild_id)
+        channel = guild.get_channel(info.channel_id) if guild is not None and info and info.channel_id else None
+        return channel if isinstance(channel, discord.TextChannel) else None
+
+    async def _open(self, opening: "Opening", lang: str) -> discord.TextChannel:
+        guild, member, info, channel = opening.guild, opening.member, opening.info, opening.existing
+        created = channel is None
+        if channel is None:
+            channel = await self._create(guild, member)
+        await self.bot.session_service.touch(member.id, guild.id, member.name, channel_id=channel.id,
+                                             now=discord.utils.utcnow())
+        self.bot.remember_lang(member.id, lang)
         if info and info.warning_message_id and not created:
             await self._remove_warning(channel, info.warning_message_id)
         if created:

@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.i18n import format_duration, format_size, interaction_lang
 from comfy.workflows import Range
 from core.errors import JobRefused
-from core.jobs import Job, JobRequest
+from core.jobs import Accepted, Job, JobRequest
 from core.jobservice import WorkflowInfo
 
 if TYPE_CHECKING:
@@ -75,6 +75,16 @@ def workflow_info(bot: "ImageBot", name: str | None, kind: str) -> WorkflowInfo 
     return None
 
 
+def default_model(bot: "ImageBot", chosen: str | None, kind: str) -> str | None:
+    """The admin's default when it is still an enabled workflow of this kind, else the first one."""
+    if chosen is not None and workflow_info(bot, chosen, kind) is not None:
+        return chosen
+    if chosen is not None:
+        log.warning("the default model %r is not an enabled %s workflow now; using the first one", chosen, kind)
+    first = workflow_info(bot, None, kind)
+    return first.name if first is not None else None
+
+
 def refusal_text(bot: "ImageBot", lang: str, refused: JobRefused) -> str:
     return bot.catalog.refusal(refused.code, lang, refused.params, refused.message)
 
@@ -107,7 +117,8 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment, lang:
     return data
 
 
-def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, has_image: bool) -> tuple[str, dict] | None:
+def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative_prompt: str,
+                   has_image: bool) -> tuple[str, dict] | None:
     if not prompt.strip():
         return "refusal.empty_prompt", {}
     limit = bot.settings.max_prompt_length
@@ -120,6 +131,8 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, has_imag
         return "refusal.image_required", {"workflow": workflow}
     if info.kind != "edit" and has_image:
         return "refusal.wrong_kind", {"workflow": workflow}
+    if negative_prompt.strip() and "negative_prompt" not in info.inputs:
+        return "refusal.no_negative", {"model": info.display_name}
     active, user_limit = bot.job_service.active_count(member.id), bot.settings.user_job_limit
     if active >= user_limit and not is_admin(bot.settings, member):
         return "refusal.user_limit", {"active": active, "limit": user_limit}
@@ -129,42 +142,60 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, has_imag
 async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
-                 parent_job_id: int | None = None) -> None:
-    """Check the cheap things, open the user's session channel, submit, and say what happened.
+                 parent_job_id: int | None = None) -> Accepted | None:
+    """Check, queue, then open the user's session channel, and say what happened (None: refused).
 
-    The interaction must be deferred (ephemeral) already: opening a channel can take a moment.
+    The job is queued before any Discord call it does not need: the GPU may start while the
+    channel is being made. Every refusal comes before anything is created. The interaction must
+    be deferred (ephemeral) already.
     """
     lang = interaction_lang(interaction)
     catalog = bot.catalog
     guild, member = interaction.guild, interaction.user
-    # Cheap checks first, so a doomed request does not open a session channel. The service
-    # checks everything again (and more); its refusal is the one that counts.
-    early = _early_refusal(bot, member, workflow, prompt, input_image is not None)
+    # Cheap checks first, in the user's words; the service checks everything again (and more).
+    early = _early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None)
     if early is not None:
         key, params = early
         await reply(interaction, catalog.text(key, lang, **params))
-        return
-    channel = await bot.session_channels.ensure(guild, member, lang)
-    request = JobRequest(
-        user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,
-        negative_prompt=negative_prompt or "", width=width, height=height, seed=seed,
-        input_image=input_image, input_image_name=input_image_name, source="discord",
-        guild_id=guild.id, channel_id=channel.id, role_ids=role_ids(member),
-        is_admin=is_admin(bot.settings, member), locale=lang, parent_job_id=parent_job_id,
-    )
-    try:
-        accepted = await bot.job_service.submit(request)
-    except JobRefused as refused:
-        await reply(interaction, refusal_text(bot, lang, refused))
-        return
+        return None
+    async with bot.session_channels.opening(guild, member) as opening:
+        request = JobRequest(
+            user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,
+            negative_prompt=negative_prompt or "", width=width, height=height, seed=seed,
+            input_image=input_image, input_image_name=input_image_name, source="discord",
+            guild_id=guild.id, channel_id=opening.existing.id if opening.existing else None,
+            role_ids=role_ids(member), is_admin=is_admin(bot.settings, member), locale=lang,
+            parent_job_id=parent_job_id,
+        )
+        try:
+            accepted = await bot.job_service.submit(request)
+        except JobRefused as refused:
+            await reply(interaction, refusal_text(bot, lang, refused))
+            return None
+        try:
+            channel = await opening.open(lang)
+        except BaseException:
+            # Nowhere to show it: take the job back rather than run it for nobody.
+            await _withdraw(bot, accepted.job.id)
+            raise
     eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s else ""
     key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
     text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
-    if accepted.paused:
+    if bot.feedback.host_gpu.in_use:
+        text += "\n" + catalog.text("imagine.host_gpu", lang, back=bot.feedback.host_gpu_back_text(lang))
+    elif accepted.paused:
         text += "\n" + catalog.text("imagine.paused", lang)
     if bot.feedback.backends_down():
         text += "\n" + catalog.text("imagine.backend_down", lang)
     await reply(interaction, text)
+    return accepted
+
+
+async def _withdraw(bot: "ImageBot", job_id: int) -> None:
+    try:
+        await bot.job_service.cancel(job_id, is_admin=True)
+    except JobRefused:
+        pass      # it already ended
 
 
 def _output_path(bot: "ImageBot", path: Path | str) -> Path:

@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot.checks import ADMIN_CHANNEL, guild_allowed, is_admin
 from bot.i18n import interaction_lang, lang_of
-from bot.requests import refusal_text, reply
+from bot.requests import default_model, refusal_text, reply, workflow_info
 from core.errors import JobRefused
 
 if TYPE_CHECKING:
@@ -94,6 +94,46 @@ class Admin(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await reply(interaction, await self._sync(interaction.guild, interaction_lang(interaction)))
+
+    async def _imagine_models(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        current = current.lower().strip()
+        return [app_commands.Choice(name=w.display_name[:100], value=w.name)
+                for w in self.bot.job_service.workflows()
+                if w.kind == "imagine" and (current in w.name.lower() or current in w.display_name.lower())][:25]
+
+    @admin.command(name=_("defaults"), description=_("The model /imagine uses when none is given, for the server or one channel"))
+    @app_commands.rename(model=_("model"), channel=_("channel"))
+    @app_commands.describe(model=_("The default model"), channel=_("Only in this channel (left out: the whole server)"))
+    async def defaults(self, interaction: discord.Interaction, model: str | None = None,
+                       channel: discord.TextChannel | None = None) -> None:
+        if not await self._check(interaction):
+            return
+        lang = interaction_lang(interaction)
+        catalog, prefs = self.bot.catalog, self.bot.prefs
+        current = await prefs.get(interaction.guild_id)
+        if model is not None:
+            info = workflow_info(self.bot, model, "imagine")
+            if info is None:
+                await reply(interaction, catalog.text("refusal.unknown_workflow", lang, workflow=model))
+                return
+            if channel is None:
+                current = await prefs.update(interaction.guild_id, default_model=info.name)
+            else:
+                current = await prefs.update(interaction.guild_id,
+                                             channel_models={**current.channel_models, str(channel.id): info.name})
+            log.info("default model of guild %s%s set to %s by %s", interaction.guild_id,
+                     f" channel {channel.id}" if channel else "", info.name, interaction.user.id)
+        server = default_model(self.bot, current.default_model, "imagine")
+        lines = [catalog.text("admin.default_model", lang, model=self._model_name(server))]
+        for channel_id, name in sorted(current.channel_models.items()):
+            lines.append(catalog.text("admin.channel_model", lang, channel=f"<#{channel_id}>", model=self._model_name(name)))
+        await reply(interaction, "\n".join(lines))
+
+    defaults.autocomplete("model")(_imagine_models)
+
+    def _model_name(self, name: str | None) -> str:
+        info = workflow_info(self.bot, name, "imagine") if name else None
+        return info.display_name if info is not None else (name or "-")
 
     @admin.command(name=_("pause"), description=_("Pause the queue: the running job finishes, the others wait"))
     async def pause(self, interaction: discord.Interaction) -> None:

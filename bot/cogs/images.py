@@ -10,7 +10,8 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.i18n import format_duration, interaction_lang
-from bot.requests import read_attachment, read_result_image, refusal_text, reply, size_for, submit, workflow_info
+from bot.requests import (default_model, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
+                          workflow_info)
 from core.errors import JobRefused
 from core.jobs import JobState
 
@@ -60,13 +61,13 @@ class ImageCommands(commands.Cog):
     # ---------------------------------------------------------------- /imagine
 
     @app_commands.command(name=_("imagine"), description=_("Generate an image from a text prompt"))
-    @app_commands.rename(model=_("model"), prompt=_("prompt"), negative=_("negative"), aspect=_("aspect"), seed=_("seed"))
-    @app_commands.describe(model=_("Which model draws it"), prompt=_("What to draw"),
-                           negative=_("What to keep out of the image"), aspect=_("Shape of the image"),
-                           seed=_("Same seed and prompt give the same image"))
+    @app_commands.rename(prompt=_("prompt"), model=_("model"), negative=_("negative"), aspect=_("aspect"), seed=_("seed"))
+    @app_commands.describe(prompt=_("What to draw"), model=_("Which model draws it (the server's default if left out)"),
+                           negative=_("What to keep out of the image (only models that take it)"),
+                           aspect=_("Shape of the image"), seed=_("Same seed and prompt give the same image"))
     @app_commands.choices(aspect=ASPECT_CHOICES)
     @app_commands.guild_only()
-    async def imagine(self, interaction: discord.Interaction, model: str, prompt: str,
+    async def imagine(self, interaction: discord.Interaction, prompt: str, model: str | None = None,
                       negative: str | None = None, aspect: app_commands.Choice[str] | None = None,
                       seed: app_commands.Range[int, 0, SEED_MAX] | None = None) -> None:
         await self.bot.run_guarded(interaction, self._imagine(interaction, model, prompt, negative, aspect, seed))
@@ -74,13 +75,16 @@ class ImageCommands(commands.Cog):
     imagine.autocomplete("model")(imagine_models)
     imagine.autocomplete("prompt")(example_prompts)
 
-    async def _imagine(self, interaction: discord.Interaction, model: str, prompt: str, negative: str | None,
+    async def _imagine(self, interaction: discord.Interaction, model: str | None, prompt: str, negative: str | None,
                        aspect: app_commands.Choice[str] | None, seed: int | None) -> None:
         lang = interaction_lang(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         if not any(w.kind == "imagine" for w in self.bot.job_service.workflows()):
             await reply(interaction, self.bot.catalog.text("imagine.no_models", lang))
             return
+        if model is None:
+            prefs = await self.bot.prefs.get(interaction.guild_id)
+            model = default_model(self.bot, prefs.model_for(interaction.channel_id), "imagine")
         info = workflow_info(self.bot, model, "imagine")
         # Unknown or not an imagine model: the name goes on as given, to be refused with its reason.
         workflow = info.name if info is not None else model
@@ -166,7 +170,9 @@ class ImageCommands(commands.Cog):
         catalog, service = self.bot.catalog, self.bot.job_service
         jobs = service.queued()
         lines = []
-        if service.paused:
+        if self.bot.feedback.host_gpu.in_use:
+            lines.append(catalog.text("queue.host_gpu", lang, back=self.bot.feedback.host_gpu_back_text(lang)))
+        elif service.paused:
             lines.append(catalog.text("queue.paused", lang))
         if not jobs:
             lines.append(catalog.text("queue.empty", lang))

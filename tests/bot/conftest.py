@@ -21,6 +21,7 @@ import simcord
 import simcord.interactions
 
 from bot.bot import ImageBot
+from core.guildprefs import GuildPrefsStore
 from core.sessions import SessionService
 from core.settings import Settings
 from core.store import Database
@@ -142,7 +143,8 @@ async def env(bot_db, make_job_service, core_bus, app_paths, world_options):
     sessions = SessionService(db=bot_db, bus=core_bus, settings=settings)
 
     def make_bot(**overrides) -> ImageBot:
-        values = dict(job_service=job_service, session_service=sessions, bus=core_bus, settings=settings)
+        values = dict(job_service=job_service, session_service=sessions, prefs=GuildPrefsStore(bot_db), bus=core_bus,
+                      settings=settings)
         values.update(overrides)
         return ImageBot(**values)
 
@@ -180,11 +182,12 @@ def results(channel):
     return [m for m in channel.history() if m.attachments and m.components]
 
 
-async def imagine(w: World, member, prompt: str = "a cat", model: str = "z_image_turbo"):
+async def imagine(w: World, member, prompt: str = "a cat", model: str | None = "z_image_turbo"):
     """/imagine from #general, then wait for its result in the member's session channel."""
     before = w.session_of(member)
     count = len(results(before)) if before is not None else 0
-    await member.slash(w.general, "imagine", model=model, prompt=prompt)
+    options = {"model": model} if model is not None else {}
+    await member.slash(w.general, "imagine", prompt=prompt, **options)
     session = w.session_of(member)
     await w.until(lambda: len(results(session)) > count, advance=2)
     return session
