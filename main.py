@@ -34,6 +34,7 @@ class AppServices:
     supervisor: Any | None
     bot: Any                                   # bot.runner.BotRunner
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
+    retention: Any                             # core.retention.Retention: old results and uploads go
 
     async def start(self, *, with_bot: bool = True) -> None:
         """Queue first (it holds jobs while ComfyUI comes up), then ComfyUI, then the bot."""
@@ -41,6 +42,7 @@ class AppServices:
 
         await self.backends.start()
         await self.jobs.start()
+        await self.retention.start()           # a first pass now (in the background), then hourly
         await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
         if self.supervisor is not None:
             try:
@@ -53,7 +55,8 @@ class AppServices:
     async def stop(self) -> None:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
         steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
-                 ("job queue stopped (jobs stay stored)", self.jobs.stop)]
+                 ("job queue stopped (jobs stay stored)", self.jobs.stop),
+                 ("retention stopped", self.retention.close)]
         if self.supervisor is not None:
             steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
         steps += [("ComfyUI connections closed", self.backends.close), ("database closed", self.db.close),
@@ -78,6 +81,7 @@ async def build_services(settings) -> AppServices:
     from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
     from core.jobservice import JobService
+    from core.retention import Retention, RetentionPolicy, comfy_input_folder
     from core.sessions import SessionService
     from core.store import Database
 
@@ -102,7 +106,9 @@ async def build_services(settings) -> AppServices:
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
-    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu)
+    retention = Retention(db=db, bus=bus, paths=settings.paths, policy=RetentionPolicy.from_settings(settings),
+                          comfy_input_dir=comfy_input_folder(settings.comfy_folder, settings.comfy_extra_args))
+    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu, retention)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
