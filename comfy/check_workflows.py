@@ -29,13 +29,13 @@ async def fetch_object_info(comfy_url: str, api_key: str | None = None) -> dict[
 
 
 async def check_workflows(folder: str | os.PathLike[str], comfy_url: str, api_key: str | None = None,
-                          *, out: TextIO | None = None) -> int:
+                          *, out: TextIO | None = None, shipped: str | os.PathLike[str] | None = None) -> int:
     out = out or sys.stdout
 
     def say(line: str = "") -> None:
         print(line, file=out)
 
-    workflows = load_workflows(folder)
+    workflows = load_workflows(folder, shipped)
     try:
         object_info = await fetch_object_info(comfy_url, api_key)
     except (ComfyConnectionError, ComfyTimeoutError, OSError, asyncio.TimeoutError) as exc:
