@@ -84,7 +84,7 @@ async def build_services(settings) -> AppServices:
 
     bus = EventBus()
     db = await Database.open(settings.database_url, settings.paths.data_dir)
-    backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key)
+    backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key, logins=settings.comfy_logins)
     catalog = workflow_catalog(settings)
     workflows = catalog.load()
     for error in workflows.errors:
@@ -221,6 +221,7 @@ async def check_workflows(settings, comfy_url: str | None) -> int:
     from core.bootstrap import bundled_workflows_dir
 
     return await check(settings.workflows_path, comfy_url or settings.comfy_url, api_key=settings.comfy_api_key,
+                       login=None if comfy_url else settings.comfy_logins.get(settings.comfy_url),
                        shipped=bundled_workflows_dir())
 
 
