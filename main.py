@@ -265,8 +265,10 @@ def run_tray(settings, log_ring) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     from gui.i18n import install_translations
+    from gui.theme import apply_theme
 
     install_translations(app, settings.language)
+    apply_theme(app, settings.theme)
     instance = SingleInstance(instance_name(settings))
     if not instance.acquire():
         log.info("Already running: the open window was brought forward.")

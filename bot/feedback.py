@@ -36,7 +36,7 @@ from bot.delivery import deliver_final
 from bot.i18n import format_duration, format_percent, lang_of
 from core.gpu_mode import HostGpuChanged
 from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged,
-                       JobProgress, JobQueued, JobStarted)
+                       JobProgress, JobQueued, JobStarted, JobState)
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -305,6 +305,25 @@ class FeedbackHub:
             self.bot.bus.subscribe(HostGpuChanged, self._on_event),
         ]
         self._router = asyncio.get_running_loop().create_task(self._route_forever(), name="imagebot-feedback-router")
+        self._spawn(self.deliver_outbox())
+
+    async def deliver_outbox(self) -> None:
+        """Jobs that ended while nobody could tell their user (the bot was down or crashed between
+        the job's end and its message): delivered once each, editing their stored status message."""
+        service = self.bot.job_service
+        if service is None:
+            return
+        try:
+            jobs = await service.undelivered("discord")
+        except Exception:
+            log.warning("could not read the jobs still to deliver", exc_info=True)
+            return
+        for job in jobs:
+            if job.id in self.statuses or job.id in self._done or not self.ours(job):
+                continue
+            status = self.statuses[job.id] = StatusMessage(self, job, message_id=job.feedback_message_id)
+            status.final = final_event(job)
+            self.kick(status)
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -460,7 +479,18 @@ class FeedbackHub:
     async def deliver(self, status: StatusMessage) -> None:
         try:
             await deliver_final(self.bot, status)
+            await self.bot.job_service.mark_delivered(status.job_id)   # the outbox: told, only now
         finally:
             self.forget(status)
         if status.finished_at is not None and isinstance(status.final, JobFinished):
             self.delivery_latencies_s.append(time.perf_counter() - status.finished_at)
+
+
+def final_event(job: Job) -> JobEvent:
+    """The final event a finished job would have published (for delivering it from the outbox)."""
+    if job.state == JobState.DONE:
+        return JobFinished(job.id, job.user_id, job, tuple(job.outputs), job.queue_wait_s or 0.0,
+                           job.generation_s or 0.0, job.seed, job.backend or "")
+    if job.state == JobState.FAILED:
+        return JobFailed(job.id, job.user_id, job, job.error_code or "internal", job.error_text or "")
+    return JobCancelled(job.id, job.user_id, job, None)
