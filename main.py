@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ class AppServices:
     sessions: Any
     supervisor: Any | None
     bot: Any                                   # bot.runner.BotRunner
+    host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
 
     async def start(self, *, with_bot: bool = True) -> None:
         """Queue first (it holds jobs while ComfyUI comes up), then ComfyUI, then the bot."""
@@ -39,6 +41,7 @@ class AppServices:
 
         await self.backends.start()
         await self.jobs.start()
+        await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
         if self.supervisor is not None:
             try:
                 await self.supervisor.start()
@@ -49,7 +52,8 @@ class AppServices:
 
     async def stop(self) -> None:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
-        steps = [("bot stopped", self.bot.stop), ("job queue stopped (jobs stay stored)", self.jobs.stop)]
+        steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
+                 ("job queue stopped (jobs stay stored)", self.jobs.stop)]
         if self.supervisor is not None:
             steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
         steps += [("ComfyUI connections closed", self.backends.close), ("database closed", self.db.close),
@@ -71,6 +75,7 @@ async def build_services(settings) -> AppServices:
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
     from comfy.workflows import load_workflows
     from core.events import EventBus
+    from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
     from core.jobservice import JobService
     from core.sessions import SessionService
@@ -94,7 +99,10 @@ async def build_services(settings) -> AppServices:
     runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, prefs=prefs, bus=bus,
                                         settings=settings),
                        settings.discord_token, bus)
-    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner)
+    host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
+                       clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
+                       programs=settings.host_gpu_programs)
+    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -257,8 +265,10 @@ def run_tray(settings, log_ring) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     from gui.i18n import install_translations
+    from gui.theme import apply_theme
 
     install_translations(app, settings.language)
+    apply_theme(app, settings.theme)
     instance = SingleInstance(instance_name(settings))
     if not instance.acquire():
         log.info("Already running: the open window was brought forward.")
@@ -278,7 +288,8 @@ def run_tray(settings, log_ring) -> int:
         gui_services = GuiServices(
             settings=settings, paths=settings.paths, bus=services.bus, job_service=services.jobs, log_ring=log_ring,
             session_service=services.sessions, supervisor=services.supervisor, bot=services.bot,
-            comfy_client=services.backends.client(settings.comfy_url), token_checker=check_token, comfy_probe=comfy_probe,
+            comfy_client=services.backends.client(settings.comfy_url), host_gpu=services.host_gpu,
+            token_checker=check_token, comfy_probe=comfy_probe,
             comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
             on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
         starting = asyncio.create_task(services.start(with_bot=False))

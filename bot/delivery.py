@@ -124,7 +124,13 @@ async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
 
 
 async def _show(status: "StatusMessage", kwargs: dict[str, Any], files: list[discord.File]) -> None:
-    """Turn the status message into `kwargs`; send a new message when there is none (or it was deleted)."""
+    """Turn the status message into `kwargs`; send a new message when there is none (or it was deleted).
+    A status message known only by its stored id (a delivery from the outbox after a restart) is
+    edited too, so delivering the same job twice never posts it twice."""
+    if status.message is None and status.message_id is not None:
+        channel = await status.channel()
+        if channel is not None:
+            status.message = channel.get_partial_message(status.message_id)  # type: ignore[attr-defined]
     if status.message is not None:
         try:
             await status.wait_for_channel(final=True)
@@ -142,6 +148,8 @@ async def _show(status: "StatusMessage", kwargs: dict[str, Any], files: list[dis
         return
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     status.message = await channel.send(files=files, **kwargs)
+    status.message_id = status.message.id
+    await status.hub.bot.job_service.set_feedback_message(status.job_id, status.message.id)
 
 
 # ---------------------------------------------------------------- buttons

@@ -34,8 +34,9 @@ import discord
 
 from bot.delivery import deliver_final
 from bot.i18n import format_duration, format_percent, lang_of
+from core.gpu_mode import HostGpuChanged
 from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged,
-                       JobProgress, JobQueued, JobStarted)
+                       JobProgress, JobQueued, JobStarted, JobState)
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -121,6 +122,10 @@ class StatusMessage:
             return
         if self.position == 0:      # left our queue for ComfyUI's; JobStarted follows when it runs
             self.text = self._text("status.sent")
+            return
+        if self.hub.host_gpu.in_use:
+            self.text = self._text("status.host_gpu", position=self.position,
+                                   back=self.hub.host_gpu_back_text(self.lang))
             return
         if self.hub.backends_down():
             self.text = self._text("status.waiting_backend", position=self.position)
@@ -284,6 +289,7 @@ class FeedbackHub:
         self._ignored: set[int] = set()
         self._done: OrderedDict[int, None] = OrderedDict()
         self._health: dict[str, bool] = {}
+        self.host_gpu = HostGpuChanged(False, (), None)
         self._tasks: set[asyncio.Task] = set()
         self._budgets: dict[int | None, ChannelBudget] = {}
 
@@ -296,8 +302,28 @@ class FeedbackHub:
         self._unsubscribe = [
             self.bot.bus.subscribe(JobEvent, self._on_event),
             self.bot.bus.subscribe(BackendHealthChanged, self._on_event),
+            self.bot.bus.subscribe(HostGpuChanged, self._on_event),
         ]
         self._router = asyncio.get_running_loop().create_task(self._route_forever(), name="imagebot-feedback-router")
+        self._spawn(self.deliver_outbox())
+
+    async def deliver_outbox(self) -> None:
+        """Jobs that ended while nobody could tell their user (the bot was down or crashed between
+        the job's end and its message): delivered once each, editing their stored status message."""
+        service = self.bot.job_service
+        if service is None:
+            return
+        try:
+            jobs = await service.undelivered("discord")
+        except Exception:
+            log.warning("could not read the jobs still to deliver", exc_info=True)
+            return
+        for job in jobs:
+            if job.id in self.statuses or job.id in self._done or not self.ours(job):
+                continue
+            status = self.statuses[job.id] = StatusMessage(self, job, message_id=job.feedback_message_id)
+            status.final = final_event(job)
+            self.kick(status)
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -329,6 +355,13 @@ class FeedbackHub:
 
     # ---------------------------------------------------------------- routing
 
+    def host_gpu_back_text(self, lang: str) -> str:
+        """ "back at about 21:00" (a Discord timestamp: each reader sees their own clock) or "back soon"."""
+        back_at = self.host_gpu.back_at
+        if back_at is None:
+            return self.bot.catalog.text("host_gpu.back_soon", lang)
+        return self.bot.catalog.text("host_gpu.back_at", lang, time=f"<t:{int(back_at.timestamp())}:t>")
+
     def backends_down(self) -> bool:
         return bool(self._health) and not any(self._health.values())
 
@@ -346,6 +379,12 @@ class FeedbackHub:
         received_at = None
         if isinstance(item, tuple):
             item, received_at = item
+        if isinstance(item, HostGpuChanged):
+            self.host_gpu = item
+            for status in self.statuses.values():
+                status.render_queued()
+                self.kick(status)
+            return
         if isinstance(item, BackendHealthChanged):
             was_down = self.backends_down()
             self._health[item.backend] = item.healthy
@@ -440,7 +479,18 @@ class FeedbackHub:
     async def deliver(self, status: StatusMessage) -> None:
         try:
             await deliver_final(self.bot, status)
+            await self.bot.job_service.mark_delivered(status.job_id)   # the outbox: told, only now
         finally:
             self.forget(status)
         if status.finished_at is not None and isinstance(status.final, JobFinished):
             self.delivery_latencies_s.append(time.perf_counter() - status.finished_at)
+
+
+def final_event(job: Job) -> JobEvent:
+    """The final event a finished job would have published (for delivering it from the outbox)."""
+    if job.state == JobState.DONE:
+        return JobFinished(job.id, job.user_id, job, tuple(job.outputs), job.queue_wait_s or 0.0,
+                           job.generation_s or 0.0, job.seed, job.backend or "")
+    if job.state == JobState.FAILED:
+        return JobFailed(job.id, job.user_id, job, job.error_code or "internal", job.error_text or "")
+    return JobCancelled(job.id, job.user_id, job, None)

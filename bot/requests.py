@@ -181,7 +181,9 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s else ""
     key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
     text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
-    if accepted.paused:
+    if bot.feedback.host_gpu.in_use:
+        text += "\n" + catalog.text("imagine.host_gpu", lang, back=bot.feedback.host_gpu_back_text(lang))
+    elif accepted.paused:
         text += "\n" + catalog.text("imagine.paused", lang)
     if bot.feedback.backends_down():
         text += "\n" + catalog.text("imagine.backend_down", lang)

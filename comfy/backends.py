@@ -1,8 +1,10 @@
 """A pool of ComfyUI backends (COMFY_URLS): one independent ComfyClient each, with health checks.
 
-Health comes from /system_stats on an interval. A backend is down after `failures_to_down`
-consecutive failed checks and up again after the next good one; listeners hear every change as
-(url, healthy, reason).
+Health comes from /system_stats, asked by one poller for every backend: on an interval, at once
+when someone saw a backend fail (`check_soon`), and every `recheck_interval_s` while one is down.
+A backend is down after `failures_to_down` consecutive failed checks (at once after a failure
+someone reported) and up again after the next good one; listeners hear every change as (url,
+healthy, reason).
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ class BackendPool:
     api_key: str | None = field(default=None, repr=False)
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
     check_interval_s: float = 10.0
+    recheck_interval_s: float = 1.0
     failures_to_down: int = 3
     request_timeout: float = 5.0
     connect_websockets: bool = True
@@ -65,6 +68,8 @@ class BackendPool:
                           for url in self.urls}
         self._listeners: list[HealthListener] = []
         self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._suspect: set[str] = set()         # reported failing by a client: down on the next failure
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **kwargs) -> "BackendPool":
@@ -123,9 +128,19 @@ class BackendPool:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    def check_soon(self, url: str) -> None:
+        """Someone saw `url` fail (a refused connection): check it now and often until it answers."""
+        self._suspect.add(url.rstrip("/"))
+        self._wake.set()
+
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self.check_interval_s)
+            hurry = self._suspect or any(b.checked and not b.healthy for b in self._backends.values())
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.recheck_interval_s if hurry else self.check_interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
             await self.check_now()
 
     async def check_now(self) -> None:
@@ -137,17 +152,20 @@ class BackendPool:
         except ComfyError as exc:
             backend.consecutive_failures += 1
             backend.reason = str(exc)
-            if backend.consecutive_failures >= self.failures_to_down and (backend.healthy or not backend.checked):
+            failed_enough = backend.consecutive_failures >= self.failures_to_down or backend.url in self._suspect
+            if failed_enough and (backend.healthy or not backend.checked):
                 backend.checked = True
                 self._set(backend, False, f"{backend.consecutive_failures} failed checks: {exc}")
             return
         backend.stats = stats
         backend.consecutive_failures = 0
+        was_suspect = backend.url in self._suspect
+        self._suspect.discard(backend.url)
         device = stats.devices[0] if stats.devices else None
         backend.reason = (f"ComfyUI {stats.comfyui_version}"
                           + (f" on {device.name}, {device.vram_free / GiB:.1f}/{device.vram_total / GiB:.1f} GiB "
                              "VRAM free" if device else ""))
-        if not backend.healthy:
+        if not backend.healthy or was_suspect:      # a reporter waits to hear it answers again
             backend.checked = True
             self._set(backend, True, backend.reason)
 

@@ -29,6 +29,7 @@ from .events import ImageRef
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Any], None]
+_WEBSOCKET_OUTPUT = "SaveImageWebsocket"    # its images arrive only as binary websocket frames
 _FEATURE_FLAGS = json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
 _IMAGE_MIME = {1: "image/jpeg", 2: "image/png"}
 _BODY_LIMIT = 2000
@@ -49,6 +50,9 @@ class PromptResult:
     prompt_id: str
     images: list[ImageRef]
     cached: bool = False
+    # Images a SaveImageWebsocket node sent as binary websocket frames (never saved on the server,
+    # so there is nothing to /view): the encoded bytes, in the order they came.
+    image_data: tuple[bytes, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ class _Tracked:
     """One prompt we wait for. `gap` marks that the socket dropped while it was in flight, so
     the images collected from `executed` frames may be incomplete."""
 
-    __slots__ = ("future", "images", "ran_nodes", "posted", "gap")
+    __slots__ = ("future", "images", "ran_nodes", "posted", "gap", "websocket_nodes", "websocket_images")
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.future: asyncio.Future[PromptResult] = loop.create_future()
@@ -122,6 +126,8 @@ class _Tracked:
         self.ran_nodes = 0
         self.posted = False
         self.gap = False
+        self.websocket_nodes: frozenset[str] = frozenset()   # SaveImageWebsocket node ids
+        self.websocket_images: list[bytes] = []
 
 
 def _mark_retrieved(future: asyncio.Future) -> None:
@@ -329,6 +335,9 @@ class ComfyClient:
         """POST /prompt under our client_id. Tracking starts before the POST: events can beat the reply."""
         prompt_id = prompt_id or str(uuid.uuid4())
         tracked = self._track(prompt_id)
+        tracked.websocket_nodes = frozenset(
+            str(node_id) for node_id, node in workflow.items()
+            if isinstance(node, dict) and node.get("class_type") == _WEBSOCKET_OUTPUT)
         body: dict[str, Any] = {"prompt": workflow, "client_id": self.client_id, "prompt_id": prompt_id}
         if extra_data:
             body["extra_data"] = extra_data
@@ -561,7 +570,8 @@ class ComfyClient:
                 if tracked.gap:  # frames may have been missed while disconnected: ask /history
                     self._schedule_reconcile()
                 else:
-                    self._resolve(prompt_id, PromptResult(prompt_id, images, cached=tracked.ran_nodes == 0))
+                    self._resolve(prompt_id, PromptResult(prompt_id, images, cached=tracked.ran_nodes == 0,
+                                                          image_data=tuple(tracked.websocket_images)))
         elif kind == "execution_error":
             self._collecting.pop(prompt_id, None)
             error = ExecutionFailed.from_event(data)
@@ -578,14 +588,20 @@ class ComfyClient:
         event_type, second = struct.unpack_from(">II", data)
         if event_type == 1:  # legacy: the progress frame came just before it
             prompt_id, node = self._last_progress
-            self._emit(ev.PreviewImage(prompt_id, node, data[8:], _IMAGE_MIME.get(second, "image/jpeg")))
+            image, mime = data[8:], _IMAGE_MIME.get(second, "image/jpeg")
         elif event_type == 4:
             try:
                 meta = json.loads(data[8:8 + second])
             except ValueError:
                 return
-            self._emit(ev.PreviewImage(meta.get("prompt_id"), meta.get("node_id"), data[8 + second:],
-                                       meta.get("image_type", "image/jpeg")))
+            prompt_id, node = meta.get("prompt_id"), meta.get("node_id")
+            image, mime = data[8 + second:], meta.get("image_type", "image/jpeg")
+        else:
+            return
+        tracked = self._tracked.get(prompt_id) if prompt_id else None
+        if tracked is not None and node is not None and str(node) in tracked.websocket_nodes:
+            tracked.websocket_images.append(image)     # an output, not a preview
+        self._emit(ev.PreviewImage(prompt_id, node, image, mime))
 
     # ---- reconciliation --------------------------------------------------------------------
 
@@ -633,7 +649,8 @@ class ComfyClient:
             elif entry.error is not None:
                 self._resolve(prompt_id, error=entry.error)
             elif entry.status == "success" or entry.completed:
-                self._resolve(prompt_id, PromptResult(prompt_id, entry.images, entry.cached))
+                self._resolve(prompt_id, PromptResult(prompt_id, entry.images, entry.cached,
+                                                      tuple(tracked.websocket_images)))
             else:
                 self._resolve(prompt_id, error=ExecutionFailed(prompt_id, None, None, "Unknown",
                                                                f"ComfyUI reported status {entry.status!r}"))

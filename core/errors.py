@@ -15,6 +15,10 @@ class StoreError(CoreError):
     """The database cannot be opened, migrated or reached."""
 
 
+class StoreUnavailable(StoreError):
+    """The database is not answering now (server down, file locked, disk full); it may come back."""
+
+
 class ImageError(CoreError):
     """An image is not a real PNG/JPEG/WebP, is too large, or cannot be re-encoded."""
 

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from comfy.errors import ComfyError
+from core.tasks import TaskManager
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class HostGpu:
 
     def __init__(self, *, queue: Queue, backends: Callable[[], Sequence[Freeable]], publish: Callable[[Any], None],
                  clock: Callable[[], datetime], schedule: Schedule = Schedule(), programs: Iterable[str] = (),
-                 list_programs: Callable[[], Iterable[str]] = running_programs) -> None:
+                 list_programs: Callable[[], Iterable[str]] = running_programs, check_every_s: float = 30.0) -> None:
         self._queue = queue
         self._backends = backends
         self._publish = publish
@@ -186,6 +187,25 @@ class HostGpu:
         self.problem = ""
         self._paused_by_us = False
         self._lock = asyncio.Lock()
+        self.check_every_s = check_every_s
+        self._tasks = TaskManager("host GPU")
+
+    async def start(self) -> None:
+        """Look at the schedule and programs now and then every `check_every_s` (when any is set)."""
+        if self.watching:
+            await self.check()
+            self._tasks.spawn(self._watch(), name="schedule and programs")
+
+    async def stop(self) -> None:
+        await self._tasks.close()
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_every_s)
+            try:
+                await self.check()
+            except Exception:       # never stop watching over one bad look
+                log.exception("checking the host's GPU schedule and programs failed")
 
     @property
     def in_use(self) -> bool:

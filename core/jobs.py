@@ -71,6 +71,7 @@ class Job:
     error_text: str | None = None
     outputs: list[Path] = field(default_factory=list)
     feedback_message_id: int | None = None   # the bot's live status message (set_feedback_message)
+    delivered_at: datetime | None = None     # the outbox: when its result or failure reached the user
 
     @property
     def user_id(self) -> int:
@@ -112,6 +113,22 @@ class RefusalCode(enum.StrEnum):
     BAD_PARAMETER = "bad_parameter"
     NOT_FOUND = "not_found"
     NOT_ALLOWED = "not_allowed"
+    DATABASE_UNAVAILABLE = "database_unavailable"   # nothing can be stored now; try again in a minute
+    BAD_TEXT = "bad_text"                  # NUL/control characters, broken Unicode, text-direction overrides
+    INTERNAL = "internal"                  # a bug on our side; nothing was queued
+
+
+class FailureCode(enum.StrEnum):
+    """Why a job ended FAILED (`JobFailed.code`, `Job.error_code`); the bot translates `failure.<code>`."""
+    WORKFLOW_REJECTED = "workflow_rejected"   # ComfyUI refused the graph (missing model, bad node)
+    COMFY_ERROR = "comfy_error"               # ComfyUI failed while generating
+    INTERRUPTED = "interrupted"               # stopped in ComfyUI by someone else
+    RETRIES_EXHAUSTED = "retries_exhausted"   # lost or refused by ComfyUI max_attempts times
+    WORKFLOW_MISSING = "workflow_missing"     # the workflow was removed while the job waited
+    BAD_PARAMETER = "bad_parameter"           # the workflow (reloaded) no longer takes the job's values
+    BAD_OUTPUT = "bad_output"                 # ComfyUI's result is not a usable image
+    OUTPUT_UNAVAILABLE = "output_unavailable" # it ran, but its images could not be downloaded
+    INTERNAL = "internal"                     # a bug; the log has the details
 
 
 @dataclass(frozen=True)
@@ -178,7 +195,7 @@ class JobFinished(JobEvent):
 @dataclass(frozen=True)
 class JobFailed(JobEvent):
     job: Job
-    code: str                          # machine-readable reason (e.g. "comfy_error", "lost", "retries_exhausted")
+    code: FailureCode                  # machine-readable reason
     text: str                          # human text, English; the bot may translate by code
 
 
@@ -198,3 +215,51 @@ class BackendHealthChanged:
     backend: str
     healthy: bool
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class BackendSnapshot:
+    """One ComfyUI backend in a QueueSnapshot."""
+    url: str
+    healthy: bool
+    reason: str                        # why it is up or down, for people
+    running: int | None                # the job ComfyUI is executing now
+    pending: tuple[int, ...]           # sent there (or being sent), not started yet, in send order
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """The whole queue at one moment: what the bot's /queue and the tray render from.
+
+    Published on the bus whenever something in it changed, coalesced (at most one per
+    position interval); `JobService.snapshot()` returns the latest at any time.
+    """
+    waiting: tuple[int, ...]           # job ids waiting with us, in run order (position = index + 1)
+    backends: tuple[BackendSnapshot, ...]
+    paused: bool
+    store_ok: bool = True              # False while the database is unreachable
+
+    @property
+    def queue_length(self) -> int:
+        """THE queue length, everywhere: jobs waiting with us (not yet handed to ComfyUI)."""
+        return len(self.waiting)
+
+    @property
+    def running(self) -> tuple[int, ...]:
+        return tuple(b.running for b in self.backends if b.running is not None)
+
+    @property
+    def pending(self) -> tuple[int, ...]:
+        return tuple(job_id for b in self.backends for job_id in b.pending)
+
+    @property
+    def in_comfy(self) -> int:
+        """Jobs handed to ComfyUI (running + pending there)."""
+        return len(self.running) + len(self.pending)
+
+    def position(self, job_id: int) -> int | None:
+        """1 = next to leave for ComfyUI; None when not waiting. O(n): renderers, not hot paths."""
+        try:
+            return self.waiting.index(job_id) + 1
+        except ValueError:
+            return None

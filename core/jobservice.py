@@ -1,12 +1,14 @@
 """JobService: the one API the bot and the GUI call to queue, watch and steer image jobs.
 
-`submit` checks a request completely before anything is stored (workflow, prompt, limits, the
-attached image by content, the workflow's own parameter limits), then stores the job, and only
-then queues it and answers. Everything after that is reported as events on the bus (see
-core/jobs.py). Refusals are `JobRefused` with a RefusalCode, an English message and params.
+`submit` checks a request completely before anything is stored (workflow, prompt, text that
+no database or screen should get, ids that fit the database, limits, the attached image by
+content, the workflow's own parameter limits), then stores the job, and only then queues it and
+answers. Everything after that is reported as events on the bus (see core/jobs.py). Refusals are
+`JobRefused` with a RefusalCode, an English message and params; `submit` raises nothing else.
 
-The engine behind it is core/scheduler.py; the waiting list is core/queue.py; the database
-side is core/jobstore.py.
+This service validates and answers; it never edits the queue itself. The engine and the one
+queue (order, priorities, pause, positions, per-user counts) are core/scheduler.py and
+core/queue.py; a job's states are core/lifecycle.py; the database side is core/jobstore.py.
 """
 from __future__ import annotations
 
@@ -23,14 +25,16 @@ from typing import Any
 
 from comfy.supervisor import ComfyStateChanged
 from comfy.workflows import FillError, FillParams, Range, WorkflowError
-from core.errors import ImageError, ImageTooLarge, JobRefused
+from core.errors import ImageError, ImageTooLarge, JobRefused, StoreError, StoreUnavailable
 from core.eta import EtaModel
 from core.events import EventBus
 from core.images import MAX_INPUT_BYTES, MAX_INPUT_PIXELS, check_input_image
-from core.jobs import Accepted, Job, JobQueued, JobRequest, Priority, QueuePausedChanged, RefusalCode
+from core.jobs import Accepted, Job, JobRequest, Priority, QueuePausedChanged, QueueSnapshot, RefusalCode
 from core.jobstore import JobStore, utcnow
 from core.paths import AppPaths, write_file
-from core.scheduler import Entry, Scheduler
+from core.scheduler import Scheduler
+from core.status import StoreHealthChanged
+from core.tasks import TaskManager
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,13 @@ PAUSED_SETTING = "queue_paused"
 # edits or this recent; older ones are deleted when the service starts.
 INPUT_KEEP_JOBS = 200
 INPUT_KEEP_DAYS = 7
+MAX_DB_INT = 2**63 - 1          # BIGINT columns (user, guild, channel ids)
+TEXT_HARD_LIMIT = 4000          # no text field is ever longer, whatever the settings say
+# Characters no prompt or name needs: NUL and other C0 controls (tab and newlines are fine),
+# DEL, and the bidirectional overrides/isolates that make a text display as something else.
+_FORBIDDEN = frozenset([chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\x7f"]
+                       + [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)])
+DATABASE_DOWN = "The bot's database is unavailable, try again in a minute."
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,8 @@ class JobService:
                  clock: Callable[[], datetime] | None = None, position_interval_s: float = 1.0,
                  failover_after_s: float = 30.0, probe_interval_s: float = 2.0, pipeline_depth: int = 2,
                  max_input_bytes: int = MAX_INPUT_BYTES, max_input_pixels: int = MAX_INPUT_PIXELS,
-                 input_keep_jobs: int = INPUT_KEEP_JOBS, input_keep_days: float = INPUT_KEEP_DAYS) -> None:
+                 input_keep_jobs: int = INPUT_KEEP_JOBS, input_keep_days: float = INPUT_KEEP_DAYS,
+                 store_timeout_s: float = 10.0, store_retry_max_s: float = 5.0) -> None:
         self._db = db
         self._bus = bus
         self._settings = settings
@@ -81,13 +93,14 @@ class JobService:
         self._max_input_pixels = max_input_pixels
         self._input_keep_jobs = input_keep_jobs
         self._input_keep_days = input_keep_days
-        self._store = JobStore(db, paths.data_dir)
+        self._store = JobStore(db, paths.data_dir, tasks=TaskManager("job store"), on_health=self._on_store_health,
+                               timeout_s=store_timeout_s, retry_max_s=store_retry_max_s)
         self._eta = EtaModel()
         self._scheduler = Scheduler(
             store=self._store, bus=bus, settings=settings, paths=paths, workflows=lambda: self._workflow_set,
             backends=backends, eta=self._eta, clock=self._clock, depth=pipeline_depth,
             position_interval_s=position_interval_s, failover_after_s=failover_after_s,
-            probe_interval_s=probe_interval_s)
+            probe_interval_s=probe_interval_s, tasks=TaskManager("scheduler"))
         self._reserved: Counter[int] = Counter()    # submissions being checked, per user
         self._unsubscribe: Callable[[], None] | None = None
         self._started = False
@@ -98,7 +111,8 @@ class JobService:
         """Load the queue from the database, find in-flight jobs again in ComfyUI, start dispatching."""
         if self._started:
             return
-        self._scheduler.paused = bool(await self._store.get_setting(PAUSED_SETTING, False))
+        paused = bool(await self._store.get_setting(PAUSED_SETTING, False))
+        self._scheduler.set_paused(paused)
         await self._prune_inputs()
         for workflow, backend, seconds in await self._store.generation_times():
             self._eta.record(workflow, backend, seconds)
@@ -106,7 +120,9 @@ class JobService:
         self._unsubscribe = self._bus.subscribe(ComfyStateChanged, self._on_comfy_state)
         await self._scheduler.start(loaded)
         self._started = True
-        log.info("job queue started: %d waiting, %d in ComfyUI%s", len(self._scheduler.waiting),
+        # A queue paused before the restart says so at once (windows built before start read False).
+        self._bus.publish(QueuePausedChanged(paused))
+        log.info("job queue started: %d waiting, %d in ComfyUI%s", len(self._scheduler.queue),
                  len(self._scheduler.in_flight()), " (paused)" if self.paused else "")
 
     async def stop(self) -> None:
@@ -115,7 +131,17 @@ class JobService:
             self._unsubscribe()
             self._unsubscribe = None
         await self._scheduler.stop()
+        await self._store.close()
         self._started = False
+
+    def _on_store_health(self, ok: bool, reason: str) -> None:
+        self._bus.publish(StoreHealthChanged(ok, reason))
+        self._scheduler.changed()
+
+    @property
+    def store_ok(self) -> bool:
+        """False while the database is unreachable (new requests are refused meanwhile)."""
+        return self._store.ok
 
     async def _prune_inputs(self) -> None:
         """Delete input images no job needs any more: the job is finished, not among the newest
@@ -151,10 +177,28 @@ class JobService:
         return min(mapped) if mapped else int(Priority.USER)
 
     async def submit(self, request: JobRequest) -> Accepted:
-        """Check, store, queue. Raises JobRefused (and nothing else) for a request we cannot take."""
+        """Check, store, queue. Raises JobRefused, and nothing else, for a request we cannot take."""
+        try:
+            return await self._submit(request)
+        except JobRefused:
+            raise
+        except StoreUnavailable as exc:
+            raise JobRefused(RefusalCode.DATABASE_UNAVAILABLE, DATABASE_DOWN) from exc
+        except StoreError as exc:
+            log.warning("could not store a request of user %s: %s", request.user_id, exc)
+            raise JobRefused(RefusalCode.BAD_PARAMETER, "This request could not be stored; change the prompt "
+                             "and try again.") from exc
+        except Exception as exc:
+            log.exception("submit failed unexpectedly")
+            raise JobRefused(RefusalCode.INTERNAL, "Something went wrong on the bot's side; the request was not "
+                             "queued. Try again.") from exc
+
+    async def _submit(self, request: JobRequest) -> Accepted:
         template = self._check_request(request)
         admin = self._is_admin(request)
         self._check_capacity(request.user_id, admin)
+        if not self._store.ok:
+            raise JobRefused(RefusalCode.DATABASE_UNAVAILABLE, DATABASE_DOWN)
         # Reserve the place now: checks below await, and other submissions run meanwhile.
         self._reserved[request.user_id] += 1
         written: Path | None = None
@@ -180,30 +224,30 @@ class JobService:
             self._reserved[request.user_id] -= 1
             if self._reserved[request.user_id] <= 0:
                 del self._reserved[request.user_id]
-        entry = Entry(job, job.id, input_path)
-        position = self._scheduler.add(entry)
-        eta = self._scheduler.eta_s(job.id)
-        snapshot = job.snapshot()
-        self._bus.publish(JobQueued(job.id, job.user_id, snapshot, position))
-        self._scheduler.dispatch()
-        return Accepted(snapshot, position, eta, paused=self.paused)
+        position = self._scheduler.add(job, input_path)
+        return Accepted(job.snapshot(), position, self._scheduler.eta_s(job.id), paused=self.paused)
 
     def _check_request(self, request: JobRequest):
+        _check_ids(request)
+        _check_text("prompt", request.prompt)
+        _check_text("negative prompt", request.negative_prompt)
+        _check_text("user name", request.user_name)
         name = request.workflow
-        template = self._workflow_set.get(name) if self._workflow_set is not None else None
+        template = self._workflow_set.get(name) if self._workflow_set is not None and isinstance(name, str) else None
         if template is None:
             raise JobRefused(RefusalCode.UNKNOWN_WORKFLOW, f"There is no workflow named {name!r}.", workflow=name)
         if not template.enabled:
             raise JobRefused(RefusalCode.WORKFLOW_DISABLED,
                              f"The workflow {template.display_name!r} is disabled.", workflow=name)
-        prompt = request.prompt if isinstance(request.prompt, str) else ""
+        prompt = request.prompt
         if template.prompt_required and not prompt.strip():
             raise JobRefused(RefusalCode.EMPTY_PROMPT, "The prompt is empty: describe what you want.")
-        limit = self._settings.max_prompt_length
-        if len(prompt) > limit:
-            raise JobRefused(RefusalCode.PROMPT_TOO_LONG,
-                             f"The prompt is {len(prompt)} characters long; the limit is {limit}.",
-                             length=len(prompt), limit=limit)
+        limit = min(self._settings.max_prompt_length, TEXT_HARD_LIMIT)
+        for text in (prompt, request.negative_prompt or ""):
+            if len(text) > limit:
+                raise JobRefused(RefusalCode.PROMPT_TOO_LONG,
+                                 f"The prompt is {len(text)} characters long; the limit is {limit}.",
+                                 length=len(text), limit=limit)
         if template.takes_image and request.input_image is None:
             raise JobRefused(RefusalCode.IMAGE_REQUIRED,
                              f"{template.display_name} edits an image: attach one.", workflow=name)
@@ -220,13 +264,13 @@ class JobService:
 
     def _check_capacity(self, user_id: int, admin: bool) -> None:
         limit = self._settings.user_job_limit
-        active = self._scheduler.user_active.get(user_id, 0) + self._reserved.get(user_id, 0)
+        active = self._scheduler.queue.active(user_id) + self._reserved.get(user_id, 0)
         if not admin and active >= limit:
             raise JobRefused(RefusalCode.USER_LIMIT,
                              f"You already have {active} job(s) in the queue; the limit is {limit}. "
                              "Wait for one to finish.", active=active, limit=limit)
         cap = self._settings.queue_cap
-        waiting = len(self._scheduler.waiting) + sum(self._reserved.values())
+        waiting = len(self._scheduler.queue) + sum(self._reserved.values())
         if waiting >= cap:
             raise JobRefused(RefusalCode.QUEUE_FULL,
                              f"The queue is full ({cap} jobs waiting); try again later.", cap=cap)
@@ -257,47 +301,47 @@ class JobService:
 
     # ---- steering ------------------------------------------------------------------------------
 
-    def _entry(self, job_id: int) -> Entry:
+    def _job(self, job_id: int) -> Job:
         entry = self._scheduler.entries.get(job_id)
         if entry is None or entry.final:
             raise JobRefused(RefusalCode.NOT_FOUND, f"Job #{job_id} is not in the queue (finished or unknown).",
                              job_id=job_id)
-        return entry
+        return entry.job
+
+    def _need_store(self) -> None:
+        if not self._store.ok:
+            raise JobRefused(RefusalCode.DATABASE_UNAVAILABLE, DATABASE_DOWN)
 
     async def cancel(self, job_id: int, *, by_user_id: int | None = None, is_admin: bool = False) -> Job:
-        entry = self._entry(job_id)
-        if not is_admin and by_user_id is not None and by_user_id != entry.job.user_id:
+        job = self._job(job_id)
+        if not is_admin and by_user_id is not None and by_user_id != job.user_id:
             raise JobRefused(RefusalCode.NOT_ALLOWED, f"Job #{job_id} belongs to someone else; only they or an "
                              "admin can cancel it.", job_id=job_id)
-        if entry.completing:
+        self._need_store()
+        cancelled = await self._scheduler.cancel(job_id, by_user_id)
+        if cancelled is None:
             raise JobRefused(RefusalCode.NOT_FOUND, f"Job #{job_id} has already finished.", job_id=job_id)
-        return await self._scheduler.cancel(entry, by_user_id)
+        return cancelled
 
-    def _waiting_entry(self, job_id: int) -> Entry:
-        entry = self._entry(job_id)
-        if job_id not in self._scheduler.waiting:
+    def _check_waiting(self, job_id: int) -> None:
+        self._job(job_id)
+        if job_id not in self._scheduler.queue:
             raise JobRefused(RefusalCode.NOT_FOUND, f"Job #{job_id} is already in ComfyUI; it cannot be moved.",
                              job_id=job_id)
-        return entry
+        self._need_store()
 
     async def move(self, job_id: int, steps: int) -> None:
         """-1: one place earlier, +1: one later; never past a job of another priority."""
-        self._waiting_entry(job_id)
-        changed = self._scheduler.waiting.move(job_id, int(steps))
-        if not changed:
-            return
-        for changed_id, order in changed:
-            self._scheduler.entries[changed_id].order = order
-        await self._store.set_orders(changed)
-        self._scheduler.positions_changed()
+        self._check_waiting(job_id)
+        changed = self._scheduler.move(job_id, int(steps))
+        if changed:
+            await self._store.set_orders(changed)
 
     async def set_priority(self, job_id: int, priority: int) -> None:
-        entry = self._waiting_entry(job_id)
+        self._check_waiting(job_id)
         priority = int(priority)
         await self._store.update(job_id, priority=priority)
-        entry.job.priority = priority
-        self._scheduler.waiting.set_priority(job_id, priority)
-        self._scheduler.positions_changed()
+        self._scheduler.set_priority(job_id, priority)
 
     async def pause(self) -> None:
         await self._set_paused(True)
@@ -307,8 +351,12 @@ class JobService:
 
     async def _set_paused(self, paused: bool) -> None:
         """Pause: nothing more is sent to ComfyUI, and what waits inside ComfyUI's queue (not the
-        running job) comes back to ours, so ComfyUI is free once the running job ends."""
-        await self._store.set_setting(PAUSED_SETTING, paused)
+        running job) comes back to ours, so ComfyUI is free once the running job ends. Stored, so
+        a restart keeps it."""
+        try:
+            await self._store.set_setting(PAUSED_SETTING, paused)
+        except StoreError as exc:
+            raise JobRefused(RefusalCode.DATABASE_UNAVAILABLE, DATABASE_DOWN) from exc
         changed = self._scheduler.paused != paused
         self._scheduler.set_paused(paused)
         if changed:
@@ -326,20 +374,26 @@ class JobService:
         """Jobs inside ComfyUI (running first), then the waiting ones, in run order."""
         scheduler = self._scheduler
         jobs = [e.job.snapshot() for e in scheduler.in_flight()]
-        jobs += [scheduler.entries[job_id].job.snapshot() for job_id in scheduler.waiting]
+        jobs += [scheduler.entries[job_id].job.snapshot() for job_id in scheduler.queue]
         return jobs
 
+    def snapshot(self) -> QueueSnapshot:
+        """The queue now: the same thing the coalesced QueueSnapshot events carry."""
+        return self._scheduler.snapshot()
+
     def position(self, job_id: int) -> int | None:
-        return self._scheduler.waiting.position(job_id)
+        """1 = next to leave for ComfyUI; None when not waiting with us."""
+        return self._scheduler.queue.position(job_id)
 
     def eta_s(self, job_id: int) -> float | None:
         return self._scheduler.eta_s(job_id)
 
     def active_count(self, user_id: int) -> int:
-        return self._scheduler.user_active.get(user_id, 0)
+        return self._scheduler.queue.active(user_id)
 
     def queue_length(self) -> int:
-        return len(self._scheduler.waiting)
+        """Jobs waiting with us, not yet handed to ComfyUI (`QueueSnapshot.queue_length`)."""
+        return len(self._scheduler.queue)
 
     async def get(self, job_id: int) -> Job | None:
         entry = self._scheduler.entries.get(job_id)
@@ -359,6 +413,20 @@ class JobService:
         entry = self._scheduler.entries.get(job_id)
         if entry is not None:
             entry.job.feedback_message_id = message_id
+
+    # ---- the outbox ----------------------------------------------------------------------------
+
+    async def undelivered(self, source: str | None = None) -> list[Job]:
+        """Finished jobs whose user was not told yet, oldest first ("discord", "tray" or all).
+        On start the bot and the tray deliver these once; `feedback_message_id` makes a second
+        delivery of the same job an edit of the same message."""
+        return await self._store.undelivered(source)
+
+    async def mark_delivered(self, job_id: int) -> None:
+        """The job's result or failure reached its user (the message is posted, the tray showed it).
+        Retried until the database takes it; a job that is not finished is left alone."""
+        now = self._clock()
+        await self._store.retrying(lambda: self._store.mark_delivered(job_id, now), f"marking job {job_id} delivered")
 
     def workflows(self) -> list[WorkflowInfo]:
         if self._workflow_set is None:
@@ -389,7 +457,33 @@ class JobService:
 
     def backend_status(self) -> list[tuple[str, bool]]:
         """(url, up) per backend, for the GUI's status line."""
-        return [(b.url, b.up) for b in self._scheduler.backends]
+        return [(b.url, b.healthy) for b in self._scheduler.snapshot().backends]
+
+
+def _check_text(field: str, text: object) -> None:
+    """Text every database stores and every screen shows as written: a str, no NUL or control
+    characters, no unpaired surrogates, no bidirectional overrides."""
+    if text is None and field == "negative prompt":
+        return
+    if not isinstance(text, str):
+        raise JobRefused(RefusalCode.BAD_TEXT, f"The {field} is not text.", field=field)
+    if len(text) > TEXT_HARD_LIMIT * 4:
+        raise JobRefused(RefusalCode.PROMPT_TOO_LONG, f"The {field} is {len(text)} characters long; the limit "
+                         f"is {TEXT_HARD_LIMIT}.", length=len(text), limit=TEXT_HARD_LIMIT)
+    if not _FORBIDDEN.isdisjoint(text) or any("\ud800" <= c <= "\udfff" for c in text):
+        raise JobRefused(RefusalCode.BAD_TEXT, f"The {field} contains a control, broken or text-direction "
+                         "character; remove it and try again.", field=field)
+
+
+def _check_ids(request: JobRequest) -> None:
+    values = {"user id": request.user_id, "server id": request.guild_id, "channel id": request.channel_id,
+              "parent job id": request.parent_job_id}
+    values.update({f"role id {i + 1}": role for i, role in enumerate(request.role_ids or ())})
+    for name, value in values.items():
+        if value is None and name != "user id":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DB_INT:
+            raise JobRefused(RefusalCode.BAD_PARAMETER, f"The {name} {value!r} is not a valid id.", field=name)
 
 
 def _remove_files_except(folder: Path, keep: set[str]) -> int:

@@ -2,22 +2,38 @@
 
 Every method is one short transaction. The in-memory queue is rebuilt from here on start, so
 whatever the service told a user has already been written here first.
+
+The database may go away (a server restarting, a locked SQLite file, a full disk). Every call
+then raises `StoreUnavailable` (a `StoreError`), never a driver error, and the store reports its
+health once per change (`on_health(ok, reason)`); while it is down a probe asks every
+`retry_max_s` until it answers. `retrying()` is for the writes that must happen (a job's state
+changes): it repeats one with backoff until the database takes it.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.errors import StoreError, StoreUnavailable
 from core.jobs import Job, JobRequest, JobState
 from core.store import Database, ImageRow, JobRow, SettingRow
+from core.tasks import TaskManager
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+HealthListener = Callable[[bool, str], None]
+# The driver errors that mean "the database is not answering now" (as opposed to a bad value).
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, OSError, TimeoutError, ConnectionError)
 
 ACTIVE_STATES = (JobState.QUEUED.value, JobState.SUBMITTED.value, JobState.RUNNING.value)
 FINAL_STATES = (JobState.DONE.value, JobState.FAILED.value, JobState.CANCELLED.value)
@@ -54,9 +70,19 @@ class LoadedJob:
 
 
 class JobStore:
-    def __init__(self, db: Database, data_dir: Path) -> None:
+    def __init__(self, db: Database, data_dir: Path, *, tasks: TaskManager | None = None,
+                 on_health: HealthListener | None = None, timeout_s: float = 10.0,
+                 retry_min_s: float = 0.05, retry_max_s: float = 5.0) -> None:
         self._db = db
         self._data_dir = data_dir
+        self._tasks = tasks or TaskManager("job store")
+        self._on_health = on_health
+        self.timeout_s = timeout_s
+        self.retry_min_s = retry_min_s
+        self.retry_max_s = retry_max_s
+        self.ok = True
+        self.reason = ""
+        self._probe: asyncio.Task | None = None
         # Writes go through one writer task, in order, and the writes that pile up while one
         # transaction commits share the next one (group commit). Each caller still returns only
         # once its own write is committed. SQLite has a single writer anyway; this spares it the
@@ -64,36 +90,109 @@ class JobStore:
         self._pending: list[tuple[Callable[[AsyncConnection], Awaitable[Any]], asyncio.Future]] = []
         self._writer: asyncio.Task | None = None
 
+    # ---- health -------------------------------------------------------------------------------
+
+    def _set_health(self, ok: bool, reason: str) -> None:
+        if ok == self.ok:
+            return
+        self.ok, self.reason = ok, reason
+        (log.info if ok else log.warning)("database %s%s", "answers again" if ok else "unreachable: ",
+                                          "" if ok else reason)
+        if not ok and (self._probe is None or self._probe.done()):
+            try:
+                self._probe = self._tasks.spawn(self._probe_until_up(), name="database probe")
+            except RuntimeError:            # closing: nobody is left to care
+                pass
+        if self._on_health is not None:
+            self._on_health(ok, reason)
+
+    async def _probe_until_up(self) -> None:
+        while not self.ok:
+            await asyncio.sleep(self.retry_max_s)
+            try:
+                await self._guard(self._select_one())
+            except StoreError:
+                continue
+
+    async def _select_one(self) -> None:
+        async with self._db.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    async def _guard(self, awaitable: Awaitable[T]) -> T:
+        """Run one database call: a driver error becomes StoreUnavailable/StoreError, health follows."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                result = await awaitable
+        except asyncio.CancelledError:
+            raise
+        except _UNAVAILABLE as exc:
+            reason = _reason(exc)
+            self._set_health(False, reason)
+            raise StoreUnavailable(f"The database is unreachable: {reason}") from exc
+        except (SQLAlchemyError, UnicodeError, ValueError, OverflowError) as exc:
+            raise StoreError(f"The database refused the change: {_reason(exc)}") from exc
+        self._set_health(True, "")
+        return result
+
+    async def retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
+        """`attempt()` until it succeeds, waiting longer after each failure (up to retry_max_s).
+        For writes that must not be lost; cancelling the caller stops it."""
+        delay = self.retry_min_s
+        while True:
+            try:
+                return await attempt()
+            except StoreError as exc:
+                log.warning("%s: %s; trying again in %.1f s", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(self.retry_max_s, delay * 2)
+
+    async def close(self) -> None:
+        await self._tasks.close()
+
+    # ---- the writer ---------------------------------------------------------------------------
+
     async def _write(self, op: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
         future = asyncio.get_running_loop().create_future()
         self._pending.append((op, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_loop(), name="job-store-writer")
+            self._writer = self._tasks.spawn(self._write_loop(), name="writer")
         return await asyncio.shield(future)
+
+    async def _transaction(self, ops: list[Callable[[AsyncConnection], Awaitable[Any]]]) -> list[Any]:
+        async def run() -> list[Any]:
+            async with self._db.engine.begin() as conn:
+                return [await op(conn) for op in ops]
+        return await self._guard(run())
 
     async def _write_loop(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                results = []
-                async with self._db.engine.begin() as conn:
-                    for op, _ in batch:
-                        results.append(await op(conn))
-            except Exception:
+                results = await self._transaction([op for op, _ in batch])
+            except StoreUnavailable:
+                for _, future in batch:          # nothing got in: each caller decides (retry or refuse)
+                    _settle(future, error=sys.exc_info()[1])
+                continue
+            except StoreError:
                 if len(batch) == 1:
                     _settle(batch[0][1], error=sys.exc_info()[1])
                     continue
                 for op, future in batch:        # one bad write must not sink the others
                     try:
-                        async with self._db.engine.begin() as conn:
-                            result = await op(conn)
-                    except Exception as exc:
+                        [result] = await self._transaction([op])
+                    except StoreError as exc:
                         _settle(future, error=exc)
                     else:
                         _settle(future, result)
                 continue
             for (_, future), result in zip(batch, results):
                 _settle(future, result)
+
+    async def _read(self, query: Callable[[Any], Awaitable[T]]) -> T:
+        async def run() -> T:
+            async with self._db.sessions() as session:
+                return await query(session)
+        return await self._guard(run())
 
     # ---- rows <-> jobs ----
 
@@ -115,7 +214,7 @@ class JobStore:
             prompt_id=row.prompt_id, started_at=_aware(row.started_at), finished_at=_aware(row.finished_at),
             attempts=row.attempts or 0, error_code=row.error_code, error_text=row.error_text,
             outputs=[self._data_dir / image.path for image in row.images],
-            feedback_message_id=row.feedback_message_id,
+            feedback_message_id=row.feedback_message_id, delivered_at=_aware(row.delivered_at),
         )
 
     # ---- writes ----
@@ -171,59 +270,80 @@ class JobStore:
             await conn.execute(statement)
         await self._write(op)
 
+    async def mark_delivered(self, job_id: int, at: datetime) -> None:
+        """The outbox: the job's result or failure reached its user (only a final job, only once)."""
+        statement = (_JOBS.update().where(_JOBS.c.id == job_id, _JOBS.c.state.in_(FINAL_STATES),
+                                          _JOBS.c.delivered_at.is_(None)).values(delivered_at=at))
+        await self._write(lambda conn: conn.execute(statement))
+
     # ---- reads ----
 
     async def load_active(self) -> list[LoadedJob]:
         """Unfinished jobs (queued, submitted, running), oldest first."""
-        async with self._db.sessions() as session:
+        async def query(session) -> list[LoadedJob]:
             rows = (await session.scalars(
                 select(JobRow).where(JobRow.state.in_(ACTIVE_STATES)).order_by(JobRow.id))).all()
             return [LoadedJob(self._to_job(row), int((row.params or {}).get(ORDER_PARAM, row.id)), row.input_image)
                     for row in rows]
+        return await self._read(query)
 
     async def get(self, job_id: int) -> Job | None:
-        async with self._db.sessions() as session:
+        async def query(session) -> Job | None:
             row = await session.get(JobRow, job_id)
             return None if row is None else self._to_job(row)
+        return await self._read(query)
 
     async def input_path(self, job_id: int) -> str | None:
-        async with self._db.sessions() as session:
-            return await session.scalar(select(JobRow.input_image).where(JobRow.id == job_id))
+        return await self._read(lambda session: session.scalar(
+            select(JobRow.input_image).where(JobRow.id == job_id)))
 
     async def input_paths_in_use(self, *, newest: int, since: datetime) -> set[str]:
         """Input image paths a job may still need: unfinished jobs, the `newest` jobs that have one,
         and jobs created or finished since `since` (a Reroll of a recent edit reuses the image)."""
         has_input = JobRow.input_image.is_not(None)
-        async with self._db.sessions() as session:
+
+        async def query(session) -> set[str]:
             active_or_recent = (await session.scalars(select(JobRow.input_image).where(
                 has_input, or_(JobRow.state.in_(ACTIVE_STATES), JobRow.created_at >= since,
                                JobRow.finished_at >= since)))).all()
             latest = (await session.scalars(select(JobRow.input_image).where(has_input)
                                             .order_by(JobRow.id.desc()).limit(newest))).all()
-        return set(active_or_recent) | set(latest)
+            return set(active_or_recent) | set(latest)
+        return await self._read(query)
 
     async def recent(self, limit: int) -> list[Job]:
-        async with self._db.sessions() as session:
+        async def query(session) -> list[Job]:
             rows = (await session.scalars(
                 select(JobRow).where(JobRow.state.in_(FINAL_STATES))
                 .order_by(JobRow.finished_at.desc(), JobRow.id.desc()).limit(limit))).all()
             return [self._to_job(row) for row in rows]
+        return await self._read(query)
+
+    async def undelivered(self, source: str | None = None) -> list[Job]:
+        """Finished jobs whose user was not told yet (the outbox), oldest first."""
+        async def query(session) -> list[Job]:
+            statement = select(JobRow).where(JobRow.state.in_(FINAL_STATES), JobRow.delivered_at.is_(None))
+            if source is not None:
+                statement = statement.where(JobRow.source == source)
+            rows = (await session.scalars(statement.order_by(JobRow.id))).all()
+            return [self._to_job(row) for row in rows]
+        return await self._read(query)
 
     async def last_result(self, user_id: int) -> Job | None:
-        async with self._db.sessions() as session:
+        async def query(session) -> Job | None:
             row = await session.scalar(
                 select(JobRow).where(JobRow.user_id == user_id, JobRow.state == JobState.DONE.value)
                 .order_by(JobRow.finished_at.desc(), JobRow.id.desc()).limit(1))
             return None if row is None else self._to_job(row)
+        return await self._read(query)
 
     async def generation_times(self, limit: int = 500) -> list[tuple[str, str, float]]:
         """(workflow, backend, seconds) of the latest DONE jobs, oldest first (to rebuild ETAs)."""
-        async with self._db.sessions() as session:
-            rows = (await session.execute(
-                select(JobRow.workflow, JobRow.backend, JobRow.started_at, JobRow.finished_at)
-                .where(JobRow.state == JobState.DONE.value, JobRow.started_at.is_not(None),
-                       JobRow.finished_at.is_not(None), JobRow.backend.is_not(None))
-                .order_by(JobRow.id.desc()).limit(limit))).all()
+        rows = await self._read(lambda session: _all(session.execute(
+            select(JobRow.workflow, JobRow.backend, JobRow.started_at, JobRow.finished_at)
+            .where(JobRow.state == JobState.DONE.value, JobRow.started_at.is_not(None),
+                   JobRow.finished_at.is_not(None), JobRow.backend.is_not(None))
+            .order_by(JobRow.id.desc()).limit(limit))))
         out = []
         for workflow, backend, started, finished in reversed(rows):
             seconds = (_aware(finished) - _aware(started)).total_seconds()
@@ -232,15 +352,14 @@ class JobStore:
         return out
 
     async def count_active(self) -> int:
-        async with self._db.sessions() as session:
-            return await session.scalar(select(func.count()).select_from(JobRow).where(JobRow.state.in_(ACTIVE_STATES)))
+        return await self._read(lambda session: session.scalar(
+            select(func.count()).select_from(JobRow).where(JobRow.state.in_(ACTIVE_STATES))))
 
     # ---- run-time settings ----
 
     async def get_setting(self, key: str, default: Any = None) -> Any:
-        async with self._db.sessions() as session:
-            row = await session.get(SettingRow, key)
-            return default if row is None else row.value
+        row = await self._read(lambda session: session.get(SettingRow, key))
+        return default if row is None else row.value
 
     async def set_setting(self, key: str, value: Any) -> None:
         table = SettingRow.__table__
@@ -272,6 +391,17 @@ def _settle(future: asyncio.Future, result: Any = None, error: BaseException | N
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+async def _all(result: Awaitable[Any]) -> list[Any]:
+    return list((await result).all())
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's one-line reason (no SQL, no parameters, no URL)."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return text[:200]
 
 
 def _int_or_none(value: Any) -> int | None:

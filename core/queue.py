@@ -9,6 +9,7 @@ of jobs waiting. The list also remembers the lowest index whose position changed
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections import Counter
 from collections.abc import Iterator
 
 Key = tuple[int, int, int]   # (priority, order, job_id): the job id breaks ties after a move
@@ -118,3 +119,59 @@ class WaitingQueue:
     def _mark(self, index: int) -> None:
         if self._changed_from is None or index < self._changed_from:
             self._changed_from = index
+
+
+class RunQueue:
+    """The one queue the scheduler owns: the waiting order (with priorities), pause, and how many
+    unfinished jobs each user has. Positions are read from here and nowhere else."""
+
+    def __init__(self) -> None:
+        self.waiting = WaitingQueue()
+        self.paused = False
+        self._per_user: Counter[int] = Counter()
+
+    def __len__(self) -> int:
+        """THE queue length: jobs waiting with us (not yet handed to ComfyUI)."""
+        return len(self.waiting)
+
+    def __contains__(self, job_id: int) -> bool:
+        return job_id in self.waiting
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.waiting)
+
+    def join(self, job_id: int, user_id: int, priority: int, order: int) -> int:
+        """A new (or reloaded) unfinished job waits; returns its position."""
+        self._per_user[user_id] += 1
+        return self.waiting.add(job_id, priority, order)
+
+    def count_in(self, user_id: int) -> None:
+        """An unfinished job that does not wait (reloaded while inside ComfyUI) still counts for its user."""
+        self._per_user[user_id] += 1
+
+    def wait_again(self, job_id: int, priority: int, order: int) -> int:
+        """A job that was handed out comes back (pause, retry): same user count, its old place."""
+        return self.waiting.add(job_id, priority, order)
+
+    def leave(self, job_id: int, user_id: int) -> None:
+        """The job ended (done, failed, cancelled)."""
+        self.waiting.remove(job_id)
+        self._per_user[user_id] -= 1
+        if self._per_user[user_id] <= 0:
+            del self._per_user[user_id]
+
+    def take_next(self, skip: set[int] | None = None) -> int | None:
+        return None if self.paused else self.waiting.pop_first(skip)
+
+    def position(self, job_id: int) -> int | None:
+        return self.waiting.position(job_id)
+
+    def active(self, user_id: int) -> int:
+        """Unfinished jobs of the user (waiting, or inside ComfyUI)."""
+        return self._per_user.get(user_id, 0)
+
+    def move(self, job_id: int, steps: int) -> list[tuple[int, int]]:
+        return self.waiting.move(job_id, steps)
+
+    def set_priority(self, job_id: int, priority: int) -> bool:
+        return self.waiting.set_priority(job_id, priority)

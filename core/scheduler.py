@@ -6,16 +6,21 @@ One more job per backend is prepared beforehand (stored as submitted, image uplo
 filled), so when a place in ComfyUI's queue frees up only its POST is left to do.
 Completion, progress and previews are pushed by the client's websocket (`client.wait`, listeners).
 
-Every state change is written to the database before it is published on the bus. A job's
-prompt_id is chosen here and stored before the POST, so after a crash the job is found again in
-ComfyUI by that id (`client.wait` on an unknown id looks it up in /queue, then /history), and a
-job is only submitted again when ComfyUI has no trace of it.
+Every state change goes through `transition` (the table is core/lifecycle.py): check the move,
+write the store (retried with backoff while the database is away: the job stays where it was,
+never dropped between states), update memory, then publish. A job's prompt_id is chosen here and
+stored before the POST, so after a crash the job is found again in ComfyUI by that id
+(`client.wait` on an unknown id looks it up in /queue, then /history), and a job is only
+submitted again when ComfyUI has no trace of it; that does not count as an attempt, since
+nothing says ComfyUI ever had it.
 
 Pause stops dispatching and takes back what has not started: the prepared job, and the jobs
 pending in ComfyUI's queue (deleted there; the running one finishes). They return to their place
 in the waiting list with their prompt_id cleared, so a later dispatch posts them under a new id.
 
-Failures: WorkflowRejected and ExecutionFailed fail the job at once. A lost prompt, an HTTP 5xx,
+Failures: WorkflowRejected and ExecutionFailed fail the job at once. Once ComfyUI says a job
+succeeded it never runs again: its images are downloaded with retries, and if they cannot be,
+it fails (output_unavailable). A lost prompt, an HTTP 5xx,
 or a backend that stays down while another is up sends the job back to the front of the queue
 (to another backend when there is one) until `max_attempts`. While a backend is down (websocket
 closed, health checks failing, or the supervisor says ComfyUI is not up), nothing is sent to it:
@@ -30,8 +35,7 @@ import logging
 import shutil
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,16 +51,19 @@ from core.errors import ImageError
 from core.eta import EtaModel
 from core.events import EventBus
 from core.images import sanitize_output
-from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobFailed, JobFinished, JobPositionChanged,
-                       JobProgress, JobStarted, JobState)
-from core.jobstore import JobStore, StoredImage
+from core.jobs import (BackendHealthChanged, BackendSnapshot, FailureCode, Job, JobCancelled, JobFailed, JobFinished,
+                       JobPositionChanged, JobProgress, JobQueued, JobStarted, JobState, QueueSnapshot)
+from core.jobstore import JobStore, LoadedJob, StoredImage
+from core.lifecycle import Phase, check_move
 from core.paths import AppPaths, write_file
-from core.queue import WaitingQueue
+from core.queue import RunQueue
+from core.tasks import TaskManager
 
 log = logging.getLogger(__name__)
 
 _TRANSIENT = (ComfyConnectionError, ComfyTimeoutError)
-_FETCH_TRIES = 3
+_IN_COMFY = (Phase.PREPARING, Phase.SENT, Phase.RUNNING)
+FETCH_TRIES = 6               # downloads of a finished job's image before it fails (never re-run)
 
 
 @dataclass(eq=False)
@@ -65,12 +72,10 @@ class Entry:
     job: Job
     order: int
     input_path: str | None                  # relative to the data folder
+    phase: Phase = Phase.WAITING
     backend: "BackendState | None" = None
     task: asyncio.Task | None = None
     avoid: set[str] = field(default_factory=set)   # backends that already lost this job
-    final: bool = False
-    cancelling: bool = False
-    completing: bool = False                # ComfyUI finished it; fetching the images
     holds_permit: bool = False              # has one of its backend's places in ComfyUI's queue
     recovered: bool = False                 # posted by an earlier run of the app
     start_task: asyncio.Task | None = None
@@ -78,9 +83,13 @@ class Entry:
     progress: tuple[int, int] = (0, 0)
     preview: bytes | None = None
     preview_mime: str | None = None
-    last_error: str = ""
     attempts_at_dispatch: int = 0
     pull_back: asyncio.Future | None = None  # paused: deleted from ComfyUI's queue, coming back to ours
+    moving: asyncio.Lock = field(default_factory=asyncio.Lock)   # one state change at a time
+
+    @property
+    def final(self) -> bool:
+        return self.phase is Phase.ENDED
 
 
 class BackendState:
@@ -93,7 +102,8 @@ class BackendState:
         self.socket_up = client.connected
         self.supervisor_up = True
         self.reachable = True                 # False after a connection error, until a probe succeeds
-        self.slots: set[Entry] = set()        # jobs inside ComfyUI (running + pending)
+        self.reason = "not checked yet"       # the latest health news, for people
+        self.slots: set[Entry] = set()        # jobs inside ComfyUI (running + pending) or being prepared
         self.running: Entry | None = None
         self.stale: set[str] = set()          # prompt ids to delete once it answers again
         self.announced: bool | None = None
@@ -121,6 +131,12 @@ class BackendState:
         """Up, and holding no prompts of ours that must be deleted first (see `Scheduler._clean_stale`)."""
         return self.up and not self.stale
 
+    def snapshot(self) -> BackendSnapshot:
+        running = self.running.job.id if self.running is not None else None
+        pending = tuple(e.job.id for e in sorted(self.slots, key=lambda e: e.dispatched_at)
+                        if e is not self.running)
+        return BackendSnapshot(self.url, self.up, self.reason, running, pending)
+
 
 Backends = BackendPool | ComfyClient | list[ComfyClient]
 
@@ -138,7 +154,8 @@ class Scheduler:
     def __init__(self, *, store: JobStore, bus: EventBus, settings: Any, paths: AppPaths,
                  workflows: Callable[[], Any], backends: Backends, eta: EtaModel,
                  clock: Callable[[], datetime], depth: int = 2, position_interval_s: float = 1.0,
-                 failover_after_s: float = 30.0, probe_interval_s: float = 2.0) -> None:
+                 failover_after_s: float = 30.0, probe_interval_s: float = 2.0,
+                 tasks: TaskManager | None = None) -> None:
         self.store = store
         self.bus = bus
         self.settings = settings
@@ -150,27 +167,25 @@ class Scheduler:
         self.position_interval_s = position_interval_s
         self.failover_after_s = failover_after_s
         self.probe_interval_s = probe_interval_s
+        self.tasks = tasks or TaskManager("scheduler")
         self.pool = backends if isinstance(backends, BackendPool) else None
         self.backends = [BackendState(client, pb) for client, pb in clients_of(backends)]
         for backend in self.backends:
             backend.permits = asyncio.Semaphore(self.depth)
         self._by_url = {b.url: b for b in self.backends}
-        self.waiting = WaitingQueue()
+        self.queue = RunQueue()
         self.entries: dict[int, Entry] = {}
         self.by_prompt: dict[str, Entry] = {}
-        self.user_active: Counter[int] = Counter()
-        self.paused = False
         self._avoiding: set[int] = set()
         self._published_position: dict[int, int] = {}
-        self._positions_dirty = asyncio.Event()
-        self._tasks: set[asyncio.Task] = set()
-        self._position_task: asyncio.Task | None = None
+        self._changed = asyncio.Event()         # positions or the snapshot need publishing
+        self._snapshot_dirty = False
         self._running = False
         self.upload_limit_bytes = int(float(settings.upload_limit_mb) * 1024 * 1024)
 
-    # ---- lifecycle ---------------------------------------------------------------------------
+    # ---- start and stop ------------------------------------------------------------------------
 
-    async def start(self, loaded: list) -> None:
+    async def start(self, loaded: list[LoadedJob]) -> None:
         """Take over the jobs loaded from the database, then start dispatching."""
         for backend in self.backends:
             backend.listener = self._listener_for(backend)
@@ -181,11 +196,11 @@ class Scheduler:
         for item in loaded:
             entry = Entry(item.job, item.order, item.input_path)
             self.entries[entry.job.id] = entry
-            self.user_active[entry.job.user_id] += 1
             if entry.job.state == JobState.QUEUED or not entry.job.prompt_id:
-                entry.job.state = JobState.QUEUED
-                self.waiting.add(entry.job.id, entry.job.priority, entry.order)
+                entry.job.state = JobState.QUEUED    # a SUBMITTED row without a prompt_id never reached ComfyUI
+                self.queue.join(entry.job.id, entry.job.user_id, entry.job.priority, entry.order)
             else:
+                self.queue.count_in(entry.job.user_id)
                 resume.append(entry)
         self._running = True
         for backend in self.backends:
@@ -194,17 +209,17 @@ class Scheduler:
         for entry in resume:
             backend = self._by_url.get((entry.job.backend or "").rstrip("/"))
             if backend is None:      # that backend is no longer configured: ComfyUI there is out of reach
-                entry.job.state = JobState.QUEUED
-                await self.store.update(entry.job.id, state=JobState.QUEUED, prompt_id=None)
-                self.waiting.add(entry.job.id, entry.job.priority, entry.order)
+                await self.transition(entry, JobState.QUEUED, prompt_id=None)
+                self._wait_again(entry)
                 continue
             entry.recovered = True
+            entry.phase = Phase.RUNNING if entry.job.state == JobState.RUNNING else Phase.SENT
             entry.attempts_at_dispatch = max(0, entry.job.attempts - 1)
             self._occupy(entry, backend)
             self.by_prompt[entry.job.prompt_id] = entry
-            entry.task = self._spawn(self._drive(entry, resume=True), f"job-{entry.job.id}")
-        self._position_task = asyncio.create_task(self._position_loop(), name="job-positions")
-        self.positions_changed()
+            entry.task = self.tasks.spawn(self._drive(entry, resume=True), name=f"job {entry.job.id}")
+        self.tasks.spawn(self._publish_loop(), name="queue positions and snapshot")
+        self.changed()
         self.dispatch()
 
     async def stop(self) -> None:
@@ -215,44 +230,70 @@ class Scheduler:
                 backend.client.remove_listener(backend.listener)
         if self.pool is not None:
             self.pool.remove_listener(self._on_pool_health)
-        tasks = [t for t in self._tasks if not t.done()]
-        if self._position_task is not None:
-            tasks.append(self._position_task)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
-        self._position_task = None
+        await self.tasks.close()
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self.tasks.spawn(coro, name=name)
+
+    # ---- the one way a job's state changes ------------------------------------------------------
+
+    async def transition(self, entry: Entry, new: JobState, *, write: Callable[[], Awaitable[Any]] | None = None,
+                         event: Callable[[Job], Any] | None = None, memory: dict[str, Any] | None = None,
+                         **fields: Any) -> bool:
+        """Move the job to `new`: check the move (core/lifecycle.py), write the store (retried
+        until the database takes it; until then the job stays where it was), update memory, then
+        publish `event(job snapshot)`. `fields` are stored and set on the job; `memory` only set
+        (not columns); `write` replaces the plain UPDATE (DONE stores its images with it).
+        Returns False when the job had already ended meanwhile (a cancel and a finish racing)."""
+        job = entry.job
+        async with entry.moving:
+            if job.state.is_final:
+                return False
+            check_move(job.id, job.state, new)
+            values = {"state": new, **fields}
+            await self.store.retrying(write or (lambda: self.store.update(job.id, **values)),
+                                      f"storing job {job.id} as {new.value}")
+            for name, value in {**values, **(memory or {})}.items():
+                setattr(job, name, value)
+            if new.is_final:
+                entry.phase = Phase.ENDED
+                self._forget(entry)
+            if event is not None:
+                self.bus.publish(event(job.snapshot()))
+            self.changed()
+        return True
 
     # ---- queue bookkeeping ---------------------------------------------------------------------
 
-    def add(self, entry: Entry) -> int:
-        """A newly stored job joins the waiting list; returns its position."""
-        self.entries[entry.job.id] = entry
-        self.user_active[entry.job.user_id] += 1
-        position = self.waiting.add(entry.job.id, entry.job.priority, entry.order)
-        self._published_position[entry.job.id] = position
-        self.positions_changed()
+    def add(self, job: Job, input_path: str | None) -> int:
+        """A newly stored job joins the waiting list (JobQueued is published); returns its position."""
+        entry = Entry(job, job.id, input_path)
+        self.entries[job.id] = entry
+        position = self.queue.join(job.id, job.user_id, job.priority, entry.order)
+        self._published_position[job.id] = position
+        self.bus.publish(JobQueued(job.id, job.user_id, job.snapshot(), position))
+        self.changed()
+        self.dispatch()
         return position
+
+    def _wait_again(self, entry: Entry) -> None:
+        """Back to its place in the waiting list (memory only: the store already says QUEUED)."""
+        entry.phase = Phase.WAITING
+        entry.backend = None
+        entry.recovered = False
+        self.queue.wait_again(entry.job.id, entry.job.priority, entry.order)
+        self.changed()
+        self.dispatch()
 
     def _forget(self, entry: Entry) -> None:
         job_id = entry.job.id
         self.entries.pop(job_id, None)
-        self.waiting.remove(job_id)
+        self.queue.leave(job_id, entry.job.user_id)
         self._published_position.pop(job_id, None)
         self._avoiding.discard(job_id)
         self._drop_prompt(entry)
-        self.user_active[entry.job.user_id] -= 1
-        if self.user_active[entry.job.user_id] <= 0:
-            del self.user_active[entry.job.user_id]
         self._release(entry)
-        self.positions_changed()
+        self.changed()
 
     def _drop_prompt(self, entry: Entry) -> None:
         """Stop routing ComfyUI events for the entry's current prompt id to it."""
@@ -274,7 +315,23 @@ class Scheduler:
             backend.slots.discard(entry)
             if backend.running is entry:
                 backend.running = None
+            self.changed()
             self.dispatch()
+
+    def move(self, job_id: int, steps: int) -> list[tuple[int, int]]:
+        """A waiting job `steps` places (negative: earlier) within its priority; returns the
+        (job_id, order) pairs to store."""
+        changed = self.queue.move(job_id, steps)
+        for changed_id, order in changed:
+            self.entries[changed_id].order = order
+        if changed:
+            self.changed()
+        return changed
+
+    def set_priority(self, job_id: int, priority: int) -> None:
+        self.entries[job_id].job.priority = priority
+        self.queue.set_priority(job_id, priority)
+        self.changed()
 
     # ---- dispatching ---------------------------------------------------------------------------
 
@@ -282,27 +339,20 @@ class Scheduler:
         """Fill every healthy backend up to `depth` jobs from the head of the queue. Never waits."""
         if not self._running:
             return
-        while not self.paused and len(self.waiting):
+        while not self.queue.paused and len(self.queue):
             free = [b for b in self.backends if b.takes_work and len(b.slots) < self.depth + 1]
             if not free:
                 return
             backend = min(free, key=lambda b: len(b.slots))
-            job_id = self.waiting.pop_first(self._skip_for(backend) if self._avoiding else None)
+            job_id = self.queue.take_next(self._skip_for(backend) if self._avoiding else None)
             if job_id is None:
                 return
             entry = self.entries[job_id]
+            entry.phase = Phase.PREPARING
             entry.attempts_at_dispatch = entry.job.attempts
             self._occupy(entry, backend)
-            self.positions_changed()
-            self._announce_sent(entry)
-            entry.task = self._spawn(self._drive(entry, resume=False), f"job-{job_id}")
-
-    def _announce_sent(self, entry: Entry) -> None:
-        """Position 0: the job left the waiting list for ComfyUI (JobStarted follows when it runs).
-        Published at once, so it always comes before that job's JobStarted."""
-        job = entry.job
-        self._published_position[job.id] = 0
-        self.bus.publish(JobPositionChanged(job.id, job.user_id, 0, len(self.waiting), self.eta_s(job.id)))
+            self.changed()
+            entry.task = self._spawn(self._drive(entry, resume=False), f"job {job_id}")
 
     def _skip_for(self, backend: BackendState) -> set[int]:
         """Jobs that already failed on `backend` wait for another healthy one, if there is one."""
@@ -314,8 +364,13 @@ class Scheduler:
         return skip
 
     def set_paused(self, paused: bool) -> None:
-        self.paused = paused
+        self.queue.paused = paused
+        self.changed()
         self.dispatch()
+
+    @property
+    def paused(self) -> bool:
+        return self.queue.paused
 
     async def pull_back(self, timeout: float = 5.0) -> None:
         """Paused: what has not started in ComfyUI comes back to the waiting list, at its place.
@@ -327,12 +382,12 @@ class Scheduler:
         """
         waits: list[asyncio.Future] = []
         for backend in self.backends:
-            for entry in [e for e in backend.slots if not (e.holds_permit or e.recovered)]:
+            for entry in [e for e in backend.slots if e.phase is Phase.PREPARING and not e.holds_permit]:
                 await self._unprepare(entry)
             if not backend.up:
                 continue                  # cannot delete there now; failover deals with its jobs
             async with backend.submit_lock:      # a POST on its way is answered first
-                pending = [e for e in backend.slots if e is not backend.running and not e.final and not e.completing
+                pending = [e for e in backend.slots if e is not backend.running and e.phase is Phase.SENT
                            and e.job.state == JobState.SUBMITTED and e.job.prompt_id and e.pull_back is None]
                 if not pending:
                     continue
@@ -352,12 +407,10 @@ class Scheduler:
 
     async def _unprepare(self, entry: Entry) -> None:
         """A job prepared for ComfyUI but not posted goes back to waiting (nothing reached ComfyUI)."""
-        if entry.final or entry.completing:
-            return
         if entry.task is not None and not entry.task.done():
             entry.task.cancel()
             await asyncio.gather(entry.task, return_exceptions=True)
-        if entry.final or entry.holds_permit:
+        if entry.phase is not Phase.PREPARING or entry.holds_permit:
             return
         entry.job.attempts = entry.attempts_at_dispatch
         await self._requeue(entry)
@@ -381,43 +434,47 @@ class Scheduler:
                 async with backend.submit_lock:
                     await self._submit(entry, backend)
             result = await backend.client.wait(job.prompt_id)
-            entry.completing = True
+            entry.phase = Phase.FETCHING
             self._release(entry)           # out of ComfyUI's queue: let the next job in now
             await self._complete(entry, backend, result)
         except asyncio.CancelledError:
             raise
         except WorkflowRejected as exc:
-            await self._fail(entry, "workflow_rejected", f"ComfyUI refused the workflow: {exc}")
+            await self._fail(entry, FailureCode.WORKFLOW_REJECTED, f"ComfyUI refused the workflow: {exc}")
         except ExecutionFailed as exc:
-            await self._fail(entry, "comfy_error", f"ComfyUI failed while generating: {exc}")
+            await self._fail(entry, FailureCode.COMFY_ERROR, f"ComfyUI failed while generating: {exc}")
         except PromptInterrupted:
-            if not entry.cancelling:
-                await self._fail(entry, "interrupted", "The job was stopped in ComfyUI (interrupted).")
+            if entry.phase is not Phase.CANCELLING:
+                await self._fail(entry, FailureCode.INTERRUPTED, "The job was stopped in ComfyUI (interrupted).")
         except PromptLost as exc:
-            if entry.pull_back is not None and not entry.cancelling:   # we deleted it: the queue is paused
+            if entry.pull_back is not None and entry.phase is not Phase.CANCELLING:   # we deleted it: paused
                 log.info("job %s taken back from %s (queue paused)", job.id, backend.url)
                 job.attempts = entry.attempts_at_dispatch
                 await self._requeue(entry)
+            elif entry.recovered:
+                # Stored as sent by an earlier run that may have died before its POST: nothing
+                # says ComfyUI ever had it, so this attempt does not count and blames nobody.
+                await self._retry(entry, "not in ComfyUI after a restart", count=False)
             else:
-                await self._retry(entry, "lost", str(exc))
+                await self._retry(entry, str(exc))
         except ComfyHTTPError as exc:
-            await self._retry(entry, "comfy_http", str(exc))
+            await self._retry(entry, str(exc))
         except _TRANSIENT as exc:
             self._unreachable(backend, str(exc))
             # The request never got an answer: the job did not reach this ComfyUI, or we will
             # delete it there when it answers again. Either way this attempt does not count.
             if job.prompt_id:
                 self._mark_stale(backend, job.prompt_id)
-            await self._retry(entry, "unreachable", str(exc), count=False)
+            await self._retry(entry, str(exc), count=False)
         except _Refused as exc:
             await self._fail(entry, exc.code, str(exc))
         except ComfyError as exc:
-            await self._retry(entry, "comfy_error", str(exc))
+            await self._retry(entry, str(exc))
         except ImageError as exc:
-            await self._fail(entry, "bad_output", str(exc))
+            await self._fail(entry, FailureCode.BAD_OUTPUT, str(exc))
         except Exception as exc:  # a bug must not leave the job hanging
             log.exception("job %s failed unexpectedly", job.id)
-            await self._fail(entry, "internal", f"Internal error: {type(exc).__name__}: {exc}")
+            await self._fail(entry, FailureCode.INTERNAL, f"Internal error: {type(exc).__name__}")
         finally:
             self._release(entry)
             self._settle_pull_back(entry, clear=True)
@@ -426,15 +483,16 @@ class Scheduler:
         job = entry.job
         template = self._workflows().get(job.workflow)
         if template is None:
-            raise _Refused("workflow_missing", f"The workflow {job.workflow!r} is no longer installed.")
+            raise _Refused(FailureCode.WORKFLOW_MISSING, f"The workflow {job.workflow!r} is no longer installed.")
         prompt_id = str(uuid.uuid4())
         self._drop_prompt(entry)
-        job.prompt_id, job.backend, job.state = prompt_id, backend.url, JobState.SUBMITTED
-        job.attempts += 1
-        self.by_prompt[prompt_id] = entry
         # Stored before the POST: after a crash the job is looked up by this id, never re-run blindly.
-        await self.store.update(job.id, state=JobState.SUBMITTED, prompt_id=prompt_id, backend=backend.url,
-                                attempts=job.attempts)
+        # Position 0 ("sent to ComfyUI") is published only once that is stored.
+        self._published_position[job.id] = 0
+        await self.transition(
+            entry, JobState.SUBMITTED, prompt_id=prompt_id, backend=backend.url, attempts=job.attempts + 1,
+            event=lambda j: JobPositionChanged(j.id, j.user_id, 0, len(self.queue), self.eta_s(j.id)))
+        self.by_prompt[prompt_id] = entry
         image_name = None
         if entry.input_path:
             data = await asyncio.to_thread((self.paths.data_dir / entry.input_path).read_bytes)
@@ -447,9 +505,11 @@ class Scheduler:
                 prompt=request.prompt, negative_prompt=request.negative_prompt or None, seed=job.seed,
                 width=request.width, height=request.height, batch_size=request.batch_size, image=image_name))
         except WorkflowError as exc:
-            raise _Refused("bad_parameter", str(exc)) from exc
+            raise _Refused(FailureCode.BAD_PARAMETER, str(exc)) from exc
         await self._take_permit(entry, backend)        # prepared: wait for a place in ComfyUI's queue
         await backend.client.submit(filled.graph, prompt_id=prompt_id)
+        if entry.phase is Phase.PREPARING:
+            entry.phase = Phase.SENT
 
     async def _take_permit(self, entry: Entry, backend: BackendState) -> None:
         await backend.permits.acquire()
@@ -458,60 +518,70 @@ class Scheduler:
     async def _complete(self, entry: Entry, backend: BackendState, result: Any) -> None:
         job = entry.job
         if entry.start_task is not None:
-            await asyncio.shield(entry.start_task)
-        refs = [r for r in result.images if r.type == "output"] or list(result.images)
+            await asyncio.shield(entry.start_task)    # RUNNING is stored before DONE
+        # Saved outputs and SaveImageWebsocket's images; PreviewImage's temp files only when there is nothing else.
+        refs = [r for r in result.images if r.type == "output"]
+        if not refs and not result.image_data:
+            refs = list(result.images)
         images: list[StoredImage] = []
         folder = Path("images") / job.created_at.strftime("%Y-%m")
-        for index, ref in enumerate(refs):
-            data = await self._fetch(backend, ref)
+        # Saved images are fetched with /view; SaveImageWebsocket's came with the result itself.
+        blobs: list[bytes] = []
+        for ref in refs:
+            try:
+                blobs.append(await self._fetch(backend, ref))
+            except ComfyError as exc:
+                await self._fail(entry, FailureCode.OUTPUT_UNAVAILABLE,
+                                 f"The image was made but could not be downloaded from ComfyUI: {exc}")
+                return
+        blobs += result.image_data
+        for index, data in enumerate(blobs):
             clean = await sanitize_output(data, limit_bytes=self.upload_limit_bytes)
             relative = folder / f"job{job.id}_{index}{clean.extension}"
             await asyncio.to_thread(write_file, self.paths.data_dir / relative, clean.data)
             images.append(StoredImage(relative.as_posix(), clean.width, clean.height, len(clean.data)))
-        if entry.final:
-            return
         now = self.clock()
         started = job.started_at or now
-        entry.final = True
-        await self.store.finish(job.id, images, state=JobState.DONE, finished_at=now, started_at=started,
-                                error_code=None, error_text=None)
-        job.state, job.started_at, job.finished_at = JobState.DONE, started, now
-        job.outputs = [self.paths.data_dir / image.path for image in images]
-        generation = job.generation_s or 0.0
+        fields = dict(finished_at=now, started_at=started, error_code=None, error_text=None)
+        outputs = [self.paths.data_dir / image.path for image in images]
+        ended = await self.transition(
+            entry, JobState.DONE, memory={"outputs": outputs},
+            write=lambda: self.store.finish(job.id, images, state=JobState.DONE, **fields),
+            event=lambda j: JobFinished(j.id, j.user_id, j, tuple(j.outputs), j.queue_wait_s or 0.0,
+                                        j.generation_s or 0.0, j.seed, backend.url),
+            **fields)
+        if not ended:
+            return
         if not entry.recovered:
-            self.eta.record(job.workflow, backend.url, generation)
-        self._forget(entry)
-        snapshot = job.snapshot()
-        self.bus.publish(JobFinished(job.id, job.user_id, snapshot, tuple(snapshot.outputs),
-                                     job.queue_wait_s or 0.0, generation, job.seed, backend.url))
+            self.eta.record(job.workflow, backend.url, job.generation_s or 0.0)
         if self.settings.export_path:
-            self._spawn(asyncio.to_thread(_export, snapshot.outputs, Path(self.settings.export_path).expanduser()),
-                        f"export-{job.id}")
+            self._spawn(asyncio.to_thread(_export, list(outputs), Path(self.settings.export_path).expanduser()),
+                        f"export {job.id}")
 
     async def _fetch(self, backend: BackendState, ref: Any) -> bytes:
-        """The job already ran: a failed download is retried, never answered by running it again."""
-        for attempt in range(_FETCH_TRIES):
+        """The job already ran: a failed download is retried (with growing pauses), never answered
+        by running it again."""
+        for attempt in range(FETCH_TRIES):
             try:
                 return await backend.client.view(ref)
             except _TRANSIENT + (ComfyHTTPError,):
-                if attempt == _FETCH_TRIES - 1:
+                if attempt == FETCH_TRIES - 1:
                     raise
-                await asyncio.sleep(self.probe_interval_s * (attempt + 1))
+                await asyncio.sleep(self.probe_interval_s * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    async def _retry(self, entry: Entry, code: str, reason: str, *, count: bool = True) -> None:
-        """Back to the front of its priority (another backend preferred), or failed when out of attempts."""
+    async def _retry(self, entry: Entry, reason: str, *, count: bool = True) -> None:
+        """Back to its place in the queue (another backend preferred), or failed when out of attempts."""
         job = entry.job
-        if entry.final or entry.cancelling:
+        if entry.phase in (Phase.ENDED, Phase.CANCELLING):
             return
-        entry.last_error = reason
         if not count:
-            job.attempts = max(0, job.attempts - 1)
+            job.attempts = entry.attempts_at_dispatch
         if job.attempts >= self.settings.max_attempts:
-            await self._fail(entry, "retries_exhausted",
+            await self._fail(entry, FailureCode.RETRIES_EXHAUSTED,
                              f"ComfyUI lost or failed this job {job.attempts} times; giving up. Last error: {reason}")
             return
-        log.warning("job %s goes back to the queue (%s): %s", job.id, code, reason)
+        log.warning("job %s goes back to the queue: %s", job.id, reason)
         if job.backend and len(self.backends) > 1 and count:
             entry.avoid.add(job.backend)
             self._avoiding.add(job.id)
@@ -521,38 +591,39 @@ class Scheduler:
         """Back to its place in the waiting list; the prompt_id is cleared (a new one on the next post)."""
         job = entry.job
         self._drop_prompt(entry)
-        job.state, job.prompt_id = JobState.QUEUED, None
-        await self.store.update(job.id, state=JobState.QUEUED, prompt_id=None, attempts=job.attempts)
         self._release(entry)
-        self._settle_pull_back(entry, clear=True)
-        if entry.final:                  # cancelled while the write was on its way
-            return
-        entry.backend = None
-        entry.completing = False
-        entry.recovered = False
-        self.waiting.add(job.id, job.priority, entry.order)
-        self.positions_changed()
-        self.dispatch()
+        try:
+            if job.state != JobState.QUEUED:        # prepared but not yet stored as sent: nothing to write
+                if not await self.transition(entry, JobState.QUEUED, prompt_id=None, attempts=job.attempts):
+                    return
+            if entry.phase in (Phase.ENDED, Phase.CANCELLING):   # cancelled while the write was on its way
+                return
+            self._wait_again(entry)
+        finally:
+            self._settle_pull_back(entry, clear=True)
 
-    async def _fail(self, entry: Entry, code: str, text: str) -> None:
-        if entry.final:
+    async def _fail(self, entry: Entry, code: FailureCode, text: str) -> None:
+        if entry.phase is Phase.ENDED:
             return
-        entry.final = True
-        job = entry.job
         now = self.clock()
-        await self.store.update(job.id, state=JobState.FAILED, finished_at=now, error_code=code, error_text=text)
-        job.state, job.finished_at, job.error_code, job.error_text = JobState.FAILED, now, code, text
-        self._forget(entry)
-        self.bus.publish(JobFailed(job.id, job.user_id, job.snapshot(), code, text))
+        text = _printable(text)
+        await self.transition(entry, JobState.FAILED, finished_at=now, error_code=code.value, error_text=text,
+                              event=lambda j: JobFailed(j.id, j.user_id, j, code, text))
 
-    async def cancel(self, entry: Entry, by_user_id: int | None) -> Job:
-        """Out of our queue, out of ComfyUI's queue, or interrupted while running."""
+    async def cancel(self, job_id: int, by_user_id: int | None) -> Job | None:
+        """Out of our queue, out of ComfyUI's queue, or interrupted while running. None when the job
+        is no longer cancellable (finished, or its images are being stored)."""
+        entry = self.entries.get(job_id)
+        if entry is None or not entry.phase.cancellable:
+            return None
         job = entry.job
-        entry.cancelling = True
+        entry.phase = Phase.CANCELLING
+        self.queue.waiting.remove(job_id)
         backend = entry.backend
-        if entry.task is not None and not entry.task.done():
-            entry.task.cancel()
-            await asyncio.gather(entry.task, return_exceptions=True)
+        for task in (entry.task, entry.start_task):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if backend is not None and job.prompt_id and job.state in (JobState.SUBMITTED, JobState.RUNNING):
             # delete first (pending), then interrupt (running): whichever it is, it stops.
             try:
@@ -561,16 +632,9 @@ class Scheduler:
             except ComfyError as exc:
                 log.info("could not remove job %s from %s now (%s); will retry", job.id, backend.url, exc)
                 self._mark_stale(backend, job.prompt_id)
-        if entry.final:
-            return job.snapshot()
-        entry.final = True
-        now = self.clock()
-        await self.store.update(job.id, state=JobState.CANCELLED, finished_at=now)
-        job.state, job.finished_at = JobState.CANCELLED, now
-        self._forget(entry)
-        snapshot = job.snapshot()
-        self.bus.publish(JobCancelled(job.id, job.user_id, snapshot, by_user_id))
-        return snapshot
+        await self.transition(entry, JobState.CANCELLED, finished_at=self.clock(),
+                              event=lambda j: JobCancelled(j.id, j.user_id, j, by_user_id))
+        return job.snapshot()
 
     # ---- events from ComfyUI ------------------------------------------------------------------
 
@@ -580,10 +644,12 @@ class Scheduler:
                 self._on_progress(backend, event)
             elif isinstance(event, cev.PromptStarted):
                 entry = self.by_prompt.get(event.prompt_id)
-                if entry is not None and entry.backend is backend and not entry.final:
+                if entry is not None and entry.backend is backend and entry.phase in (Phase.PREPARING, Phase.SENT):
+                    entry.phase = Phase.RUNNING
                     backend.running = entry
                     self._settle_pull_back(entry, clear=True)   # too late to take it back: it runs
-                    entry.start_task = self._spawn(self._mark_running(entry), f"job-{entry.job.id}-start")
+                    self.changed()
+                    entry.start_task = self._spawn(self._mark_running(entry), f"job {entry.job.id} started")
             elif isinstance(event, cev.QueueStatus):
                 if any(e.recovered for e in backend.slots):
                     self._reconcile_soon(backend)
@@ -597,7 +663,7 @@ class Scheduler:
 
     def _on_progress(self, backend: BackendState, event: Any) -> None:
         entry = self.by_prompt.get(event.prompt_id) if event.prompt_id else backend.running
-        if entry is None or entry.final or entry.backend is not backend:
+        if entry is None or entry.phase not in _IN_COMFY or entry.backend is not backend:
             return
         if isinstance(event, cev.PromptProgress):
             entry.progress = (event.value, event.max)
@@ -608,14 +674,11 @@ class Scheduler:
                                      entry.preview_mime))
 
     async def _mark_running(self, entry: Entry) -> None:
-        job = entry.job
-        if entry.final or job.state == JobState.RUNNING:
+        if entry.job.state != JobState.SUBMITTED:
             return
-        now = self.clock()
-        job.state, job.started_at = JobState.RUNNING, now
-        await self.store.update(job.id, state=JobState.RUNNING, started_at=now)
-        if not entry.final:
-            self.bus.publish(JobStarted(job.id, job.user_id, job.snapshot(), entry.backend.url))
+        backend_url = entry.backend.url if entry.backend else ""
+        await self.transition(entry, JobState.RUNNING, started_at=self.clock(),
+                              event=lambda j: JobStarted(j.id, j.user_id, j, backend_url))
 
     def _reconcile_soon(self, backend: BackendState) -> None:
         """Prompts posted by an earlier run get no events of ours: ask /queue and /history when the queue moves."""
@@ -627,7 +690,7 @@ class Scheduler:
                 await backend.client.reconcile()
             except ComfyError as exc:
                 log.debug("reconcile with %s failed: %s", backend.url, exc)
-        backend.reconcile_task = self._spawn(run(), f"reconcile-{backend.url}")
+        backend.reconcile_task = self._spawn(run(), f"reconcile {backend.url}")
 
     # ---- health ---------------------------------------------------------------------------------
 
@@ -651,10 +714,13 @@ class Scheduler:
         if backend.reachable:
             backend.reachable = False
             self._health_changed(backend, reason)
-        if backend.probe_task is None or backend.probe_task.done():
-            backend.probe_task = self._spawn(self._probe(backend), f"probe-{backend.url}")
+        if self.pool is not None:
+            self.pool.check_soon(backend.url)          # the pool's one poller finds it again
+        elif backend.probe_task is None or backend.probe_task.done():
+            backend.probe_task = self._spawn(self._probe(backend), f"probe {backend.url}")
 
     async def _probe(self, backend: BackendState) -> None:
+        """Without a pool (tests, a single client): ask until it answers."""
         while not backend.reachable:
             await asyncio.sleep(self.probe_interval_s)
             try:
@@ -666,17 +732,18 @@ class Scheduler:
 
     def _health_changed(self, backend: BackendState, reason: str) -> None:
         up = backend.up
+        backend.reason = reason
         if backend.announced != up:
             backend.announced = up
             (log.info if up else log.warning)("ComfyUI %s is %s: %s", backend.url, "up" if up else "down", reason)
             self.bus.publish(BackendHealthChanged(backend.url, up, reason))
-            self.positions_changed()          # ETAs depend on how many backends are up
+            self.changed()          # ETAs depend on how many backends are up
         if up:
             self._clean_soon(backend)
             self.dispatch()
         elif self._running and backend.slots and len(self.backends) > 1:
             if backend.failover_task is None or backend.failover_task.done():
-                backend.failover_task = self._spawn(self._failover(backend), f"failover-{backend.url}")
+                backend.failover_task = self._spawn(self._failover(backend), f"failover {backend.url}")
 
     async def _failover(self, backend: BackendState) -> None:
         """A backend that stays down while another is up gives its jobs back to the queue."""
@@ -685,13 +752,14 @@ class Scheduler:
             return
         # Prepared jobs first: cancelling a posted one frees a place in ComfyUI's queue, and a
         # prepared job still waiting for that place would post itself to the dead backend.
-        for entry in sorted((e for e in backend.slots if not e.completing), key=lambda e: e.holds_permit):
+        for entry in sorted((e for e in backend.slots if e.phase in _IN_COMFY),
+                            key=lambda e: e.holds_permit):
             if entry.task is not None:
                 entry.task.cancel()
                 await asyncio.gather(entry.task, return_exceptions=True)
             if entry.job.prompt_id:
                 self._mark_stale(backend, entry.job.prompt_id)
-            await self._retry(entry, "backend_down", f"{backend.url} stopped answering")
+            await self._retry(entry, f"{backend.url} stopped answering")
 
     def _mark_stale(self, backend: BackendState, prompt_id: str) -> None:
         """A prompt of ours on `backend` whose job is gone from there (moved on, cancelled)."""
@@ -701,7 +769,7 @@ class Scheduler:
     def _clean_soon(self, backend: BackendState) -> None:
         if (self._running and backend.stale and backend.up
                 and (backend.clean_task is None or backend.clean_task.done())):
-            backend.clean_task = self._spawn(self._clean_stale(backend), f"stale-{backend.url}")
+            backend.clean_task = self._spawn(self._clean_stale(backend), f"stale prompts {backend.url}")
 
     async def _clean_stale(self, backend: BackendState) -> None:
         """Delete (pending) and interrupt (running) our stale prompts there, retrying while it is up.
@@ -721,30 +789,42 @@ class Scheduler:
         if not backend.stale:
             self.dispatch()
 
-    # ---- positions and ETAs -------------------------------------------------------------------
+    # ---- positions, the snapshot and ETAs ---------------------------------------------------------
 
-    def positions_changed(self) -> None:
-        self._positions_dirty.set()
+    def changed(self) -> None:
+        """Something positions or the snapshot show changed: publish soon (coalesced)."""
+        self._snapshot_dirty = True
+        self._changed.set()
 
-    async def _position_loop(self) -> None:
-        """One task publishes every position change, at most once per job per interval."""
+    # the name JobService and older callers use
+    positions_changed = changed
+
+    async def _publish_loop(self) -> None:
+        """One task publishes position changes and the queue snapshot, at most once per interval."""
         while True:
-            await self._positions_dirty.wait()
-            self._positions_dirty.clear()
+            await self._changed.wait()
+            self._changed.clear()
             try:
                 self.publish_positions()
+                if self._snapshot_dirty:
+                    self._snapshot_dirty = False
+                    self.bus.publish(self.snapshot())
             except Exception:
                 log.exception("publishing queue positions failed")
             await asyncio.sleep(self.position_interval_s)
 
+    def snapshot(self) -> QueueSnapshot:
+        return QueueSnapshot(tuple(self.queue), tuple(b.snapshot() for b in self.backends), self.queue.paused,
+                             self.store.ok)
+
     def publish_positions(self) -> None:
-        start = self.waiting.take_changed_from()
+        start = self.queue.waiting.take_changed_from()
         if start is None:
             return
-        length = len(self.waiting)
+        length = len(self.queue)
         ahead, backends = self._eta_base()
         published = self._published_position
-        for index, job_id in enumerate(self.waiting):
+        for index, job_id in enumerate(self.queue):
             entry = self.entries[job_id]
             own = self.eta.expected(entry.job.workflow)
             if index >= start:
@@ -779,12 +859,12 @@ class Scheduler:
                           (e.job.state == JobState.RUNNING or e.dispatched_at < entry.dispatched_at)]
                 own += sum(self._remaining(e) for e in before)
             return own
-        position = self.waiting.position(job_id)
+        position = self.queue.position(job_id)
         if position is None:
             return None
         ahead, backends = self._eta_base()
         for index in range(position - 1):
-            ahead += self.eta.expected(self.entries[self.waiting.at(index)].job.workflow)
+            ahead += self.eta.expected(self.entries[self.queue.waiting.at(index)].job.workflow)
         return ahead / backends + self.eta.expected(entry.job.workflow)
 
     def in_flight(self) -> list[Entry]:
@@ -796,7 +876,7 @@ class Scheduler:
 class _Refused(ComfyError):
     """Raised inside the scheduler for a job that cannot run at all (workflow gone, bad values)."""
 
-    def __init__(self, code: str, text: str) -> None:
+    def __init__(self, code: FailureCode, text: str) -> None:
         super().__init__(text)
         self.code = code
 
@@ -808,3 +888,9 @@ def _export(files: list[Path], folder: Path) -> None:
             shutil.copy2(file, folder / file.name)
     except OSError as exc:
         log.warning("could not copy results to EXPORT_PATH %s: %s", folder, exc)
+
+
+def _printable(text: str) -> str:
+    """Error text as every database stores it: no NUL, no unpaired surrogates, one screenful."""
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return text[:2000]

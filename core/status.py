@@ -1,4 +1,4 @@
-"""Events about the app's parts that are not jobs: the Discord bot's connection.
+"""Events about the app's parts that are not jobs: the Discord bot's connection, the database.
 
 (ComfyUI's state is `comfy.supervisor.ComfyStateChanged`; main.py forwards it onto the same bus.)
 """
@@ -22,6 +22,14 @@ class BotIdentity:
     """What a successful token check returns."""
     name: str
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoreHealthChanged:
+    """The database stopped answering (ok=False, with the driver's reason, no secrets) or answers
+    again (ok=True). While it is down new requests are refused and job writes are retried."""
+    ok: bool
+    reason: str = ""
 
 
 class TokenRejected(CoreError):

@@ -8,6 +8,7 @@ import asyncio
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 
+from core.gpu_mode import HostGpuChanged
 from gui.services import GuiServices
 from gui.status import COMFY_RUNNING, AppStatus
 from gui.tasks import error_text, spawn
@@ -25,6 +26,7 @@ class AppActions(QObject):
         self.shutdown = shutdown
         self.open_dashboard = QAction(self.tr("Open dashboard"), self)
         self.pause_queue = QAction(self.tr("Pause queue"), self)
+        self.host_gpu = QAction(self.tr("I need my GPU"), self)
         self.toggle_bot = QAction(self.tr("Start bot"), self)
         self.toggle_comfy = QAction(self.tr("Start ComfyUI"), self)
         self.settings = QAction(self.tr("Settings…"), self)
@@ -32,6 +34,9 @@ class AppActions(QObject):
         self.open_dashboard.triggered.connect(self.open_dashboard_requested)
         self.settings.triggered.connect(self.open_settings_requested)
         self.pause_queue.triggered.connect(self.on_pause_toggled)
+        self.host_gpu.triggered.connect(self.on_host_gpu_toggled)
+        self.host_gpu.setToolTip(self.tr("The running job finishes, the others wait, ComfyUI frees the GPU memory, "
+                                         "and waiting users are told you are using the GPU"))
         self.toggle_bot.triggered.connect(self.on_bot_toggled)
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
         self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
@@ -41,7 +46,8 @@ class AppActions(QObject):
 
     def all(self) -> list[QAction | None]:
         """Menu order; None is a separator."""
-        return [self.open_dashboard, None, self.pause_queue, self.toggle_bot, self.toggle_comfy, None,
+        host_gpu = [self.host_gpu] if self.services.host_gpu is not None else []
+        return [self.open_dashboard, None, self.pause_queue, *host_gpu, self.toggle_bot, self.toggle_comfy, None,
                 self.settings, None, self.quit]
 
     def refresh(self, snapshot) -> None:
@@ -63,6 +69,23 @@ class AppActions(QObject):
             spawn(service.resume(), on_error=self._fail(self.tr("Could not resume the queue")), name="resume queue")
         else:
             spawn(service.pause(), on_error=self._fail(self.tr("Could not pause the queue")), name="pause queue")
+
+    def on_host_gpu_toggled(self) -> None:
+        host_gpu = self.services.host_gpu
+        if host_gpu is None:
+            return
+        if host_gpu.in_use:
+            spawn(host_gpu.give_back(), on_error=self._fail(self.tr("Could not share the GPU again")), name="share GPU")
+        else:
+            spawn(host_gpu.take(), on_error=self._fail(self.tr("Could not take the GPU")), name="take GPU")
+
+    def on_host_gpu_changed(self, event: HostGpuChanged) -> None:
+        """HostGpuChanged (through the bridge): the action's text, and a notice when memory stayed in use."""
+        self.host_gpu.setText(self.tr("Share my GPU again") if event.in_use else self.tr("I need my GPU"))
+        if event.in_use and event.freed is False:
+            self.notice.emit(self.tr("The GPU memory was not freed"),
+                             self.tr("The queue holds, but {problem}. Close ComfyUI to free it.").format(
+                                 problem=event.problem), True)
 
     def on_bot_toggled(self) -> None:
         bot = self.services.bot

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 
 from comfy.supervisor import ComfyStateChanged
 from core.events import EventBus
+from core.gpu_mode import HostGpuChanged
 from core.jobs import (BackendHealthChanged, JobCancelled, JobFailed, JobFinished, JobPositionChanged,
                        JobProgress, JobQueued, JobStarted, QueuePausedChanged)
 from core.logs import LogLine, LogRing
@@ -33,6 +34,7 @@ class CoreBridge(QObject):
     comfy_state = Signal(object)       # comfy.supervisor.ComfyStateChanged
     bot_state = Signal(object)         # core.status.BotStateChanged
     session_changed = Signal(object)   # core.sessions.SessionChanged
+    host_gpu = Signal(object)          # core.gpu_mode.HostGpuChanged
     log_line = Signal(object)          # core.logs.LogLine (emitted from any thread: queued to ours)
 
     def __init__(self, bus: EventBus, log_ring: LogRing | None = None, parent: QObject | None = None) -> None:
@@ -49,6 +51,7 @@ class CoreBridge(QObject):
             ComfyStateChanged: self.comfy_state,
             BotStateChanged: self.bot_state,
             SessionChanged: self.session_changed,
+            HostGpuChanged: self.host_gpu,
         }
         self._unsubscribe: list[Callable[[], None]] = [bus.subscribe(object, self._on_event)]
         if log_ring is not None:

@@ -20,6 +20,7 @@ from core.status import BotIdentity
 if TYPE_CHECKING:                  # for the annotations only: main.py builds these and hands them in
     from comfy.client import ComfyClient
     from comfy.supervisor import ComfySupervisor
+    from core.gpu_mode import HostGpu
     from core.jobservice import JobService
     from core.sessions import SessionService
 
@@ -50,6 +51,7 @@ class GuiServices:
     supervisor: ComfySupervisor | None = None
     bot: BotController | None = None
     comfy_client: ComfyClient | None = None       # the Workflows tab's validation (object_info)
+    host_gpu: HostGpu | None = None               # "I need my GPU" / "Share my GPU again"
     secrets: SecretStore | None = None
     token_checker: TokenChecker | None = None
     comfy_probe: ComfyProbe | None = None

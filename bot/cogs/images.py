@@ -170,7 +170,9 @@ class ImageCommands(commands.Cog):
         catalog, service = self.bot.catalog, self.bot.job_service
         jobs = service.queued()
         lines = []
-        if service.paused:
+        if self.bot.feedback.host_gpu.in_use:
+            lines.append(catalog.text("queue.host_gpu", lang, back=self.bot.feedback.host_gpu_back_text(lang)))
+        elif service.paused:
             lines.append(catalog.text("queue.paused", lang))
         if not jobs:
             lines.append(catalog.text("queue.empty", lang))

@@ -302,3 +302,30 @@ async def test_a_job_handed_to_comfyui_says_so(world: World, gate, spanish, expe
     gate.release()
     await w.until(lambda: result_of(session) is not None, advance=2)
     assert result_of(session).id == status.id
+
+
+async def test_waiting_users_are_told_the_host_uses_the_gpu_in_their_language(world: World, core_bus):
+    from datetime import datetime, timezone
+
+    from core.gpu_mode import HostGpu, Schedule
+
+    w = world
+    SPANISH_USERS.add(w.bob.id)
+    evening = datetime(2026, 11, 30, 19, 0, tzinfo=timezone.utc)           # a Monday
+    host = HostGpu(queue=w.job_service, backends=lambda: w.job_service.test_clients, publish=core_bus.publish,
+                   clock=lambda: evening, schedule=Schedule.parse("mon-fri 18:00-23:00"))
+    await host.check()                                         # the evening schedule: back at 23:00
+    back = f"<t:{int(datetime(2026, 11, 30, 23, 0, tzinfo=timezone.utc).timestamp())}:t>"
+    r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    assert f"The host is using the GPU right now, back at about {back}: your job keeps its place" in r.response.content
+    r = await w.bob.slash(w.general, "imagine", model=MODEL, prompt="el mío")
+    assert f"El anfitrión está usando la GPU ahora mismo; vuelve hacia las {back}" in r.response.content
+    alice, bob = w.session_of(w.alice), w.session_of(w.bob)
+    await w.until(lambda: f"The host is using the GPU, back at about {back}." in alice.last_message.content, advance=2)
+    r = await w.alice.slash(w.general, "queue")
+    assert f"The host is using the GPU, back at about {back}: nothing new starts" in r.response.content
+    await host.take()                                          # and by hand: when it ends is not known
+    await w.until(lambda: "The host is using the GPU, back soon." in alice.last_message.content, advance=2)
+    await w.until(lambda: "El anfitrión está usando la GPU; vuelve pronto." in bob.last_message.content, advance=2)
+    await host.give_back()                                     # "Share my GPU again": the jobs run
+    await w.until(lambda: "Done" in alice.last_message.content, advance=2)

@@ -169,3 +169,15 @@ async def test_sharing_by_hand_while_a_game_runs_holds_until_it_is_started_again
     await gpu.check()
     running.append("game.exe")
     assert (await gpu.check()).in_use
+
+
+async def test_started_it_watches_the_programs_on_its_own(job_service, host_gpu, core_events):
+    running: list[str] = []
+    gpu = host_gpu(programs=("game",), list_programs=lambda: running, check_every_s=0.01)
+    await gpu.start()
+    try:
+        running.append("Game.exe")
+        await core_events.wait_for(lambda: any(e.in_use for e in core_events.of(HostGpuChanged)))
+        assert job_service.paused
+    finally:
+        await gpu.stop()

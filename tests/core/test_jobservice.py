@@ -335,8 +335,8 @@ async def test_pause_takes_back_what_waits_in_comfy_and_the_running_job_finishes
     await core_events.wait_for(lambda: core_events.of(JobStarted, ids[0]))
     await eventually(lambda: fake_comfy.queue_remaining == 2)
     # running, pending in ComfyUI, prepared (stored as submitted, not posted), waiting with us
-    assert [j.state for j in job_service.queued()] == [JobState.RUNNING, JobState.SUBMITTED, JobState.SUBMITTED,
-                                                       JobState.QUEUED]
+    await eventually(lambda: [j.state for j in job_service.queued()] == [
+        JobState.RUNNING, JobState.SUBMITTED, JobState.SUBMITTED, JobState.QUEUED])
     old_pending_id = (await job_service.get(ids[1])).prompt_id
 
     await job_service.pause()
@@ -439,14 +439,21 @@ async def test_position_events_only_on_change(job_service, job_request, core_eve
     assert [(e.job_id, e.position, e.queue_length) for e in changes] == [(ids[n], n, 4) for n in range(1, 5)]
 
 
-async def test_position_zero_when_a_job_leaves_for_comfy(job_service, job_request, core_events, fake_comfy):
+async def test_position_zero_when_a_job_leaves_for_comfy(job_service, job_request, core_events, core_bus,
+                                                         fake_comfy):
+    stored_when_told = []
+
+    def on_position(event: JobPositionChanged) -> None:
+        if event.position == 0:        # "sent to ComfyUI" is only said once SUBMITTED is stored
+            stored_when_told.append(job_service._scheduler.entries[event.job_id].job.state)
+    core_bus.subscribe(JobPositionChanged, on_position)
     fake_comfy.exec_ms = 400
     ids = [(await job_service.submit(job_request(user_id=u, prompt=f"p{u}"))).job.id for u in range(1, 5)]
-    await core_events.wait_for(lambda: core_events.of(JobStarted, ids[0]))
-    # the first three went to ComfyUI (running, pending, prepared) at once: each told "0", none still "1"
+    await core_events.wait_for(lambda: all(core_events.of(JobPositionChanged, j) for j in ids[:3]))
+    # the first three went to ComfyUI (running, pending, prepared): each told "0", none still "1"
     for job_id in ids[:3]:
         [sent] = [e for e in core_events.of(JobPositionChanged, job_id)]
-        assert sent.position == 0 and sent.queue_length == 0 and sent.eta_s is not None   # nobody waited yet
+        assert sent.position == 0 and sent.queue_length <= 1 and sent.eta_s is not None
     assert job_service.position(ids[3]) == 1 and not core_events.of(JobPositionChanged, ids[3])
     await core_events.wait_final(ids)
     for job_id in ids:
@@ -456,6 +463,7 @@ async def test_position_zero_when_a_job_leaves_for_comfy(job_service, job_reques
         started = [i for i, e in enumerate(core_events.events) if isinstance(e, JobStarted) and e.job_id == job_id]
         assert len(zero) == 1 and zero[0] < started[0], kinds
     assert [e.position for e in core_events.of(JobPositionChanged, ids[3])] == [0]
+    assert stored_when_told == [JobState.SUBMITTED] * 4
 
 
 async def test_position_events_are_coalesced(make_job_service, job_request, core_events):

@@ -23,10 +23,7 @@ async def kill(service) -> None:
     """The process dies: tasks stop where they are, nothing is written, sockets drop."""
     scheduler = service._scheduler
     scheduler._running = False
-    tasks = [t for t in list(scheduler._tasks) + [scheduler._position_task] if t is not None]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await scheduler.tasks.close()
     for backend in scheduler.backends:
         backend.client.remove_listener(backend.listener)
     for client in service.test_clients:
@@ -287,7 +284,8 @@ async def stored_as_sent(make_job_service, request, db: Database, **row_fields) 
 
 async def test_crash_between_store_and_post_resubmits(make_job_service, job_request, core_events, fake_comfy,
                                                      shared_db):
-    # the app stored the prompt_id and died before its POST reached ComfyUI
+    # the app stored the prompt_id and died before its POST reached ComfyUI: that burns no
+    # attempt and blames nobody (ComfyUI never had it)
     job_id = await stored_as_sent(make_job_service, job_request(), shared_db, state="submitted",
                                   backend=fake_comfy.url, attempts=1)
     second = await make_job_service(db=shared_db)
@@ -295,7 +293,18 @@ async def test_crash_between_store_and_post_resubmits(make_job_service, job_requ
     await core_events.wait_final([job_id])
     assert core_events.of(JobFinished, job_id)
     job = await second.get(job_id)
-    assert job.attempts == 2 and len(fake_comfy.received_prompts) == 1
+    assert job.attempts == 1 and len(fake_comfy.received_prompts) == 1
+
+
+async def test_crashes_between_store_and_post_never_exhaust_attempts(make_job_service, job_request, core_events,
+                                                                    fake_comfy, shared_db):
+    # as often as max_attempts: before, the job failed "ComfyUI lost or failed this job 3 times"
+    job_id = await stored_as_sent(make_job_service, job_request(), shared_db, state="submitted",
+                                  backend=fake_comfy.url, attempts=3)
+    second = await make_job_service(db=shared_db, max_attempts=3)
+    await second.resume()
+    await core_events.wait_final([job_id])
+    assert core_events.of(JobFinished, job_id), core_events.of(JobFailed, job_id)
 
 
 async def test_a_job_left_on_a_removed_backend_is_queued_again(make_job_service, job_request, core_events,

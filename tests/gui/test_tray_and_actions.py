@@ -255,3 +255,40 @@ async def test_a_token_refused_at_start_up_is_a_notification(qtbot, gui_services
     gui_services.bus.publish(BotStateChanged(False, "Disconnected from Discord; reconnecting"))
     assert app.status.snapshot.bot == "disconnected"
     await app.close()
+
+
+async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(qtbot, gui_services):
+    from datetime import datetime, timezone
+
+    from core.gpu_mode import HostGpu
+
+    class Backend:               # ComfyUI answering /free, or refusing it
+        base_url = "http://127.0.0.1:8188"
+        refuse = False
+
+        async def free(self, unload_models=True, free_memory=True):
+            if self.refuse:
+                from comfy.errors import ComfyHTTPError
+                raise ComfyHTTPError("POST /free answered HTTP 500", 500, "")
+
+    backend = Backend()
+    service = gui_services.job_service
+    gui_services.host_gpu = HostGpu(queue=service, backends=lambda: [backend], publish=gui_services.bus.publish,
+                                    clock=lambda: datetime.now(timezone.utc))
+    app = build(qtbot, gui_services)
+    notices = []
+    app.actions.notice.connect(lambda *args: notices.append(args))
+    assert app.actions.host_gpu in app.tray.menu.actions() and app.actions.host_gpu.text() == "I need my GPU"
+    app.actions.host_gpu.trigger()
+    await until(lambda: app.actions.host_gpu.text() == "Share my GPU again")
+    assert service.paused and app.status.snapshot.paused and not notices
+    app.actions.host_gpu.trigger()
+    await until(lambda: app.actions.host_gpu.text() == "I need my GPU")
+    assert not service.paused
+    backend.refuse = True
+    app.actions.host_gpu.trigger()
+    await until(lambda: notices)
+    title, text, is_error = notices[0]
+    assert service.paused and is_error and title == "The GPU memory was not freed"
+    assert "http://127.0.0.1:8188" in text
+    await app.close()

@@ -12,6 +12,10 @@
         <translation>Pausar la cola</translation>
     </message>
     <message>
+        <source>I need my GPU</source>
+        <translation>Necesito mi GPU</translation>
+    </message>
+    <message>
         <source>Start bot</source>
         <translation>Iniciar el bot</translation>
     </message>
@@ -26,6 +30,10 @@
     <message>
         <source>Quit</source>
         <translation>Salir</translation>
+    </message>
+    <message>
+        <source>The running job finishes, the others wait, ComfyUI frees the GPU memory, and waiting users are told you are using the GPU</source>
+        <translation>El trabajo en curso termina, los demás esperan, ComfyUI libera la memoria de la GPU y a quienes esperan se les dice que estás usando la GPU</translation>
     </message>
     <message>
         <source>Set up the bot…</source>
@@ -50,6 +58,26 @@
     <message>
         <source>Could not pause the queue</source>
         <translation>No se pudo pausar la cola</translation>
+    </message>
+    <message>
+        <source>Could not share the GPU again</source>
+        <translation>No se pudo volver a compartir la GPU</translation>
+    </message>
+    <message>
+        <source>Could not take the GPU</source>
+        <translation>No se pudo tomar la GPU</translation>
+    </message>
+    <message>
+        <source>Share my GPU again</source>
+        <translation>Volver a compartir mi GPU</translation>
+    </message>
+    <message>
+        <source>The GPU memory was not freed</source>
+        <translation>No se liberó la memoria de la GPU</translation>
+    </message>
+    <message>
+        <source>The queue holds, but {problem}. Close ComfyUI to free it.</source>
+        <translation>La cola está en espera, pero {problem}. Cierra ComfyUI para liberarla.</translation>
     </message>
     <message>
         <source>Could not stop the bot</source>
