@@ -187,6 +187,7 @@ class Scheduler:
 
     async def start(self, loaded: list[LoadedJob]) -> None:
         """Take over the jobs loaded from the database, then start dispatching."""
+        self.tasks = TaskManager(self.tasks.owner)      # a fresh one: stop() closed the last
         for backend in self.backends:
             backend.listener = self._listener_for(backend)
             backend.client.add_listener(backend.listener)
