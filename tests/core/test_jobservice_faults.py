@@ -297,3 +297,23 @@ async def test_an_unfinished_job_cannot_be_marked_delivered(make_job_service, jo
     assert (await service.get(accepted.job.id)).delivered_at is None
     await service.cancel(accepted.job.id, is_admin=True)
     assert [j.id for j in await service.undelivered()] == [accepted.job.id]
+
+
+async def test_a_full_disk_holds_the_result_until_it_can_be_written(job_service, job_request, core_events,
+                                                                  fake_comfy, monkeypatch):
+    import errno
+
+    import core.scheduler
+    real_write = core.scheduler.write_file
+    refusals = []
+
+    def full_disk(path, data):
+        if len(refusals) < 2:
+            refusals.append(path)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+    monkeypatch.setattr(core.scheduler, "write_file", full_disk)
+    accepted = await job_service.submit(job_request())
+    await core_events.wait_final([accepted.job.id])
+    assert core_events.of(JobFinished, accepted.job.id), core_events.of(JobFailed)
+    assert len(refusals) == 2 and len(fake_comfy.received_prompts) == 1
