@@ -4,6 +4,10 @@ One aiohttp ClientSession for the client's lifetime (injected, or owned and clos
 `_request()` choke point, typed errors from comfy.errors. Completion is pushed over the
 websocket; after every (re)connect the in-flight prompts are reconciled through /queue and
 /history, because ComfyUI never replays events a socket missed.
+
+A login written into the URL (`http://user:password@host`) is split off at once: `base_url`, logs
+and errors hold the address alone, and the credentials are sent only to that origin: neither HTTP
+nor the websocket ever follows a redirect to another scheme, host or port.
 """
 from __future__ import annotations
 
@@ -25,10 +29,13 @@ from . import events as ev
 from .errors import (ComfyAuthError, ComfyConnectionError, ComfyError, ComfyHTTPError, ComfyTimeoutError,
                      ExecutionFailed, NotComfyUIError, PromptInterrupted, PromptLost, WorkflowRejected)
 from .events import ImageRef
+from .tasks import TaskManager
+from .urls import ComfyLogin, origin, split_login, without_login
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Any], None]
+_WEBSOCKET_OUTPUT = "SaveImageWebsocket"    # its images arrive only as binary websocket frames
 _FEATURE_FLAGS = json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
 _IMAGE_MIME = {1: "image/jpeg", 2: "image/png"}
 _BODY_LIMIT = 2000
@@ -49,6 +56,9 @@ class PromptResult:
     prompt_id: str
     images: list[ImageRef]
     cached: bool = False
+    # Images a SaveImageWebsocket node sent as binary websocket frames (never saved on the server,
+    # so there is nothing to /view): the encoded bytes, in the order they came.
+    image_data: tuple[bytes, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class _Reply:
     status: int
     body: bytes
     content_type: str
+    location: str | None = None
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
@@ -110,7 +121,7 @@ class _Tracked:
     """One prompt we wait for. `gap` marks that the socket dropped while it was in flight, so
     the images collected from `executed` frames may be incomplete."""
 
-    __slots__ = ("future", "images", "ran_nodes", "posted", "gap")
+    __slots__ = ("future", "images", "ran_nodes", "posted", "gap", "websocket_nodes", "websocket_images")
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.future: asyncio.Future[PromptResult] = loop.create_future()
@@ -122,6 +133,8 @@ class _Tracked:
         self.ran_nodes = 0
         self.posted = False
         self.gap = False
+        self.websocket_nodes: frozenset[str] = frozenset()   # SaveImageWebsocket node ids
+        self.websocket_images: list[bytes] = []
 
 
 def _mark_retrieved(future: asyncio.Future) -> None:
@@ -129,12 +142,27 @@ def _mark_retrieved(future: asyncio.Future) -> None:
         future.exception()
 
 
-def _auth_header(api_key: str | None) -> dict[str, str]:
+def _auth_header(api_key: str | None, login: ComfyLogin | None = None) -> dict[str, str]:
+    """The login of this server's URL wins over the shared API key."""
+    if login is not None:
+        api_key = f"{login.user}:{login.password}"
     if not api_key:
         return {}
     if ":" in api_key:  # "user:password" -> HTTP Basic, for proxies that want it
         return {"Authorization": "Basic " + base64.b64encode(api_key.encode()).decode()}
     return {"Authorization": f"Bearer {api_key}"}
+
+
+def _redirect_target(base: URL, location: str | None) -> str:
+    """Where a redirect points, as it may be shown (origin only, no login)."""
+    try:
+        return without_login(str(base.join(URL(location)).origin())) if location else "nowhere (no Location)"
+    except ValueError:
+        return "an invalid address"
+
+
+class RedirectRefused(aiohttp.ClientError):
+    """A hop to another origin, stopped before anything (credentials included) was sent there."""
 
 
 class ComfyClient:
@@ -143,23 +171,32 @@ class ComfyClient:
         base_url: str,
         *,
         api_key: str | None = None,
+        login: ComfyLogin | None = None,
         session: aiohttp.ClientSession | None = None,
         request_timeout: float = 30.0,
         reconnect_min_s: float = 0.2,
         reconnect_max_s: float = 10.0,
     ):
-        url = URL(base_url.strip())
+        try:
+            address, written_login = split_login(base_url)
+            url = URL(address)
+        except ValueError:
+            url, written_login = URL(), None
         if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"ComfyUI URL must look like http://host:port or https://host/path, got {base_url!r}")
+            raise ValueError(f"ComfyUI URL must look like http://host:port or https://host/path, "
+                             f"got {without_login(base_url)!r}")
         self.base_url = str(url.with_query(None).with_fragment(None)).rstrip("/")
         self._base = URL(self.base_url)
+        self._origin = origin(self._base)
         self.client_id = uuid.uuid4().hex
         self.request_timeout = request_timeout
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
-        self._auth = _auth_header(api_key)  # never logged, never in repr or error text
+        self._auth = _auth_header(api_key, login or written_login)  # never logged, never in repr or error text
         self._session = session
         self._owns_session = session is None
+        self._ws_session: aiohttp.ClientSession | None = None
+        self._tasks = TaskManager(f"ComfyUI {self.base_url}")
         self._listeners: list[Listener] = []
         self._tracked: dict[str, _Tracked] = {}
         self._finished: OrderedDict[str, asyncio.Future] = OrderedDict()
@@ -188,13 +225,7 @@ class ComfyClient:
 
     async def close(self) -> None:
         self._closed = True
-        for task in (self._ws_task, self._reconcile_task):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+        await self._tasks.close()
         self._ws_task = self._reconcile_task = None
         if self._ws is not None:
             await self._ws.close()
@@ -206,14 +237,32 @@ class ComfyClient:
         self._tracked.clear()
         if self._owns_session and self._session is not None:
             await self._session.close()
-        self._session = None
+        if self._ws_session is not None and self._ws_session is not self._session:
+            await self._ws_session.close()
+        self._session = self._ws_session = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ComfyError(f"client for {self.base_url} is closed")
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(middlewares=(self._same_origin_only,))
         return self._session
+
+    def _websocket_session(self) -> aiohttp.ClientSession:
+        """ws_connect always follows redirects; only a session-wide middleware can stop a hop to
+        another origin, so an injected session (not ours to change) gets a private one beside it."""
+        if not self._owns_session:
+            self._http()
+            if self._ws_session is None:
+                self._ws_session = aiohttp.ClientSession(middlewares=(self._same_origin_only,))
+            return self._ws_session
+        return self._http()
+
+    async def _same_origin_only(self, request: aiohttp.ClientRequest, handler) -> aiohttp.ClientResponse:
+        if origin(request.url) != self._origin:
+            raise RedirectRefused(f"{self.base_url} redirected to {without_login(str(request.url.origin()))}, "
+                                  "another server; not followed (set COMFY_URL to the final address)")
+        return await handler(request)
 
     def url_for(self, path: str) -> URL:
         """Base URL + path, keeping a path prefix (https://host/comfy + prompt)."""
@@ -236,7 +285,7 @@ class ComfyClient:
                 timeout=aiohttp.ClientTimeout(total=timeout or self.request_timeout), allow_redirects=False,
             ) as response:
                 body = await response.read()
-                reply = _Reply(response.status, body, response.content_type)
+                reply = _Reply(response.status, body, response.content_type, response.headers.get("Location"))
         except asyncio.TimeoutError as exc:
             raise ComfyTimeoutError(f"{where}: no answer within {timeout or self.request_timeout:g} s; "
                                     "ComfyUI may be overloaded or hung") from exc
@@ -249,6 +298,11 @@ class ComfyClient:
         if reply.status in ok:
             return reply
         text = reply.text()[:_BODY_LIMIT]
+        if 300 <= reply.status < 400:
+            target = _redirect_target(self._base, reply.location)
+            raise ComfyHTTPError(f"{where} answered HTTP {reply.status}, a redirect to {target}; redirects are not "
+                                 "followed: set COMFY_URL to the address ComfyUI really answers on",
+                                 reply.status, text)
         if reply.status in (401, 403):
             raise ComfyAuthError(
                 f"{where} answered {reply.status}: a proxy in front of ComfyUI refused the request. "
@@ -329,6 +383,9 @@ class ComfyClient:
         """POST /prompt under our client_id. Tracking starts before the POST: events can beat the reply."""
         prompt_id = prompt_id or str(uuid.uuid4())
         tracked = self._track(prompt_id)
+        tracked.websocket_nodes = frozenset(
+            str(node_id) for node_id, node in workflow.items()
+            if isinstance(node, dict) and node.get("class_type") == _WEBSOCKET_OUTPUT)
         body: dict[str, Any] = {"prompt": workflow, "client_id": self.client_id, "prompt_id": prompt_id}
         if extra_data:
             body["extra_data"] = extra_data
@@ -447,9 +504,11 @@ class ComfyClient:
     async def connect(self, wait: bool = True) -> None:
         """Start the /ws task (idempotent). With wait, return once the first socket is up; if that
         fails within request_timeout, raise ComfyConnectionError (the task keeps retrying)."""
+        if self._closed:
+            raise ComfyError(f"client for {self.base_url} is closed")
         if self._ws_task is None or self._ws_task.done():
             self._connected_once = asyncio.Event()
-            self._ws_task = asyncio.create_task(self._ws_loop(), name=f"comfy-ws {self.base_url}")
+            self._ws_task = self._tasks.spawn(self._ws_loop(), name="websocket")
         if wait and not self.connected:
             try:
                 await asyncio.wait_for(self._connected_once.wait(), self.request_timeout)
@@ -465,7 +524,7 @@ class ComfyClient:
             try:
                 # The previous socket is closed before this one opens: with the same clientId,
                 # closing an old socket later would unregister the new one (ComfyUI quirk).
-                self._ws = await self._http().ws_connect(
+                self._ws = await self._websocket_session().ws_connect(
                     self.ws_url, headers=self._auth, heartbeat=30.0, max_msg_size=0,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0))
                 await self._ws.send_str(_FEATURE_FLAGS)
@@ -561,7 +620,8 @@ class ComfyClient:
                 if tracked.gap:  # frames may have been missed while disconnected: ask /history
                     self._schedule_reconcile()
                 else:
-                    self._resolve(prompt_id, PromptResult(prompt_id, images, cached=tracked.ran_nodes == 0))
+                    self._resolve(prompt_id, PromptResult(prompt_id, images, cached=tracked.ran_nodes == 0,
+                                                          image_data=tuple(tracked.websocket_images)))
         elif kind == "execution_error":
             self._collecting.pop(prompt_id, None)
             error = ExecutionFailed.from_event(data)
@@ -578,14 +638,20 @@ class ComfyClient:
         event_type, second = struct.unpack_from(">II", data)
         if event_type == 1:  # legacy: the progress frame came just before it
             prompt_id, node = self._last_progress
-            self._emit(ev.PreviewImage(prompt_id, node, data[8:], _IMAGE_MIME.get(second, "image/jpeg")))
+            image, mime = data[8:], _IMAGE_MIME.get(second, "image/jpeg")
         elif event_type == 4:
             try:
                 meta = json.loads(data[8:8 + second])
             except ValueError:
                 return
-            self._emit(ev.PreviewImage(meta.get("prompt_id"), meta.get("node_id"), data[8 + second:],
-                                       meta.get("image_type", "image/jpeg")))
+            prompt_id, node = meta.get("prompt_id"), meta.get("node_id")
+            image, mime = data[8 + second:], meta.get("image_type", "image/jpeg")
+        else:
+            return
+        tracked = self._tracked.get(prompt_id) if prompt_id else None
+        if tracked is not None and node is not None and str(node) in tracked.websocket_nodes:
+            tracked.websocket_images.append(image)     # an output, not a preview
+        self._emit(ev.PreviewImage(prompt_id, node, image, mime))
 
     # ---- reconciliation --------------------------------------------------------------------
 
@@ -595,7 +661,7 @@ class ComfyClient:
         if self._reconcile_task is not None and not self._reconcile_task.done():
             self._reconcile_again = True
             return
-        self._reconcile_task = asyncio.create_task(self._reconcile_loop(), name=f"comfy-reconcile {self.base_url}")
+        self._reconcile_task = self._tasks.spawn(self._reconcile_loop(), name="reconcile")
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -633,7 +699,8 @@ class ComfyClient:
             elif entry.error is not None:
                 self._resolve(prompt_id, error=entry.error)
             elif entry.status == "success" or entry.completed:
-                self._resolve(prompt_id, PromptResult(prompt_id, entry.images, entry.cached))
+                self._resolve(prompt_id, PromptResult(prompt_id, entry.images, entry.cached,
+                                                      tuple(tracked.websocket_images)))
             else:
                 self._resolve(prompt_id, error=ExecutionFailed(prompt_id, None, None, "Unknown",
                                                                f"ComfyUI reported status {entry.status!r}"))

@@ -43,7 +43,7 @@ KNOWN_SEED_MAX = {
     "KSamplerAdvanced": SEED_MAX_64,
     "SamplerCustom": SEED_MAX_64,
     "RandomNoise": SEED_MAX_64,
-    "ImageAddNoise": 2**32 - 1,
+    "ImageAddNoise": SEED_MAX_64,
 }
 DEFAULT_SEED_MAX = 2**32 - 1
 

@@ -294,6 +294,24 @@ class _Mapper:
             self.add("negative_prompt", [InputRef(node_id, n) for n in names])
             self.notes.append(f"negative prompt: {self.describe(node_id)} {', '.join(names)} "
                               "(its current text stays when a request gives none)")
+            self.map_earlier_negatives(finals, node_id, names, prompt_nodes)
+
+    def map_earlier_negatives(self, finals: list[str], final_node: str, names: list[str],
+                              prompt_nodes: set[str]) -> None:
+        """Earlier stages (a base before a refiner) whose negative text is the same as the last's."""
+        graph = self.graph
+        texts = {inputs_of(graph, final_node).get(n) for n in names}
+        for sampler in sorted_ids(self.live):
+            if sampler in finals or not self.is_sampler(sampler):
+                continue
+            for start in self.conditioning_starts(sampler, "negative"):
+                found = self.trace_text(start)
+                if found is None or found[0] in prompt_nodes or found[0] == final_node:
+                    continue
+                if {inputs_of(graph, found[0]).get(n) for n in found[1]} == texts:
+                    self.add("negative_prompt", [InputRef(found[0], n) for n in found[1]])
+                    self.notes.append(f"negative prompt also: {self.describe(found[0])} (an earlier stage "
+                                      "with the same text)")
 
     def map_seeds(self, samplers: list[str]) -> None:
         graph = self.graph

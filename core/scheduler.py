@@ -520,16 +520,23 @@ class Scheduler:
         job = entry.job
         if entry.start_task is not None:
             await asyncio.shield(entry.start_task)    # RUNNING is stored before DONE
-        refs = [r for r in result.images if r.type == "output"] or list(result.images)
+        # Saved outputs and SaveImageWebsocket's images; PreviewImage's temp files only when there is nothing else.
+        refs = [r for r in result.images if r.type == "output"]
+        if not refs and not result.image_data:
+            refs = list(result.images)
         images: list[StoredImage] = []
         folder = Path("images") / job.created_at.strftime("%Y-%m")
-        for index, ref in enumerate(refs):
+        # Saved images are fetched with /view; SaveImageWebsocket's came with the result itself.
+        blobs: list[bytes] = []
+        for ref in refs:
             try:
-                data = await self._fetch(backend, ref)
+                blobs.append(await self._fetch(backend, ref))
             except ComfyError as exc:
                 await self._fail(entry, FailureCode.OUTPUT_UNAVAILABLE,
                                  f"The image was made but could not be downloaded from ComfyUI: {exc}")
                 return
+        blobs += result.image_data
+        for index, data in enumerate(blobs):
             clean = await sanitize_output(data, limit_bytes=self.upload_limit_bytes)
             relative = folder / f"job{job.id}_{index}{clean.extension}"
             await self._write_image(self.paths.data_dir / relative, clean.data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from gui.icons import app_icon
+from gui.theme import fit_to_screen
 from gui.status import StatusSnapshot
 from gui.tabs.history_tab import HistoryTab
 from gui.tabs.home_tab import HomeTab
@@ -24,7 +25,7 @@ class Dashboard(QMainWindow):
         self.has_tray = has_tray
         self.setWindowTitle("FuLLetLabs Image Bot")
         self.setWindowIcon(app_icon())
-        self.resize(1180, 720)
+        fit_to_screen(self, 1180, 720)
 
         menu = self.menuBar().addMenu(self.tr("&App"))
         for action in actions.all():

@@ -30,7 +30,7 @@ from gui.icons import app_icon
 from gui.invite import PERMISSIONS, application_id_from_token, invite_url
 from gui.services import GuiServices
 from gui.tasks import error_text, spawn
-from gui.theme import Tone, say
+from gui.theme import Tone, fit_to_screen, say
 
 GUILD_ID = re.compile(r"^\d{15,21}$")
 # where a local ComfyUI listens: the portable/manual install, then ComfyUI Desktop
@@ -475,7 +475,7 @@ class SetupWizard(QWizard):
         self.invite_page = InvitePage(self)
         for page in (self.discord_page, self.comfy_page, self.database_page, self.invite_page):
             self.addPage(page)
-        self.resize(720, 460)
+        fit_to_screen(self, 720, 460)
         self._saving: asyncio.Task | None = None
         self._close_next = False
 
