@@ -36,6 +36,7 @@ class AppServices:
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
     retention: Any                             # core.retention.Retention: old results and uploads go
     catalog: Any = None                        # comfy.catalog.WorkflowCatalog: shipped defaults + the user's folder
+    watcher: Any = None                        # core.workflow_watch.WorkflowWatcher: reload on disk change, revalidate
 
     async def start(self, *, with_bot: bool = True) -> None:
         """Queue first (it holds jobs while ComfyUI comes up), then ComfyUI, then the bot."""
@@ -44,6 +45,8 @@ class AppServices:
         await self.backends.start()
         await self.jobs.start()
         await self.retention.start()           # a first pass now (in the background), then hourly
+        if self.watcher is not None:
+            await self.watcher.start()
         await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
         if self.supervisor is not None:
             try:
@@ -56,6 +59,7 @@ class AppServices:
     async def stop(self) -> None:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
         steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
+                 *([("workflow watch stopped", self.watcher.stop)] if self.watcher is not None else []),
                  ("job queue stopped (jobs stay stored)", self.jobs.stop),
                  ("retention stopped", self.retention.close)]
         if self.supervisor is not None:
@@ -85,6 +89,7 @@ async def build_services(settings) -> AppServices:
     from core.retention import Retention, RetentionPolicy, comfy_input_folder
     from core.sessions import SessionService
     from core.store import Database
+    from core.workflow_watch import WorkflowWatcher
 
     bus = EventBus()
     db = await Database.open(settings.database_url, settings.paths.data_dir)
@@ -110,8 +115,9 @@ async def build_services(settings) -> AppServices:
                        programs=settings.host_gpu_programs)
     retention = Retention(db=db, bus=bus, paths=settings.paths, policy=RetentionPolicy.from_settings(settings),
                           comfy_input_dir=comfy_input_folder(settings.comfy_folder, settings.comfy_extra_args))
+    watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
     return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu, retention,
-                       catalog)
+                       catalog, watcher)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
