@@ -106,6 +106,7 @@ class TrayApp:
         bridge.backend_health.connect(self._on_backend_health)
         bridge.bot_state.connect(self._on_bot_state)
         bridge.queue_paused.connect(self.status.on_paused)
+        bridge.queue_snapshot.connect(lambda snapshot: self.status.on_paused(snapshot.paused))
         bridge.host_gpu.connect(self.actions.on_host_gpu_changed)
         queue_model = self.dashboard.queue_tab.model
         self.status.on_counts(*queue_model.counts())
