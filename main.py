@@ -83,7 +83,7 @@ async def build_services(settings) -> AppServices:
 
     bus = EventBus()
     db = await Database.open(settings.database_url, settings.paths.data_dir)
-    backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key)
+    backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key, logins=settings.comfy_logins)
     workflows = load_workflows(settings.workflows_path)
     for error in workflows.errors:
         log.warning("workflow not loaded: %s", error)
@@ -210,7 +210,8 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
 async def check_workflows(settings, comfy_url: str | None) -> int:
     from comfy.check_workflows import check_workflows as check
 
-    return await check(settings.workflows_path, comfy_url or settings.comfy_url, api_key=settings.comfy_api_key)
+    return await check(settings.workflows_path, comfy_url or settings.comfy_url, api_key=settings.comfy_api_key,
+                       login=None if comfy_url else settings.comfy_logins.get(settings.comfy_url))
 
 
 def stop_on_signals(shutdown: asyncio.Event) -> None:

@@ -81,3 +81,36 @@ async def test_a_missing_token_is_said_and_nothing_else_stops(app_paths):
         assert "DISCORD_TOKEN" in events.of(BotStateChanged)[-1].message
     finally:
         await services.stop()
+
+
+async def test_a_login_in_the_comfyui_url_authenticates_but_never_reaches_the_database_or_logs(
+        app_paths, fake_comfy, no_keyring, caplog):
+    import logging
+
+    from sqlalchemy import select
+
+    from core.settings import load_settings
+    from core.store import JobRow
+    from tests.fixtures_core import teach_shipped_models
+
+    caplog.set_level(logging.DEBUG)
+    teach_shipped_models(fake_comfy)
+    ensure_user_files(app_paths)
+    address = fake_comfy.url
+    settings = load_settings(app_paths, env={"COMFY_URLS": address.replace("http://", "http://bot:hunter2-s3cret@")})
+    services = await build_services(settings)
+    events = EventLog(services.bus)
+    try:
+        await services.start(with_bot=False)
+        accepted = await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="z_image_turbo",
+                                                         prompt="a fox in the snow", width=256, height=256))
+        await events.wait_final([accepted.job.id], timeout=30)
+        assert events.of(JobFinished, accepted.job.id)
+        async with services.db.sessions() as session:
+            stored = (await session.scalars(select(JobRow.backend))).all()
+    finally:
+        await services.stop()
+    assert stored == [address]
+    sent = {h.get("Authorization") for _, path, h in fake_comfy.request_log if not path.startswith("/__")}
+    assert sent == {"Basic Ym90Omh1bnRlcjItczNjcmV0"}          # bot:hunter2-s3cret
+    assert "hunter2" not in caplog.text and "hunter2" not in repr(services.backends)
