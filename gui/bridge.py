@@ -14,10 +14,10 @@ from comfy.supervisor import ComfyStateChanged
 from core.events import EventBus
 from core.gpu_mode import HostGpuChanged
 from core.jobs import (BackendHealthChanged, JobCancelled, JobFailed, JobFinished, JobPositionChanged,
-                       JobProgress, JobQueued, JobStarted, QueuePausedChanged)
+                       JobProgress, JobQueued, JobStarted, QueuePausedChanged, QueueSnapshot)
 from core.logs import LogLine, LogRing
 from core.sessions import SessionChanged
-from core.status import BotStateChanged
+from core.status import BotStateChanged, StoreHealthChanged
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class CoreBridge(QObject):
     job_cancelled = Signal(object)     # JobCancelled
     queue_paused = Signal(bool)
     backend_health = Signal(object)    # BackendHealthChanged
+    queue_snapshot = Signal(object)    # QueueSnapshot: waiting, running/pending per backend, paused, health
+    store_health = Signal(object)      # StoreHealthChanged
     comfy_state = Signal(object)       # comfy.supervisor.ComfyStateChanged
     bot_state = Signal(object)         # core.status.BotStateChanged
     session_changed = Signal(object)   # core.sessions.SessionChanged
@@ -48,6 +50,8 @@ class CoreBridge(QObject):
             JobFailed: self.job_failed,
             JobCancelled: self.job_cancelled,
             BackendHealthChanged: self.backend_health,
+            QueueSnapshot: self.queue_snapshot,
+            StoreHealthChanged: self.store_health,
             ComfyStateChanged: self.comfy_state,
             BotStateChanged: self.bot_state,
             SessionChanged: self.session_changed,
