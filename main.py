@@ -34,6 +34,7 @@ class AppServices:
     supervisor: Any | None
     bot: Any                                   # bot.runner.BotRunner
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
+    catalog: Any = None                        # comfy.catalog.WorkflowCatalog: shipped defaults + the user's folder
 
     async def start(self, *, with_bot: bool = True) -> None:
         """Queue first (it holds jobs while ComfyUI comes up), then ComfyUI, then the bot."""
@@ -73,7 +74,7 @@ async def build_services(settings) -> AppServices:
     from bot.runner import BotRunner
     from comfy.backends import BackendPool
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
-    from comfy.workflows import load_workflows
+    from core.bootstrap import workflow_catalog
     from core.events import EventBus
     from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
@@ -84,7 +85,8 @@ async def build_services(settings) -> AppServices:
     bus = EventBus()
     db = await Database.open(settings.database_url, settings.paths.data_dir)
     backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key, logins=settings.comfy_logins)
-    workflows = load_workflows(settings.workflows_path)
+    catalog = workflow_catalog(settings)
+    workflows = catalog.load()
     for error in workflows.errors:
         log.warning("workflow not loaded: %s", error)
     jobs = JobService(db=db, bus=bus, settings=settings, workflows=workflows, backends=backends, paths=settings.paths)
@@ -102,7 +104,7 @@ async def build_services(settings) -> AppServices:
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
-    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu)
+    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu, catalog)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -111,6 +113,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--headless", action="store_true", help="run without the tray app (servers without a display)")
     mode.add_argument("--self-test", action="store_true", help="check settings, storage, workflows and resources, then exit")
     mode.add_argument("--check-workflows", action="store_true", help="validate every workflow against a running ComfyUI")
+    mode.add_argument("--import-workflow", metavar="FILE", type=Path,
+                      help="copy a workflow exported from ComfyUI (Export (API)) into your workflows with its proposed manifest")
+    mode.add_argument("--propose-manifest", metavar="FILE", type=Path,
+                      help="print the manifest the bot would propose for a workflow file (no ComfyUI needed)")
+    parser.add_argument("--name", help="with --import-workflow: the workflow's name (default: from the file name)")
+    parser.add_argument("--enable", action="store_true", help="with --import-workflow: enable it at once")
     parser.add_argument("--comfy-url", help="ComfyUI URL for --check-workflows (default: the configured one)")
     parser.add_argument("--env-file", type=Path, help="a .env file to read (default: ./.env)")
     return parser.parse_args(argv)
@@ -130,7 +138,7 @@ def load_configuration(args: argparse.Namespace):
 
 async def self_test(settings) -> int:
     """A short report of what would stop the app from starting. Exit code 0 when all is well."""
-    from comfy.workflows import load_workflows
+    from core.bootstrap import workflow_catalog
     from core.errors import CoreError
     from core.paths import resource_root
     from core.secrets import SecretStore
@@ -153,7 +161,7 @@ async def self_test(settings) -> int:
         report(revision == head_revision(), "storage", f"{db.description}, schema {revision}")
     except CoreError as exc:
         report(False, "storage", str(exc))
-    workflows = load_workflows(settings.workflows_path)
+    workflows = workflow_catalog(settings).load()
     detail = f"{len(workflows.templates)} in {settings.workflows_path} ({len(workflows.enabled())} enabled)"
     report(bool(workflows.enabled()), "workflows", detail)
     for error in workflows.errors:
@@ -210,8 +218,21 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
 async def check_workflows(settings, comfy_url: str | None) -> int:
     from comfy.check_workflows import check_workflows as check
 
+    from core.bootstrap import bundled_workflows_dir
+
     return await check(settings.workflows_path, comfy_url or settings.comfy_url, api_key=settings.comfy_api_key,
-                       login=None if comfy_url else settings.comfy_logins.get(settings.comfy_url))
+                       login=None if comfy_url else settings.comfy_logins.get(settings.comfy_url),
+                       shipped=bundled_workflows_dir())
+
+
+def workflow_file_command(settings, args: argparse.Namespace) -> int:
+    """--propose-manifest / --import-workflow: no ComfyUI, no services."""
+    from comfy.workflow_cli import import_workflow_command, propose_manifest_command
+    from core.bootstrap import workflow_catalog
+
+    if args.propose_manifest:
+        return propose_manifest_command(args.propose_manifest)
+    return import_workflow_command(workflow_catalog(settings), args.import_workflow, name=args.name, enable=args.enable)
 
 
 def stop_on_signals(shutdown: asyncio.Event) -> None:
@@ -290,6 +311,7 @@ def run_tray(settings, log_ring) -> int:
             settings=settings, paths=settings.paths, bus=services.bus, job_service=services.jobs, log_ring=log_ring,
             session_service=services.sessions, supervisor=services.supervisor, bot=services.bot,
             comfy_client=services.backends.client(settings.comfy_url), host_gpu=services.host_gpu,
+            workflow_catalog=services.catalog,
             token_checker=check_token, comfy_probe=comfy_probe,
             comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
             on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
@@ -359,9 +381,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_configuration(args)
     except CoreError as exc:
-        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows))
-    tray = not (args.headless or args.self_test or args.check_workflows)
-    quiet = args.self_test or args.check_workflows
+        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows
+                                          or args.import_workflow or args.propose_manifest))
+    workflow_file = args.import_workflow or args.propose_manifest
+    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+    quiet = args.self_test or args.check_workflows or workflow_file
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
     for note in settings.notes:      # values accepted with a remark (e.g. a GPU_VRAM_GB list that does not fit)
@@ -371,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(self_test(settings))
         if args.check_workflows:
             return asyncio.run(check_workflows(settings, args.comfy_url))
+        if workflow_file:
+            return workflow_file_command(settings, args)
         if args.headless:
             return asyncio.run(run_headless(settings))
         return run_tray(settings, logs.ring)

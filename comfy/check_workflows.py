@@ -31,14 +31,16 @@ async def fetch_object_info(comfy_url: str, api_key: str | None = None,
 
 
 async def check_workflows(folder: str | os.PathLike[str], comfy_url: str, api_key: str | None = None,
-                          *, login: ComfyLogin | None = None, out: TextIO | None = None) -> int:
-    """`comfy_url` may carry a login (http://user:password@host); only the address is printed."""
+                          *, login: ComfyLogin | None = None, out: TextIO | None = None,
+                          shipped: str | os.PathLike[str] | None = None) -> int:
+    """`comfy_url` may carry a login (http://user:password@host); only the address is printed.
+    `shipped`: the app's read-only default workflows, shown under the user's `folder`."""
     out = out or sys.stdout
 
     def say(line: str = "") -> None:
         print(line, file=out)
 
-    workflows = load_workflows(folder)
+    workflows = load_workflows(folder, shipped)
     comfy_address = without_login(comfy_url)
     try:
         object_info = await fetch_object_info(comfy_url, api_key, login)

@@ -18,6 +18,7 @@ from core.settings import Settings
 from core.status import BotIdentity
 
 if TYPE_CHECKING:                  # for the annotations only: main.py builds these and hands them in
+    from comfy.catalog import WorkflowCatalog
     from comfy.client import ComfyClient
     from comfy.supervisor import ComfySupervisor
     from core.gpu_mode import HostGpu
@@ -51,6 +52,7 @@ class GuiServices:
     supervisor: ComfySupervisor | None = None
     bot: BotController | None = None
     comfy_client: ComfyClient | None = None       # the Workflows tab's validation (object_info)
+    workflow_catalog: WorkflowCatalog | None = None   # the one workflow catalog (None: built from settings)
     host_gpu: HostGpu | None = None               # "I need my GPU" / "Share my GPU again"
     secrets: SecretStore | None = None
     token_checker: TokenChecker | None = None

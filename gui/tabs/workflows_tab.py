@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from comfy.validation import validate
-from comfy.workflows import WorkflowError, WorkflowTemplate, check_graph_shape, load_workflows, parse_manifest, save_manifest
+from comfy.workflows import WorkflowCatalog, WorkflowError, WorkflowTemplate, check_graph_shape, parse_manifest, save_manifest
+from core.bootstrap import workflow_catalog
 from core.jobs import JobCancelled, JobFailed, JobFinished, JobProgress, JobRequest, JobStarted
 from gui.json_editor import JsonEditor
 from gui.tasks import error_text, spawn
@@ -64,7 +65,8 @@ class WorkflowsTab(QWidget):
     def __init__(self, services, bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        self.folder = Path(services.settings.workflows_path)
+        self.catalog: WorkflowCatalog = services.workflow_catalog or workflow_catalog(services.settings)
+        self.folder = self.catalog.user_folder
         self.templates: dict[str, WorkflowTemplate] = {}
         self.current: WorkflowTemplate | None = None
         self.object_info: dict | None = None
@@ -151,7 +153,7 @@ class WorkflowsTab(QWidget):
 
     # ---- list ----
     def reload(self, select: str | None = None) -> None:
-        workflow_set = load_workflows(self.folder)
+        workflow_set = self.catalog.load()
         self.templates = dict(workflow_set.templates)
         self.list.blockSignals(True)
         self.list.clear()
@@ -344,7 +346,9 @@ class WorkflowsTab(QWidget):
             self._invalid(exc)
             return False
         try:
-            write_json_atomically(template.path, dict(template.graph))
+            if not template.shipped or dict(template.graph) != dict(self.current.graph):
+                # an edited shipped graph becomes the user's own copy, which replaces the default
+                write_json_atomically(template.path, dict(template.graph))
             saved = save_manifest(template)
         except (OSError, WorkflowError) as exc:
             self.notice.show_message(f"Could not save {template.name}: {error_text(exc)}", error=True)
@@ -357,7 +361,7 @@ class WorkflowsTab(QWidget):
 
     def _workflows_changed(self, message: str) -> None:
         """Hand the reloaded folder to the queue, so new jobs use it."""
-        self.services.job_service.set_workflows(load_workflows(self.folder))
+        self.services.job_service.set_workflows(self.catalog.load())
         self.notice.show_message(message, timeout_ms=5000)
 
     # ---- test run ----
