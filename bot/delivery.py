@@ -149,7 +149,10 @@ async def _show(status: "StatusMessage", kwargs: dict[str, Any], files: list[dis
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     status.message = await channel.send(files=files, **kwargs)
     status.message_id = status.message.id
-    await status.hub.bot.job_service.set_feedback_message(status.job_id, status.message.id)
+    try:
+        await status.hub.bot.job_service.set_feedback_message(status.job_id, status.message.id)
+    except Exception:  # it only spares a second post after a crash; the delivery itself is done
+        log.warning("could not store the result message of job %s", status.job_id, exc_info=True)
 
 
 # ---------------------------------------------------------------- buttons

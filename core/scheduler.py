@@ -187,6 +187,7 @@ class Scheduler:
 
     async def start(self, loaded: list[LoadedJob]) -> None:
         """Take over the jobs loaded from the database, then start dispatching."""
+        self.tasks = TaskManager(self.tasks.owner)      # a fresh one: stop() closed the last
         for backend in self.backends:
             backend.listener = self._listener_for(backend)
             backend.client.add_listener(backend.listener)
@@ -538,7 +539,7 @@ class Scheduler:
         for index, data in enumerate(blobs):
             clean = await sanitize_output(data, limit_bytes=self.upload_limit_bytes)
             relative = folder / f"job{job.id}_{index}{clean.extension}"
-            await asyncio.to_thread(write_file, self.paths.data_dir / relative, clean.data)
+            await self._write_image(self.paths.data_dir / relative, clean.data)
             images.append(StoredImage(relative.as_posix(), clean.width, clean.height, len(clean.data)))
         now = self.clock()
         started = job.started_at or now
@@ -557,6 +558,18 @@ class Scheduler:
         if self.settings.export_path:
             self._spawn(asyncio.to_thread(_export, list(outputs), Path(self.settings.export_path).expanduser()),
                         f"export {job.id}")
+
+    async def _write_image(self, path: Path, data: bytes) -> None:
+        """A full or failing disk holds the job (retried with backoff) rather than failing a job that ran."""
+        delay = self.store.retry_min_s
+        while True:
+            try:
+                await asyncio.to_thread(write_file, path, data)
+                return
+            except OSError as exc:
+                log.warning("could not write %s (%s); trying again in %.1f s", path, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(self.store.retry_max_s, delay * 2)
 
     async def _fetch(self, backend: BackendState, ref: Any) -> bytes:
         """The job already ran: a failed download is retried (with growing pauses), never answered

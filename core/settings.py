@@ -166,6 +166,9 @@ FIELDS: dict[str, _Field] = {
     "session_idle_minutes": _Field("SESSION_IDLE_MINUTES", _int, "minutes before an idle session channel is deleted"),
     "session_warning_minutes": _Field("SESSION_WARNING_MINUTES", _int, "minutes of warning before deletion"),
     "upload_limit_mb": _Field("UPLOAD_LIMIT_MB", float, "largest image the bot uploads to Discord, in MB"),
+    "discord_message_content": _Field("DISCORD_MESSAGE_CONTENT", _bool, "true: ask Discord for the privileged Message "
+                                      "Content intent (switch it on in the Developer Portal first), so bare !sync "
+                                      "and !help work; without it mention the bot (@Bot help)"),
     "admin_role_ids": _Field("ADMIN_ROLE_IDS", _int_tuple, "role IDs treated as bot admins"),
     "role_priorities": _Field("ROLE_PRIORITIES", _role_priorities, "role_id:priority pairs, lower runs first"),
     "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
@@ -214,6 +217,7 @@ class Settings:
     session_idle_minutes: int = 30
     session_warning_minutes: int = 5
     upload_limit_mb: float = 10.0
+    discord_message_content: bool = False
     admin_role_ids: tuple[int, ...] = ()
     role_priorities: dict[int, int] = field(default_factory=dict)
     max_attempts: int = 3

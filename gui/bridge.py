@@ -30,9 +30,9 @@ class CoreBridge(QObject):
     job_failed = Signal(object)        # JobFailed
     job_cancelled = Signal(object)     # JobCancelled
     queue_paused = Signal(bool)
+    queue_snapshot = Signal(object)    # QueueSnapshot (coalesced: waiting order, per backend, paused)
+    store_health = Signal(object)      # core.status.StoreHealthChanged
     backend_health = Signal(object)    # BackendHealthChanged
-    queue_snapshot = Signal(object)    # QueueSnapshot: waiting, running/pending per backend, paused, health
-    store_health = Signal(object)      # StoreHealthChanged
     comfy_state = Signal(object)       # comfy.supervisor.ComfyStateChanged
     bot_state = Signal(object)         # core.status.BotStateChanged
     session_changed = Signal(object)   # core.sessions.SessionChanged

@@ -98,6 +98,7 @@ class QueueTab(QWidget):
         bridge.job_started.connect(self.on_started)
         for signal in (bridge.job_finished, bridge.job_failed, bridge.job_cancelled):
             signal.connect(self.on_job_left)
+        bridge.queue_snapshot.connect(self._on_snapshot)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reload()
 
@@ -110,6 +111,11 @@ class QueueTab(QWidget):
         if selected is not None:
             self.select_job(selected)
         self._update_buttons()
+
+    def _on_snapshot(self, snapshot) -> None:
+        """The service's queue is the truth: jobs it took over on start (no JobQueued for them) appear."""
+        if set(self.model.job_ids()) != set(snapshot.waiting + snapshot.running + snapshot.pending):
+            self.reload()
 
     def selected_job_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
