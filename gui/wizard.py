@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayo
 
 from comfy.errors import ComfyAuthError, NotComfyUIError
 from core.errors import CoreError, SettingsError
-from core.secrets import NO_KEYRING_MESSAGE
 from core.settings import SECRET_FIELDS, import_dotenv, save_settings, split_url_password
 from core.status import BotIdentity, TokenRejected
 from core.store import database_url
@@ -132,8 +131,10 @@ class DiscordPage(QWizardPage):
         self.token.textChanged.connect(self._token_edited)
         self.guilds.textChanged.connect(lambda _: self.guild_status.clear())
         if not wizard.keyring_available:
-            say(self.keyring_status, NO_KEYRING_MESSAGE + " " + self.tr(
-                "Set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual."), Tone.PROBLEM)
+            say(self.keyring_status, self.tr(
+                "No OS keyring is available on this machine, so secrets (the bot token, the ComfyUI API key, the "
+                "database password) cannot be saved here: set DISCORD_TOKEN in the environment or in .env; the other "
+                "settings are saved as usual."), Tone.PROBLEM)
 
     def _token_edited(self) -> None:
         self.token_status.clear()

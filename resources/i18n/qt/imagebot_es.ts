@@ -339,8 +339,8 @@
         <translation>ID del servidor</translation>
     </message>
     <message>
-        <source>Set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual.</source>
-        <translation>Pon DISCORD_TOKEN en el entorno o en .env; los demás ajustes se guardan como siempre.</translation>
+        <source>No OS keyring is available on this machine, so secrets (the bot token, the ComfyUI API key, the database password) cannot be saved here: set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual.</source>
+        <translation>Este equipo no tiene llavero del sistema, así que los secretos (el token del bot, la clave de API de ComfyUI, la contraseña de la base de datos) no se pueden guardar aquí: pon DISCORD_TOKEN en el entorno o en .env; los demás ajustes se guardan como siempre.</translation>
     </message>
     <message>
         <source>Paste the bot token first.</source>
