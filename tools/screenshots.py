@@ -214,8 +214,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
 
     from comfy.client import ComfyClient
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
-    from comfy.workflows import load_workflows
-    from core.bootstrap import ensure_user_files
+    from core.bootstrap import ensure_user_files, workflow_catalog
     from core.events import EventBus
     from core.jobs import JobRequest
     from core.jobservice import JobService
@@ -260,7 +259,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
     bus = EventBus()
     db = await Database.open(None, paths.data_dir)
     client = ComfyClient(fake.url)
-    job_service = JobService(db=db, bus=bus, settings=settings, workflows=load_workflows(settings.workflows_path),
+    job_service = JobService(db=db, bus=bus, settings=settings, workflows=workflow_catalog(settings).load(),
                              backends=[client], paths=paths)
     sessions = SessionService(db=db, bus=bus, settings=settings)
     supervisor = ComfySupervisor(SupervisorConfig(url=fake.url), on_state=bus.publish)
@@ -309,8 +308,9 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
             tab = dashboard.tabs.currentWidget()
             if tab is dashboard.workflows_tab:
                 for row in range(tab.list.count()):
-                    if tab.list.item(row).text().startswith("Z-Image"):
+                    if tab.list.item(row).text().startswith("Z-Image Turbo"):
                         tab.list.setCurrentRow(row)
+                        break
                 await tab.validate_now()
             if tab is dashboard.history_tab:
                 model = tab.model

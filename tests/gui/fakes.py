@@ -39,7 +39,7 @@ class FakeJobService:
     # ---- contract ----
     async def submit(self, request: JobRequest) -> Accepted:
         self.calls.append(("submit", request))
-        if not request.prompt.strip():
+        if not request.prompt.strip() and request.input_image is None:   # upscale/vary may go without
             raise JobRefused(RefusalCode.EMPTY_PROMPT, "The prompt is empty.")
         job = Job(id=next(self._ids), request=request, state=JobState.QUEUED,
                   priority=Priority.ADMIN if request.is_admin else Priority.USER,
