@@ -82,12 +82,14 @@ async def build_services(settings) -> AppServices:
     from core.events import EventBus
     from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
+    from core.joblog import log_job_lifecycle
     from core.jobservice import JobService
     from core.sessions import SessionService
     from core.store import Database
     from core.workflow_watch import WorkflowWatcher
 
     bus = EventBus()
+    log_job_lifecycle(bus)             # queued / started / finished / failed / cancelled, one line each
     db = await Database.open(settings.database_url, settings.paths.data_dir)
     backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key, logins=settings.comfy_logins)
     catalog = workflow_catalog(settings)
