@@ -36,7 +36,7 @@ def test_status_levels_and_tooltip():
     assert "Bot: connected" in tip and "ComfyUI: up" in tip and "Queue: paused: 3 waiting, 1 running" in tip
 
 
-async def test_queue_actions_call_the_service(qtbot, gui_services):
+async def test_queue_actions_call_the_service(qtbot, gui_services, confirmations):
     app = build(qtbot, gui_services)
     service = gui_services.job_service
     for n in range(3):
@@ -57,6 +57,13 @@ async def test_queue_actions_call_the_service(qtbot, gui_services):
     await until(lambda: tab.model.job_at(0).id == 3)
 
     tab.select_job(2)
+    confirmations.answer = False                      # "Cancel job #2?" — No: nothing happens
+    tab.cancel_selected()
+    await asyncio.sleep(0.05)
+    assert ("cancel", 2) not in service.calls and tab.model.rowCount() == 3
+    assert confirmations[-1] == ("Cancel job #2?", "The job of user1 is cancelled and they are told so. "
+                                                   "This cannot be undone.")
+    confirmations.answer = True
     tab.cancel_selected()
     await until(lambda: tab.model.rowCount() == 2)
     assert ("cancel", 2) in service.calls
