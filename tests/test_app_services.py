@@ -163,6 +163,7 @@ async def test_the_app_cleans_old_results_at_start_and_the_uploads_of_its_jobs_f
         uploads = folder / "input" / "imagebot"
         assert uploads.is_dir() and list(uploads.iterdir()) == []      # uploaded there, gone now
     finally:
+        await services.stop()
 
 
 async def test_settings_saved_while_running_take_effect_at_once(app_paths, fake_comfy):
