@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ class AppServices:
     supervisor: Any | None
     bot: Any                                   # bot.runner.BotRunner
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
+    retention: Any                             # core.retention.Retention: old results and uploads go
+    catalog: Any = None                        # comfy.catalog.WorkflowCatalog: shipped defaults + the user's folder
+    watcher: Any = None                        # core.workflow_watch.WorkflowWatcher: reload on disk change, revalidate
 
     async def start(self, *, with_bot: bool = True) -> None:
         """Queue first (it holds jobs while ComfyUI comes up), then ComfyUI, then the bot."""
@@ -41,6 +44,9 @@ class AppServices:
 
         await self.backends.start()
         await self.jobs.start()
+        await self.retention.start()           # a first pass now (in the background), then hourly
+        if self.watcher is not None:
+            await self.watcher.start()
         await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
         if self.supervisor is not None:
             try:
@@ -53,7 +59,9 @@ class AppServices:
     async def stop(self) -> None:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
         steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
-                 ("job queue stopped (jobs stay stored)", self.jobs.stop)]
+                 *([("workflow watch stopped", self.watcher.stop)] if self.watcher is not None else []),
+                 ("job queue stopped (jobs stay stored)", self.jobs.stop),
+                 ("retention stopped", self.retention.close)]
         if self.supervisor is not None:
             steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
         steps += [("ComfyUI connections closed", self.backends.close), ("database closed", self.db.close),
@@ -73,18 +81,23 @@ async def build_services(settings) -> AppServices:
     from bot.runner import BotRunner
     from comfy.backends import BackendPool
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
-    from comfy.workflows import load_workflows
+    from core.bootstrap import workflow_catalog
     from core.events import EventBus
     from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
+    from core.joblog import log_job_lifecycle
     from core.jobservice import JobService
+    from core.retention import Retention, RetentionPolicy, comfy_input_folder
     from core.sessions import SessionService
     from core.store import Database
+    from core.workflow_watch import WorkflowWatcher
 
     bus = EventBus()
+    log_job_lifecycle(bus)             # queued / started / finished / failed / cancelled, one line each
     db = await Database.open(settings.database_url, settings.paths.data_dir)
-    backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key)
-    workflows = load_workflows(settings.workflows_path)
+    backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key, logins=settings.comfy_logins)
+    catalog = workflow_catalog(settings)
+    workflows = catalog.load()
     for error in workflows.errors:
         log.warning("workflow not loaded: %s", error)
     jobs = JobService(db=db, bus=bus, settings=settings, workflows=workflows, backends=backends, paths=settings.paths)
@@ -96,13 +109,19 @@ async def build_services(settings) -> AppServices:
             extra_args=settings.comfy_extra_args, allow_non_loopback=settings.comfy_allow_non_loopback,
             ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish)
     prefs = GuildPrefsStore(db)
+    # a bot (re)built later gets the settings in force then (saved while running: apply_settings)
     runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, prefs=prefs, bus=bus,
-                                        settings=settings),
+                                        settings=services.settings),
                        settings.discord_token, bus)
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
-    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu)
+    retention = Retention(db=db, bus=bus, paths=settings.paths, policy=RetentionPolicy.from_settings(settings),
+                          comfy_input_dir=comfy_input_folder(settings.comfy_folder, settings.comfy_extra_args))
+    watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
+    services = AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu,
+                           retention, catalog, watcher)
+    return services
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -111,6 +130,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--headless", action="store_true", help="run without the tray app (servers without a display)")
     mode.add_argument("--self-test", action="store_true", help="check settings, storage, workflows and resources, then exit")
     mode.add_argument("--check-workflows", action="store_true", help="validate every workflow against a running ComfyUI")
+    mode.add_argument("--import-workflow", metavar="FILE", type=Path,
+                      help="copy a workflow exported from ComfyUI (Export (API)) into your workflows with its proposed manifest")
+    mode.add_argument("--propose-manifest", metavar="FILE", type=Path,
+                      help="print the manifest the bot would propose for a workflow file (no ComfyUI needed)")
+    parser.add_argument("--name", help="with --import-workflow: the workflow's name (default: from the file name)")
+    parser.add_argument("--enable", action="store_true", help="with --import-workflow: enable it at once")
     parser.add_argument("--comfy-url", help="ComfyUI URL for --check-workflows (default: the configured one)")
     parser.add_argument("--env-file", type=Path, help="a .env file to read (default: ./.env)")
     return parser.parse_args(argv)
@@ -130,7 +155,7 @@ def load_configuration(args: argparse.Namespace):
 
 async def self_test(settings) -> int:
     """A short report of what would stop the app from starting. Exit code 0 when all is well."""
-    from comfy.workflows import load_workflows
+    from core.bootstrap import workflow_catalog
     from core.errors import CoreError
     from core.paths import resource_root
     from core.secrets import SecretStore
@@ -153,7 +178,7 @@ async def self_test(settings) -> int:
         report(revision == head_revision(), "storage", f"{db.description}, schema {revision}")
     except CoreError as exc:
         report(False, "storage", str(exc))
-    workflows = load_workflows(settings.workflows_path)
+    workflows = workflow_catalog(settings).load()
     detail = f"{len(workflows.templates)} in {settings.workflows_path} ({len(workflows.enabled())} enabled)"
     report(bool(workflows.enabled()), "workflows", detail)
     for error in workflows.errors:
@@ -213,7 +238,21 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
 async def check_workflows(settings, comfy_url: str | None) -> int:
     from comfy.check_workflows import check_workflows as check
 
-    return await check(settings.workflows_path, comfy_url or settings.comfy_url, api_key=settings.comfy_api_key)
+    from core.bootstrap import bundled_workflows_dir
+
+    return await check(settings.workflows_path, comfy_url or settings.comfy_url, api_key=settings.comfy_api_key,
+                       login=None if comfy_url else settings.comfy_logins.get(settings.comfy_url),
+                       shipped=bundled_workflows_dir())
+
+
+def workflow_file_command(settings, args: argparse.Namespace) -> int:
+    """--propose-manifest / --import-workflow: no ComfyUI, no services."""
+    from comfy.workflow_cli import import_workflow_command, propose_manifest_command
+    from core.bootstrap import workflow_catalog
+
+    if args.propose_manifest:
+        return propose_manifest_command(args.propose_manifest)
+    return import_workflow_command(workflow_catalog(settings), args.import_workflow, name=args.name, enable=args.enable)
 
 
 def stop_on_signals(shutdown: asyncio.Event) -> None:
@@ -285,6 +324,8 @@ def run_tray(settings, log_ring) -> int:
     from gui.app import run_tray_app
     from gui.services import GuiServices, comfy_probe, read_system_stats
 
+    restart = asyncio.Event()      # "Restart now": shut down in order, then start this program again
+
     async def amain() -> None:
         shutdown = asyncio.Event()
         stop_on_signals(shutdown)
@@ -293,10 +334,12 @@ def run_tray(settings, log_ring) -> int:
             settings=settings, paths=settings.paths, bus=services.bus, job_service=services.jobs, log_ring=log_ring,
             session_service=services.sessions, supervisor=services.supervisor, bot=services.bot,
             comfy_client=services.backends.client(settings.comfy_url), host_gpu=services.host_gpu,
+            workflow_catalog=services.catalog,
             token_checker=check_token, comfy_probe=comfy_probe,
             comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
             autostart=Autostart(),
-            on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
+            on_settings_saved=lambda changes: _apply_saved_settings(services, changes, gui_services),
+            restart=lambda: (restart.set(), shutdown.set()))
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
         try:
@@ -312,18 +355,56 @@ def run_tray(settings, log_ring) -> int:
 
     qasync.run(amain())
     del app
+    if restart.is_set():
+        log.info("Restarting")
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     return 0
 
 
-async def _apply_saved_settings(services: AppServices, changes: dict) -> None:
-    """A token saved in the wizard takes effect at once; other changes at the next start."""
-    if changes.get("discord_token"):
+# Settings a running app cannot take over: Settings says "restart needed" and offers "Restart now".
+RESTART_SETTINGS = ("database_url", "comfy_urls", "comfy_folder", "comfy_python", "comfy_extra_args",
+                    "comfy_api_key", "workflows_dir", "language")
+
+
+def apply_settings(services: AppServices, settings) -> list[str]:
+    """Put saved settings in force while running: the server list, limits, priorities, admin roles,
+    session minutes, logging. Returns the names that need a restart (RESTART_SETTINGS that changed)."""
+    before, services.settings = services.settings, settings
+    services.jobs.use_settings(settings)
+    services.sessions.use_settings(settings)
+    bot = services.bot.bot
+    if bot is not None:                       # the running bot: allowed servers, admin roles, limits
+        bot.settings = settings
+    logging.getLogger().setLevel(settings.log_level)
+    changed = [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(settings, name)]
+    log.info("Settings applied%s", f"; after a restart: {', '.join(changed)}" if changed else "")
+    return changed
+
+
+async def _apply_saved_settings(services: AppServices, changes: dict, gui_services=None) -> list[str]:
+    """Everything saved in the wizard that can take effect now does (a new token restarts the bot);
+    returns what needs a restart."""
+    from core.settings import load_settings
+
+    settings = await asyncio.to_thread(load_settings, services.settings.paths)
+    token = changes.get("discord_token")
+    if token:            # from the keyring, or (no keyring) only in this run: keep what the admin typed
+        settings = replace(settings, discord_token=token)
+    restart = apply_settings(services, settings)
+    if gui_services is not None:            # the tray app: its colours follow at once too
+        from PySide6.QtWidgets import QApplication
+
+        from gui.theme import apply_theme
+        gui_services.settings = settings
+        apply_theme(QApplication.instance(), settings.theme)
+    if token:
         services.bot.set_token(changes["discord_token"])
         await services.bot.stop()
         try:
             await services.bot.start()
         except RuntimeError as exc:
             log.error("%s", exc)
+    return restart
 
 
 async def _start_bot_when_configured(services: AppServices, starting: asyncio.Task) -> None:
@@ -391,9 +472,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_configuration(args)
     except CoreError as exc:
-        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows))
-    tray = not (args.headless or args.self_test or args.check_workflows)
-    quiet = args.self_test or args.check_workflows
+        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows
+                                          or args.import_workflow or args.propose_manifest))
+    workflow_file = args.import_workflow or args.propose_manifest
+    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+    quiet = args.self_test or args.check_workflows or workflow_file
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
     for note in settings.notes:      # values accepted with a remark (e.g. a GPU_VRAM_GB list that does not fit)
@@ -403,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(self_test(settings))
         if args.check_workflows:
             return asyncio.run(check_workflows(settings, args.comfy_url))
+        if workflow_file:
+            return workflow_file_command(settings, args)
         if args.headless:
             return asyncio.run(run_headless(settings))
         return run_tray(settings, logs.ring)

@@ -12,6 +12,11 @@ HTTP + ws, and the fake ComfyUI (which records when each prompt starts and finis
 - scaling / scaling_4_backends: throughput with 1, 2, 4 fake backends at a fixed exec time,
   and the 4-vs-1 ratio (4.0 would be perfect).
 - rss_mb_10k_queued: process RSS with 10,000 jobs waiting (and the growth they caused).
+- stranded_after_outage (target 0): 100 jobs on PostgreSQL reached through a TCP proxy; 1 s
+  into the run the proxy cuts the database off for 10 s, then lets it through again. Jobs that are
+  then not finished in the database, or never announced as finished, or still hold their user's
+  slot, are stranded. outage_refused: submissions during the outage answered DATABASE_UNAVAILABLE.
+  Without a PostgreSQL on 127.0.0.1:5432 the figure is null (outage_skipped says why).
 """
 from __future__ import annotations
 
@@ -27,13 +32,15 @@ import psutil
 
 from comfy.client import ComfyClient
 from comfy.workflows import load_workflows
+from core.errors import JobRefused
 from core.events import EventBus
-from core.jobs import JobFinished, JobRequest
+from core.jobs import JobCancelled, JobFailed, JobFinished, JobRequest, RefusalCode
 from core.jobservice import JobService
 from core.paths import AppPaths, resource_root
 from core.settings import Settings
 from core.store import Database
 from tests.fake_comfyui import FakeComfyUI
+from tests.tcp_proxy import TcpProxy
 
 SHIPPED_OBJECT_INFO = resource_root() / "tests" / "fixtures" / "object_info" / "shipped_models.json"
 WORKFLOW = "z_image_turbo"
@@ -42,6 +49,8 @@ GAP_JOBS, GAP_USERS, GAP_EXEC_MS = 200, 50, 200.0
 THROUGHPUT_JOBS = 400
 SCALING_JOBS, SCALING_EXEC_MS = 80, 50.0
 QUEUED_JOBS = 10_000
+OUTAGE_JOBS, OUTAGE_EXEC_MS, OUTAGE_AFTER_S, OUTAGE_S = 100, 50.0, 1.0, 10.0
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class TimedFake(FakeComfyUI):
@@ -60,9 +69,12 @@ class TimedFake(FakeComfyUI):
 class Rig:
     """Fakes + clients + database + service for one measurement, torn down after."""
 
-    def __init__(self, backends: int, exec_ms: float, root: Path) -> None:
+    def __init__(self, backends: int, exec_ms: float, root: Path, database_url: str | None = None,
+                 **service_options) -> None:
         self.backends, self.exec_ms, self.root = backends, exec_ms, root
+        self.database_url, self.service_options = database_url, service_options
         self.finished: dict[int, float] = {}
+        self.ended: set[int] = set()
         self.all_done = asyncio.Event()
         self.expected = 0
 
@@ -73,15 +85,17 @@ class Rig:
         for fake in self.fakes:
             await fake.start()
         self.paths = AppPaths(config_dir=self.root / "config", data_dir=self.root / "data")
-        self.db = await Database.open(None, self.paths.data_dir)
+        self.db = await Database.open(self.database_url, self.paths.data_dir)
         self.bus = EventBus()
         self.bus.subscribe(JobFinished, self._on_finished)
+        for kind in (JobFinished, JobFailed, JobCancelled):
+            self.bus.subscribe(kind, lambda event: self.ended.add(event.job_id))
         self.clients = [ComfyClient(f.url, reconnect_min_s=0.05) for f in self.fakes]
         settings = Settings(paths=self.paths, comfy_urls=tuple(f.url for f in self.fakes),
                             user_job_limit=QUEUED_JOBS, queue_cap=QUEUED_JOBS * 2)
         self.service = JobService(db=self.db, bus=self.bus, settings=settings,
                                   workflows=load_workflows(resource_root() / "flujos"),
-                                  backends=self.clients, paths=self.paths)
+                                  backends=self.clients, paths=self.paths, **self.service_options)
         await self.service.start()
         for client in self.clients:
             await client.connect(wait=True)
@@ -173,6 +187,57 @@ async def _rss_10k(root: Path) -> dict:
                 "position_us_10k_queued": round(position_us, 2)}
 
 
+async def _outage(root: Path) -> dict:
+    """A 10 s database outage in the middle of a run, through a proxy (the server keeps running)."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy import select
+
+    from core.store import JobRow
+    name = f"imagebot_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        return {"stranded_after_outage": None, "outage_skipped": f"no PostgreSQL on 127.0.0.1:5432 ({exc})"}
+    proxy = await TcpProxy("127.0.0.1", 5432).start()
+    try:
+        url = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}?sslmode=disable"
+        async with Rig(1, OUTAGE_EXEC_MS, root, url, store_retry_max_s=1.0, store_timeout_s=3.0) as rig:
+            ids = await rig.queue_paused(OUTAGE_JOBS, 50)
+            await rig.service.resume()
+            await asyncio.sleep(OUTAGE_AFTER_S)
+            proxy.cut()
+            refused = 0
+            outage_end = time.perf_counter() + OUTAGE_S
+            while time.perf_counter() < outage_end:
+                try:
+                    await rig.service.submit(JobRequest(user_id=10**6, user_name="late", workflow=WORKFLOW,
+                                                        prompt="during the outage", width=256, height=256))
+                except JobRefused as exc:
+                    refused += exc.code == RefusalCode.DATABASE_UNAVAILABLE
+                await asyncio.sleep(0.5)
+            proxy.restore()
+            started = time.perf_counter()
+            deadline = started + 120
+            while not set(ids) <= rig.ended and time.perf_counter() < deadline:
+                await asyncio.sleep(0.05)
+            recovered_s = time.perf_counter() - started
+            async with rig.db.sessions() as session:
+                states = dict((await session.execute(select(JobRow.id, JobRow.state))).all())
+            stranded = {i for i in ids if states.get(i) not in ("done", "failed", "cancelled")}
+            stranded |= set(ids) - rig.ended
+            stranded |= {job.id for job in rig.service.queued() if job.id in ids}
+            return {"stranded_after_outage": len(stranded), "outage_refused": refused,
+                    "outage_failed_jobs": sum(1 for i in ids if states.get(i) == "failed"),
+                    "outage_recovered_s": round(recovered_s, 2)}
+    finally:
+        await proxy.stop()
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def _main() -> dict:
     logging.basicConfig(level=logging.ERROR)
     results: dict = {}
@@ -188,6 +253,7 @@ async def _main() -> dict:
         results["scaling_4_backends"] = round(scaling["4"] / scaling["1"], 2)
         results["scaling_exec_ms"] = SCALING_EXEC_MS
         results.update(await _rss_10k(tmp / "rss"))
+        results.update(await _outage(tmp / "outage"))
     return results
 
 

@@ -12,6 +12,8 @@ nothing anywhere else.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 from collections.abc import Awaitable
@@ -22,12 +24,12 @@ from discord.ext import commands
 
 from bot.channels import SessionChannels
 from bot.checks import guild_allowed
-from bot.delivery import DeleteButton, EditButton, RerollButton
+from bot.delivery import DeleteButton, EditButton, RerollButton, RetryButton
 from bot.errors import SessionChannelError, UserError
 from bot.feedback import FeedbackHub
 from bot.i18n import Catalog, CommandTranslator, default_catalog, interaction_lang, lang_of
 from bot.requests import refusal_text, reply
-from core.errors import JobRefused
+from core.errors import CoreError, JobRefused
 from core.events import EventBus
 from core.guildprefs import GuildPrefsStore
 from core.images import MAX_INPUT_BYTES
@@ -37,13 +39,26 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.images", "bot.cogs.sessions", "bot.cogs.admin")
+EXTENSIONS = ("bot.cogs.images", "bot.cogs.sessions", "bot.cogs.admin", "bot.cogs.help")
 
 
-def default_intents() -> discord.Intents:
+def default_intents(settings: Settings) -> discord.Intents:
+    """No privileged intent unless the admin asks for it (DISCORD_MESSAGE_CONTENT): the bot works
+    without any switch in the Developer Portal. Prefix commands (`sync`, `help`...) then reach it
+    when the message mentions it (`@Bot sync`); with the intent, bare `!sync` works too."""
     intents = discord.Intents.default()
-    intents.message_content = True     # the !sync / !clearall / !getid prefix commands
+    intents.message_content = settings.discord_message_content
     return intents
+
+
+async def tree_hash(tree: app_commands.CommandTree, guild: discord.abc.Snowflake) -> str:
+    """A fingerprint of the commands as Discord would get them for `guild` (names, options,
+    translations): when it changes, the server needs a sync."""
+    commands = tree.get_commands(guild=guild)    # after copy_global_to: every command the server gets
+    translator = tree.translator
+    payload = [await c.get_translated_payload(tree, translator) if translator else c.to_dict(tree) for c in commands]
+    text = json.dumps(sorted(payload, key=lambda p: p["name"]), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class GuardedTree(app_commands.CommandTree):
@@ -60,7 +75,7 @@ class ImageBot(commands.Bot):
     def __init__(self, *, job_service: JobService, session_service: SessionService, prefs: GuildPrefsStore,
                  bus: EventBus, settings: Settings, catalog: Catalog | None = None,
                  intents: discord.Intents | None = None) -> None:
-        super().__init__(command_prefix="!", intents=intents or default_intents(), tree_cls=GuardedTree,
+        super().__init__(command_prefix=commands.when_mentioned_or("!"), intents=intents or default_intents(settings), tree_cls=GuardedTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none())
         self.job_service = job_service
         self.session_service = session_service
@@ -80,7 +95,7 @@ class ImageBot(commands.Bot):
         await self.tree.set_translator(CommandTranslator(self.catalog))
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(RerollButton, EditButton, DeleteButton)
+        self.add_dynamic_items(RerollButton, EditButton, DeleteButton, RetryButton)
         self.feedback.start()
 
     async def close(self) -> None:
@@ -104,8 +119,17 @@ class ImageBot(commands.Bot):
         """Publish our slash commands to `guild` (a guild's commands show at once, global ones late)."""
         self.tree.copy_global_to(guild=guild)
         synced = await self.tree.sync(guild=guild)
+        await self.prefs.update(guild.id, commands_hash=await tree_hash(self.tree, guild))
         log.info("synced %d commands to guild %s", len(synced), guild.id)
         return synced
+
+    async def sync_if_changed(self, guild: discord.Guild) -> None:
+        """Publish the commands when they differ from the last set published to `guild` (the hash is
+        stored), so a new version's commands appear without anyone typing !sync."""
+        self.tree.copy_global_to(guild=guild)
+        if (await self.prefs.get(guild.id)).commands_hash == await tree_hash(self.tree, guild):
+            return
+        await self.sync_commands(guild)
 
     # ---------------------------------------------------------------- guild allowlist
 
@@ -120,6 +144,10 @@ class ImageBot(commands.Bot):
             except discord.HTTPException as exc:
                 log.warning("could not leave guild %s (%s); trying again when it is next seen", guild.id, exc)
             return
+        try:
+            await self.sync_if_changed(guild)
+        except (discord.HTTPException, CoreError) as exc:
+            log.warning("could not publish the slash commands to %s (%s); an admin can run /admin sync", guild.id, exc)
         try:
             await self.session_channels.ensure_admin_tools(guild)
         except discord.HTTPException as exc:

@@ -17,6 +17,7 @@ import aiohttp
 
 from .client import ComfyClient, SystemStats
 from .errors import ComfyError
+from .urls import ComfyLogin
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,15 @@ class BackendPool:
     failures_to_down: int = 3
     request_timeout: float = 5.0
     connect_websockets: bool = True
+    logins: Mapping[str, ComfyLogin] = field(default_factory=dict, repr=False)  # url -> its Basic login
 
     def __post_init__(self) -> None:
         if not self.urls:
             raise ValueError("BackendPool needs at least one ComfyUI URL (COMFY_URLS)")
-        self._backends = {url: Backend(url, ComfyClient(url, api_key=self.api_key, session=self.session,
-                                                        request_timeout=self.request_timeout))
-                          for url in self.urls}
+        clients = [ComfyClient(url, api_key=self.api_key, login=self.logins.get(url), session=self.session,
+                               request_timeout=self.request_timeout) for url in self.urls]
+        self.urls = [client.base_url for client in clients]  # a login written into a URL stays in its client
+        self._backends = {client.base_url: Backend(client.base_url, client) for client in clients}
         self._listeners: list[HealthListener] = []
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()

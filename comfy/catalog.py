@@ -243,14 +243,19 @@ def load_workflows(folder: str | os.PathLike[str], shipped: str | os.PathLike[st
 
     user_graphs, user_manifests = _scan(folder) if folder.is_dir() else ({}, {})
     removed: tuple[str, ...] = ()
+    shadowed: set[str] = set()
     if shipped_folder is not None and shipped_folder.resolve() != folder.resolve():
         removed = removed_defaults(folder)
         ship_graphs, ship_manifests = _scan(shipped_folder)
         for stem, path in ship_graphs.items():
             if stem in removed:
+                if stem in user_graphs and _same_file(user_graphs[stem], path):
+                    user_graphs.pop(stem)        # an old copy of the removed default: removed too
+                    user_manifests.pop(stem, None)
                 continue
             user_graph = user_graphs.get(stem)
             if user_graph is not None and not _same_file(user_graph, path):
+                shadowed.add(stem)
                 notes.append(f"{user_graph.name}: your workflow has the name of a shipped one and "
                              "replaces it")
                 continue
@@ -275,7 +280,7 @@ def load_workflows(folder: str | os.PathLike[str], shipped: str | os.PathLike[st
         except WorkflowLoadError as exc:
             errors.append(LoadError(exc.path, str(exc)))
         else:
-            if any(stem in note for note in notes):
+            if stem in shadowed:
                 templates[stem] = replace(templates[stem], notes=(
                     "replaces the shipped workflow of the same name",))
     return WorkflowSet(templates, errors, removed, folder, shipped_folder, tuple(notes))
@@ -315,3 +320,133 @@ def set_removed_defaults(user_folder: Path, names: Iterable[str]) -> None:
         path.unlink(missing_ok=True)
         return
     write_text_atomic(path, json.dumps(names, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------- the catalog object
+
+def _same_graph(path: Path, graph: Any) -> bool:
+    try:
+        return load_graph(path) == graph
+    except WorkflowLoadError:
+        return False
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def workflow_name_problem(name: str) -> str | None:
+    if not name or len(name) > 64 or not set(name) <= _NAME_CHARS or name.startswith("-"):
+        return (f"{name!r} cannot be a workflow name: use 1 to 64 letters, digits, '_' or '-' "
+                "(it becomes the file name and the id in commands)")
+    return None
+
+
+def name_from_file(path: Path) -> str:
+    stem = Path(path).name.removesuffix(".json").removesuffix(".manifest")
+    cleaned = "".join(c if c in _NAME_CHARS else "_" for c in stem.replace(" ", "_")).strip("_-")
+    return cleaned[:64] or "workflow"
+
+
+@dataclass(frozen=True)
+class Imported:
+    template: WorkflowTemplate
+    notes: tuple[str, ...]              # what the proposal found, and what the import replaced
+
+
+class WorkflowCatalog:
+    """The one place the workflow set is loaded, changed and reloaded: the shipped defaults
+    (read-only) plus the user's folder. Everyone else asks it."""
+
+    def __init__(self, user_folder: str | os.PathLike[str], shipped_folder: str | os.PathLike[str] | None = None):
+        self.user_folder = Path(user_folder)
+        self.shipped_folder = Path(shipped_folder) if shipped_folder is not None else None
+        self.current = WorkflowSet({}, [])
+        self._signature: tuple = ()
+
+    def load(self) -> WorkflowSet:
+        self._signature = self.disk_signature()
+        self.current = load_workflows(self.user_folder, self.shipped_folder)
+        return self.current
+
+    # ---- changes on disk
+
+    def disk_signature(self) -> tuple:
+        """Names, sizes and times of every file the catalog reads: a change means reload."""
+        entries = []
+        for folder in (self.user_folder, self.shipped_folder):
+            if folder is None:
+                continue
+            try:
+                for entry in os.scandir(folder):
+                    if entry.name.endswith(".json"):
+                        info = entry.stat(follow_symlinks=False)
+                        entries.append((str(folder), entry.name, info.st_size, info.st_mtime_ns))
+            except OSError:
+                entries.append((str(folder), None))
+        return tuple(sorted(entries, key=repr))
+
+    def reload_if_changed(self) -> WorkflowSet | None:
+        """The new set when a file changed since the last load, else None."""
+        if self.disk_signature() == self._signature:
+            return None
+        return self.load()
+
+    # ---- shipped defaults
+
+    def shipped_names(self) -> tuple[str, ...]:
+        if self.shipped_folder is None:
+            return ()
+        return tuple(sorted(_scan(self.shipped_folder)[0]))
+
+    def remove(self, name: str) -> None:
+        """Remove a workflow: a shipped default is hidden (until Restore defaults), a user's
+        workflow and its manifest are deleted."""
+        template = self.current.get(name)
+        if template is None:
+            raise WorkflowError(f"there is no workflow {name!r}")
+        if template.shipped:
+            set_removed_defaults(self.user_folder, (*removed_defaults(self.user_folder), name))
+            manifest_path_for(self.user_folder / f"{name}.json").unlink(missing_ok=True)
+        else:
+            template.path.unlink(missing_ok=True)
+            template.manifest_path.unlink(missing_ok=True)
+        self.load()
+
+    def restore_defaults(self) -> tuple[str, ...]:
+        """Bring back every removed shipped workflow; returns their names."""
+        restored = removed_defaults(self.user_folder)
+        set_removed_defaults(self.user_folder, ())
+        self.load()
+        return restored
+
+    # ---- import
+
+    def import_workflow(self, source: str | os.PathLike[str], *, name: str | None = None,
+                        enable: bool = False, object_info: Any = None) -> Imported:
+        """Copy an exported workflow into the user's folder and write its proposed manifest.
+
+        Raises WorkflowError saying why when the file is unusable (the message names it) or the
+        name is taken by another of the user's workflows."""
+        source = Path(source)
+        name = name or name_from_file(source)
+        problem = workflow_name_problem(name)
+        if problem:
+            raise WorkflowError(problem)
+        graph = load_graph(source)
+        target = self.user_folder / f"{name}.json"
+        if _exists(target) and not _same_graph(target, graph):
+            raise WorkflowError(f"you already have a workflow named {name!r} ({target}); choose another "
+                                "name (--name) or remove that one first")
+        try:
+            manifest, notes = propose_manifest(graph, name=name, object_info=object_info)
+        except WorkflowError as exc:
+            raise WorkflowError(f"{source.name}: no manifest can be proposed: {exc}") from exc
+        notes = list(notes)
+        if name in self.shipped_names():
+            notes.append(f"replaces the shipped workflow {name!r} (remove yours to get it back)")
+        manifest = replace(manifest, enabled=enable)
+        self.user_folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(target, json.dumps(graph, indent=2, ensure_ascii=False) + "\n")
+        template = save_manifest(WorkflowTemplate(name=name, path=target, graph=graph, manifest=manifest))
+        self.load()
+        return Imported(self.current.get(name) or template, tuple(notes))

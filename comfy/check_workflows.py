@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from comfy.errors import ComfyConnectionError, ComfyError, ComfyTimeoutError
+from comfy.urls import ComfyLogin, without_login
 from comfy.validation import validate
 from comfy.workflows import load_workflows
 
@@ -21,35 +22,40 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_UNREACHABLE = 0, 1, 2
 DEFAULT_URL = "http://127.0.0.1:8188"
 
 
-async def fetch_object_info(comfy_url: str, api_key: str | None = None) -> dict[str, Any]:
+async def fetch_object_info(comfy_url: str, api_key: str | None = None,
+                            login: ComfyLogin | None = None) -> dict[str, Any]:
     from comfy.client import ComfyClient
 
-    async with ComfyClient(comfy_url, api_key=api_key) as client:
+    async with ComfyClient(comfy_url, api_key=api_key, login=login) as client:
         return await client.object_info()
 
 
 async def check_workflows(folder: str | os.PathLike[str], comfy_url: str, api_key: str | None = None,
-                          *, out: TextIO | None = None) -> int:
+                          *, login: ComfyLogin | None = None, out: TextIO | None = None,
+                          shipped: str | os.PathLike[str] | None = None) -> int:
+    """`comfy_url` may carry a login (http://user:password@host); only the address is printed.
+    `shipped`: the app's read-only default workflows, shown under the user's `folder`."""
     out = out or sys.stdout
 
     def say(line: str = "") -> None:
         print(line, file=out)
 
-    workflows = load_workflows(folder)
+    workflows = load_workflows(folder, shipped)
+    comfy_address = without_login(comfy_url)
     try:
-        object_info = await fetch_object_info(comfy_url, api_key)
+        object_info = await fetch_object_info(comfy_url, api_key, login)
     except (ComfyConnectionError, ComfyTimeoutError, OSError, asyncio.TimeoutError) as exc:
-        say(f"ComfyUI at {comfy_url} is unreachable, so the workflows were not checked.")
+        say(f"ComfyUI at {comfy_address} is unreachable, so the workflows were not checked.")
         say(f"  {exc}")
         say("Is ComfyUI running there? Start it, or pass --comfy-url with the right address.")
         return EXIT_UNREACHABLE
     except ComfyError as exc:        # it answered, but not with a usable /object_info (auth proxy...)
-        say(f"ComfyUI at {comfy_url} did not give its node list, so the workflows were not checked.")
+        say(f"ComfyUI at {comfy_address} did not give its node list, so the workflows were not checked.")
         say(f"  {exc}")
         say("Check the URL and, behind a proxy, the ComfyUI API key (COMFY_API_KEY).")
         return EXIT_UNREACHABLE
 
-    say(f"Checking {len(workflows.templates)} workflow(s) in {folder} against ComfyUI at {comfy_url} "
+    say(f"Checking {len(workflows.templates)} workflow(s) in {folder} against ComfyUI at {comfy_address} "
         f"({len(object_info)} node classes)")
     failing = 0
     for name in sorted(workflows.templates):
@@ -86,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--comfy-url", default=os.environ.get("COMFY_URL") or DEFAULT_URL,
                         help=f"ComfyUI address (default: $COMFY_URL or {DEFAULT_URL})")
     args = parser.parse_args(argv)
-    # The key only comes from the environment: never from the command line, where `ps` shows it.
+    # The key only comes from the environment: never from the command line, where `ps` shows it
+    # (a password written into --comfy-url is shown there too: prefer COMFY_URL for that).
     api_key = os.environ.get("COMFY_API_KEY") or None
     return asyncio.run(check_workflows(args.folder, args.comfy_url, api_key))
 

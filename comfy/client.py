@@ -4,6 +4,10 @@ One aiohttp ClientSession for the client's lifetime (injected, or owned and clos
 `_request()` choke point, typed errors from comfy.errors. Completion is pushed over the
 websocket; after every (re)connect the in-flight prompts are reconciled through /queue and
 /history, because ComfyUI never replays events a socket missed.
+
+A login written into the URL (`http://user:password@host`) is split off at once: `base_url`, logs
+and errors hold the address alone, and the credentials are sent only to that origin: neither HTTP
+nor the websocket ever follows a redirect to another scheme, host or port.
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from . import events as ev
 from .errors import (ComfyAuthError, ComfyConnectionError, ComfyError, ComfyHTTPError, ComfyTimeoutError,
                      ExecutionFailed, NotComfyUIError, PromptInterrupted, PromptLost, WorkflowRejected)
 from .events import ImageRef
+from .tasks import TaskManager
+from .urls import ComfyLogin, origin, split_login, without_login
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +111,7 @@ class _Reply:
     status: int
     body: bytes
     content_type: str
+    location: str | None = None
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
@@ -135,12 +142,27 @@ def _mark_retrieved(future: asyncio.Future) -> None:
         future.exception()
 
 
-def _auth_header(api_key: str | None) -> dict[str, str]:
+def _auth_header(api_key: str | None, login: ComfyLogin | None = None) -> dict[str, str]:
+    """The login of this server's URL wins over the shared API key."""
+    if login is not None:
+        api_key = f"{login.user}:{login.password}"
     if not api_key:
         return {}
     if ":" in api_key:  # "user:password" -> HTTP Basic, for proxies that want it
         return {"Authorization": "Basic " + base64.b64encode(api_key.encode()).decode()}
     return {"Authorization": f"Bearer {api_key}"}
+
+
+def _redirect_target(base: URL, location: str | None) -> str:
+    """Where a redirect points, as it may be shown (origin only, no login)."""
+    try:
+        return without_login(str(base.join(URL(location)).origin())) if location else "nowhere (no Location)"
+    except ValueError:
+        return "an invalid address"
+
+
+class RedirectRefused(aiohttp.ClientError):
+    """A hop to another origin, stopped before anything (credentials included) was sent there."""
 
 
 class ComfyClient:
@@ -149,23 +171,32 @@ class ComfyClient:
         base_url: str,
         *,
         api_key: str | None = None,
+        login: ComfyLogin | None = None,
         session: aiohttp.ClientSession | None = None,
         request_timeout: float = 30.0,
         reconnect_min_s: float = 0.2,
         reconnect_max_s: float = 10.0,
     ):
-        url = URL(base_url.strip())
+        try:
+            address, written_login = split_login(base_url)
+            url = URL(address)
+        except ValueError:
+            url, written_login = URL(), None
         if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"ComfyUI URL must look like http://host:port or https://host/path, got {base_url!r}")
+            raise ValueError(f"ComfyUI URL must look like http://host:port or https://host/path, "
+                             f"got {without_login(base_url)!r}")
         self.base_url = str(url.with_query(None).with_fragment(None)).rstrip("/")
         self._base = URL(self.base_url)
+        self._origin = origin(self._base)
         self.client_id = uuid.uuid4().hex
         self.request_timeout = request_timeout
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
-        self._auth = _auth_header(api_key)  # never logged, never in repr or error text
+        self._auth = _auth_header(api_key, login or written_login)  # never logged, never in repr or error text
         self._session = session
         self._owns_session = session is None
+        self._ws_session: aiohttp.ClientSession | None = None
+        self._tasks = TaskManager(f"ComfyUI {self.base_url}")
         self._listeners: list[Listener] = []
         self._tracked: dict[str, _Tracked] = {}
         self._finished: OrderedDict[str, asyncio.Future] = OrderedDict()
@@ -194,13 +225,7 @@ class ComfyClient:
 
     async def close(self) -> None:
         self._closed = True
-        for task in (self._ws_task, self._reconcile_task):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+        await self._tasks.close()
         self._ws_task = self._reconcile_task = None
         if self._ws is not None:
             await self._ws.close()
@@ -212,14 +237,32 @@ class ComfyClient:
         self._tracked.clear()
         if self._owns_session and self._session is not None:
             await self._session.close()
-        self._session = None
+        if self._ws_session is not None and self._ws_session is not self._session:
+            await self._ws_session.close()
+        self._session = self._ws_session = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ComfyError(f"client for {self.base_url} is closed")
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(middlewares=(self._same_origin_only,))
         return self._session
+
+    def _websocket_session(self) -> aiohttp.ClientSession:
+        """ws_connect always follows redirects; only a session-wide middleware can stop a hop to
+        another origin, so an injected session (not ours to change) gets a private one beside it."""
+        if not self._owns_session:
+            self._http()
+            if self._ws_session is None:
+                self._ws_session = aiohttp.ClientSession(middlewares=(self._same_origin_only,))
+            return self._ws_session
+        return self._http()
+
+    async def _same_origin_only(self, request: aiohttp.ClientRequest, handler) -> aiohttp.ClientResponse:
+        if origin(request.url) != self._origin:
+            raise RedirectRefused(f"{self.base_url} redirected to {without_login(str(request.url.origin()))}, "
+                                  "another server; not followed (set COMFY_URL to the final address)")
+        return await handler(request)
 
     def url_for(self, path: str) -> URL:
         """Base URL + path, keeping a path prefix (https://host/comfy + prompt)."""
@@ -242,7 +285,7 @@ class ComfyClient:
                 timeout=aiohttp.ClientTimeout(total=timeout or self.request_timeout), allow_redirects=False,
             ) as response:
                 body = await response.read()
-                reply = _Reply(response.status, body, response.content_type)
+                reply = _Reply(response.status, body, response.content_type, response.headers.get("Location"))
         except asyncio.TimeoutError as exc:
             raise ComfyTimeoutError(f"{where}: no answer within {timeout or self.request_timeout:g} s; "
                                     "ComfyUI may be overloaded or hung") from exc
@@ -255,6 +298,11 @@ class ComfyClient:
         if reply.status in ok:
             return reply
         text = reply.text()[:_BODY_LIMIT]
+        if 300 <= reply.status < 400:
+            target = _redirect_target(self._base, reply.location)
+            raise ComfyHTTPError(f"{where} answered HTTP {reply.status}, a redirect to {target}; redirects are not "
+                                 "followed: set COMFY_URL to the address ComfyUI really answers on",
+                                 reply.status, text)
         if reply.status in (401, 403):
             raise ComfyAuthError(
                 f"{where} answered {reply.status}: a proxy in front of ComfyUI refused the request. "
@@ -456,9 +504,11 @@ class ComfyClient:
     async def connect(self, wait: bool = True) -> None:
         """Start the /ws task (idempotent). With wait, return once the first socket is up; if that
         fails within request_timeout, raise ComfyConnectionError (the task keeps retrying)."""
+        if self._closed:
+            raise ComfyError(f"client for {self.base_url} is closed")
         if self._ws_task is None or self._ws_task.done():
             self._connected_once = asyncio.Event()
-            self._ws_task = asyncio.create_task(self._ws_loop(), name=f"comfy-ws {self.base_url}")
+            self._ws_task = self._tasks.spawn(self._ws_loop(), name="websocket")
         if wait and not self.connected:
             try:
                 await asyncio.wait_for(self._connected_once.wait(), self.request_timeout)
@@ -474,7 +524,7 @@ class ComfyClient:
             try:
                 # The previous socket is closed before this one opens: with the same clientId,
                 # closing an old socket later would unregister the new one (ComfyUI quirk).
-                self._ws = await self._http().ws_connect(
+                self._ws = await self._websocket_session().ws_connect(
                     self.ws_url, headers=self._auth, heartbeat=30.0, max_msg_size=0,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0))
                 await self._ws.send_str(_FEATURE_FLAGS)
@@ -611,7 +661,7 @@ class ComfyClient:
         if self._reconcile_task is not None and not self._reconcile_task.done():
             self._reconcile_again = True
             return
-        self._reconcile_task = asyncio.create_task(self._reconcile_loop(), name=f"comfy-reconcile {self.base_url}")
+        self._reconcile_task = self._tasks.spawn(self._reconcile_loop(), name="reconcile")
 
     async def _reconcile_loop(self) -> None:
         while True:

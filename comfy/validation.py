@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from comfy.graph import is_link
+from comfy.graph import is_link, live_nodes
+from comfy.node_packs import missing_class_message
 from comfy.manifest import MODEL_INPUT_LABELS, WorkflowTemplate
 
 
@@ -39,20 +40,6 @@ class Problem:
         return self.message
 
 
-# Custom node classes we know of, and the pack (GitHub repository) that provides them.
-KNOWN_CUSTOM_NODES: dict[str, tuple[str, str]] = {
-    **{cls: ("ComfyUI-GGUF", "city96/ComfyUI-GGUF") for cls in (
-        "UnetLoaderGGUF", "UnetLoaderGGUFAdvanced", "CLIPLoaderGGUF", "DualCLIPLoaderGGUF",
-        "TripleCLIPLoaderGGUF", "QuadrupleCLIPLoaderGGUF")},
-    "CheckpointLoaderNF4": ("ComfyUI_bitsandbytes_NF4", "comfyanonymous/ComfyUI_bitsandbytes_NF4"),
-    "Power Lora Loader (rgthree)": ("rgthree-comfy", "rgthree/rgthree-comfy"),
-    "Seed (rgthree)": ("rgthree-comfy", "rgthree/rgthree-comfy"),
-    "FaceDetailer": ("ComfyUI-Impact-Pack", "ltdrdata/ComfyUI-Impact-Pack"),
-    "UltralyticsDetectorProvider": ("ComfyUI-Impact-Subpack", "ltdrdata/ComfyUI-Impact-Subpack"),
-    "VHS_VideoCombine": ("ComfyUI-VideoHelperSuite", "Kosinkadink/ComfyUI-VideoHelperSuite"),
-    "UltimateSDUpscale": ("ComfyUI_UltimateSDUpscale", "ssitu/ComfyUI_UltimateSDUpscale"),
-}
-
 # Where ComfyUI looks for each kind of model file, for the "put the file in" hint.
 MODEL_FOLDERS = {
     "unet_name": "models/diffusion_models",
@@ -70,17 +57,6 @@ MODEL_FOLDERS = {
 }
 
 
-def missing_class_message(class_type: str) -> str:
-    pack = KNOWN_CUSTOM_NODES.get(class_type)
-    if pack:
-        name, repo = pack
-        return (f"{class_type} is not installed in ComfyUI: install the {name} custom nodes "
-                f"({repo}), e.g. with ComfyUI-Manager, then restart ComfyUI")
-    return (f"{class_type} is not installed in ComfyUI: install the custom node pack that provides "
-            "it (ComfyUI-Manager → 'Install Missing Custom Nodes'), or update ComfyUI if it is a "
-            "core node")
-
-
 def validate(template: WorkflowTemplate, object_info: Mapping[str, Any]) -> list[Problem]:
     """Every problem ComfyUI would have with this template as fill() would send it."""
     graph = template.graph_with_models()
@@ -95,7 +71,11 @@ def validate_graph(graph: Mapping[str, Any], object_info: Mapping[str, Any], *,
                    model_inputs: set[tuple[str, str]] = frozenset()) -> list[Problem]:
     problems: list[Problem] = []
     has_output = False
+    # ComfyUI checks and runs only what its output nodes need; a node connected to nothing is ignored.
+    live = live_nodes(graph, object_info) or set(graph)
     for node_id, node in graph.items():
+        if node_id not in live:
+            continue
         class_type = node["class_type"]
         info = object_info.get(class_type)
         if info is None:

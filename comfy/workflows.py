@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from comfy.catalog import (
     MAX_FILE_BYTES,
+    Imported,
     LoadError,
+    WorkflowCatalog,
     WorkflowLoadError,
     WorkflowSet,
     load_workflow,
     load_workflows,
+    name_from_file,
     read_json,
     save_manifest,
     set_removed_defaults,
@@ -60,10 +63,10 @@ from comfy.mapping import propose_manifest
 __all__ = [
     "DEFAULT_SEED_MAX", "FLOAT_ROLES", "GGUF_CLASSES", "IMAGE_KINDS", "INT_ROLES", "KINDS", "KNOWN_SEED_MAX",
     "MANIFEST_SUFFIX", "MAX_FILE_BYTES", "MODEL_INPUT_LABELS", "ROLES", "SEED_MAX_64", "FillError",
-    "FilledWorkflow", "FillParams", "FloatRange", "InputRef", "Limits", "LoadError", "LoraChoice", "LoraSlot",
-    "Manifest", "ModelSetting", "Range", "WorkflowError", "WorkflowLoadError", "WorkflowSet",
+    "FilledWorkflow", "FillParams", "FloatRange", "Imported", "InputRef", "Limits", "LoadError", "LoraChoice", "LoraSlot",
+    "Manifest", "ModelSetting", "Range", "WorkflowCatalog", "WorkflowError", "WorkflowLoadError", "WorkflowSet",
     "WorkflowTemplate", "check_graph_shape", "display_name_from_stem", "is_link", "is_ui_format",
-    "live_nodes", "load_workflow", "load_workflows", "manifest_path_for", "model_label", "node_sort_key",
+    "live_nodes", "load_workflow", "name_from_file", "load_workflows", "manifest_path_for", "model_label", "node_sort_key",
     "output_nodes", "parse_manifest", "propose_manifest", "read_json", "save_manifest",
     "set_removed_defaults",
 ]

@@ -147,7 +147,14 @@ class JobStore:
             delay = min(self.retry_max_s, delay * 2)
 
     async def close(self) -> None:
+        """Stop the writer and the probe; writes still waiting are answered with StoreUnavailable.
+        The store can be used again afterwards (a service started again)."""
+        owner = self._tasks.owner
         await self._tasks.close()
+        self._tasks = TaskManager(owner)
+        pending, self._pending = self._pending, []
+        for _, future in pending:
+            _settle(future, error=StoreUnavailable("The job store was closed"))
 
     # ---- the writer ---------------------------------------------------------------------------
 

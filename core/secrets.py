@@ -1,7 +1,7 @@
 """Secrets live in the OS keyring, or, where there is none, only in the environment.
 
-The Discord token, the ComfyUI API key and the database password are never written to the
-settings file, the database or a log line. Every keyring call blocks (D-Bus on Linux), so the
+The Discord token, the ComfyUI API key, the database password and a password written into a
+ComfyUI URL are never written to the settings file, the database or a log line. Every keyring call blocks (D-Bus on Linux), so the
 async helpers run it in a thread.
 """
 from __future__ import annotations
@@ -18,9 +18,15 @@ log = logging.getLogger(__name__)
 
 SERVICE = "FuLLetLabsImageBot"
 SECRET_NAMES = ("discord_token", "comfy_api_key", "database_password")
+_COMFY_PASSWORD = "comfy_password "   # + the URL without its password: one entry per ComfyUI login
+
+
+def comfy_password_name(url_without_password: str) -> str:
+    """The keyring entry of the password of `http://user@host:port` (one per ComfyUI URL)."""
+    return _COMFY_PASSWORD + url_without_password
 NO_KEYRING_MESSAGE = (
     "No OS keyring is available on this machine: secrets (DISCORD_TOKEN, COMFY_API_KEY, the database "
-    "password) are taken from the environment or .env only and cannot be saved."
+    "password, a password in a ComfyUI URL) are taken from the environment or .env only and cannot be saved."
 )
 
 
@@ -53,7 +59,7 @@ class SecretStore:
             return None
 
     def set(self, name: str, value: str) -> None:
-        if name not in SECRET_NAMES:
+        if name not in SECRET_NAMES and not name.startswith(_COMFY_PASSWORD):
             raise ValueError(f"unknown secret {name!r}")
         if not self.available:
             raise SettingsError(NO_KEYRING_MESSAGE + " Set it as an environment variable instead.")

@@ -4,10 +4,17 @@ Precedence, highest first: the settings file in the user's config folder, then t
 environment, then a `.env` file (so the original bot's `.env` works as it is). Secrets are the
 exception: they come from the OS keyring, then the environment, then `.env`, and are never
 written to the settings file.
+
+A login written into a ComfyUI URL (`http://user:password@host:8188`) is split off at load:
+`Settings.comfy_urls` holds the addresses alone (what is shown, logged and stored with a job) and
+`Settings.comfy_logins` the credentials, which only the ComfyUI client sends. Saved, such a URL
+keeps its user in the settings file and its password in the keyring; from the environment or
+`.env` the password stays there only.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -16,11 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from comfy.urls import ComfyLogin, split_login, without_login
 from core.dispatch import MAX_BYPASS_LIMIT, MAX_EXTRA_WAIT_LIMIT_S, Fairness
 from core.errors import SettingsError
 from core.gpu_mode import Schedule, program_names
 from core.paths import AppPaths
-from core.secrets import SecretStore
+from core.secrets import SecretStore, comfy_password_name
+
+log = logging.getLogger(__name__)
 
 DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
 
@@ -93,6 +103,13 @@ def _between(parse: Callable[[Any], Any], low: float, high: float, unit: str) ->
     return check
 
 
+def _number(v: Any) -> float:
+    try:
+        return float(str(v).strip())
+    except ValueError:
+        raise ValueError(f"{str(v).strip()!r} is not a number") from None
+
+
 def _seconds(v: Any) -> float:
     try:
         return float(str(v).strip())
@@ -129,7 +146,8 @@ class _Field:
 FIELDS: dict[str, _Field] = {
     "discord_token": _Field("DISCORD_TOKEN", _str_or_none, "the bot token from the Discord developer portal", secret=True),
     "allowed_guild_ids": _Field("ALLOWED_GUILD_ID", _int_tuple, "your server ID(s), digits, comma-separated"),
-    "comfy_urls": _Field("COMFY_URLS", _url_tuple, "ComfyUI base URL(s), comma-separated"),
+    "comfy_urls": _Field("COMFY_URLS", _url_tuple, "ComfyUI base URL(s), comma-separated (http://user:password@host "
+                         "for a ComfyUI behind a proxy)"),
     "comfy_api_key": _Field("COMFY_API_KEY", _str_or_none, "API key (or user:password) of a ComfyUI behind a proxy", secret=True),
     "database_url": _Field("DATABASE_URL", _str_or_none, "empty for the local SQLite file, or postgresql://... / mysql://..."),
     "export_path": _Field("EXPORT_PATH", _str_or_none, "a folder that also receives every result"),
@@ -148,6 +166,9 @@ FIELDS: dict[str, _Field] = {
     "session_idle_minutes": _Field("SESSION_IDLE_MINUTES", _int, "minutes before an idle session channel is deleted"),
     "session_warning_minutes": _Field("SESSION_WARNING_MINUTES", _int, "minutes of warning before deletion"),
     "upload_limit_mb": _Field("UPLOAD_LIMIT_MB", float, "largest image the bot uploads to Discord, in MB"),
+    "discord_message_content": _Field("DISCORD_MESSAGE_CONTENT", _bool, "true: ask Discord for the privileged Message "
+                                      "Content intent (switch it on in the Developer Portal first), so bare !sync "
+                                      "and !help work; without it mention the bot (@Bot help)"),
     "admin_role_ids": _Field("ADMIN_ROLE_IDS", _int_tuple, "role IDs treated as bot admins"),
     "role_priorities": _Field("ROLE_PRIORITIES", _role_priorities, "role_id:priority pairs, lower runs first"),
     "max_attempts": _Field("MAX_ATTEMPTS", _int, "dispatch attempts per job before it fails"),
@@ -164,6 +185,10 @@ FIELDS: dict[str, _Field] = {
                                 "e.g. 'mon-fri 18:00-23:00; sat,sun 10:00-14:00'"),
     "host_gpu_programs": _Field("HOST_GPU_PROGRAMS", program_names, "programs (games) during which the host uses "
                                 "the GPU and the queue holds, comma-separated, e.g. 'eldenring.exe, cs2'"),
+    "result_retention_days": _Field("RESULT_RETENTION_DAYS", _between(_int, 1, 36500, "days"),
+                                    "days a result image is kept (whole days, 1 or more; default 30)"),
+    "result_retention_max_gb": _Field("RESULT_RETENTION_MAX_GB", _between(_number, 0.001, 1_000_000, "GB"),
+                                      "the most GB of result images kept, oldest removed first (empty: no cap)"),
 }
 # setting name -> keyring entry name (the same name; read from the `secret` flag above)
 SECRET_FIELDS = {name: name for name, spec in FIELDS.items() if spec.secret}
@@ -192,6 +217,7 @@ class Settings:
     session_idle_minutes: int = 30
     session_warning_minutes: int = 5
     upload_limit_mb: float = 10.0
+    discord_message_content: bool = False
     admin_role_ids: tuple[int, ...] = ()
     role_priorities: dict[int, int] = field(default_factory=dict)
     max_attempts: int = 3
@@ -203,8 +229,24 @@ class Settings:
     max_extra_wait_s: float = Fairness.max_extra_wait_s
     host_gpu_schedule: str = ""
     host_gpu_programs: tuple[str, ...] = ()
+    result_retention_days: int = 30
+    result_retention_max_gb: float | None = None
+    comfy_logins: dict[str, ComfyLogin] = field(default_factory=dict)  # address in comfy_urls -> its login
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # field -> where its value came from
     notes: tuple[str, ...] = field(default=(), compare=False)  # values accepted with a remark (shown and logged)
+
+    def __post_init__(self) -> None:
+        # However the settings were built (loaded, replaced by the settings window, a test), a login
+        # written into a ComfyUI URL is split off here: comfy_urls only ever holds addresses.
+        addresses: list[str] = []
+        logins: dict[str, ComfyLogin] = {}
+        for url in self.comfy_urls:
+            address, login = split_login(url)
+            addresses.append(address)
+            if login is not None or address in self.comfy_logins:
+                logins[address] = login or self.comfy_logins[address]
+        object.__setattr__(self, "comfy_urls", tuple(addresses))
+        object.__setattr__(self, "comfy_logins", logins)
 
     @property
     def comfy_url(self) -> str:
@@ -229,9 +271,10 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Every secret in force, for the log redactor."""
         values = [self.discord_token, self.comfy_api_key]
-        for url in (self.database_url, *self.comfy_urls):  # a password written into a URL is a secret too
-            password = urlsplit(url or "").password
-            values += [password, unquote(password or "")]  # as written in the URL, and as the server sees it
+        password = urlsplit(self.database_url or "").password  # a password written into a URL is a secret too
+        values += [password, unquote(password or "")]  # as written in the URL, and as the server sees it
+        for login in self.comfy_logins.values():
+            values += [login.password, quote(login.password, safe="")]
         return [v for v in values if v]
 
     def __repr__(self) -> str:  # never print secrets
@@ -370,15 +413,38 @@ def load_settings(
     db_password = secrets.get("database_password")
     if db_password and values.get("database_url"):
         values["database_url"] = _with_password(values["database_url"], db_password)
+    if "comfy_urls" in values:
+        if sources["comfy_urls"] == str(paths.settings_file):
+            values["comfy_urls"] = _comfy_urls_from_file(paths, values["comfy_urls"], secrets)
+        addresses = [without_login(url) for url in values["comfy_urls"]]
+        twice = next((a for i, a in enumerate(addresses) if a in addresses[:i]), None)
+        if twice:
+            raise SettingsError(f"COMFY_URLS in {sources['comfy_urls']}: {twice} is listed twice; list each ComfyUI once.")
     return Settings(paths=paths, sources=sources, notes=tuple(notes), **values)
+
+
+def _comfy_urls_from_file(paths: AppPaths, urls: tuple[str, ...], secrets: SecretStore) -> tuple[str, ...]:
+    """The stored URLs with their passwords from the keyring. A password found in the file itself
+    (written by hand, or by an older version) is moved to the keyring first."""
+    if any(split_url_password(url)[1] for url in urls):
+        try:
+            save_settings(paths, {"comfy_urls": urls}, secrets)
+        except SettingsError as exc:
+            raise SettingsError(
+                f"comfy_urls in {paths.settings_file} holds a password, which belongs in the keyring, and it could "
+                f"not be moved there ({exc}) Remove it from that file, or set COMFY_URLS in the environment.") from exc
+        log.info("The password in comfy_urls was moved from the settings file to the keyring.")
+        return urls
+    return tuple(_with_password(url, secrets.get(comfy_password_name(url)) or "") if urlsplit(url).username else url
+                 for url in urls)
 
 
 def _with_password(url: str, password: str) -> str:
     parts = urlsplit(url)
-    if parts.password or not parts.username:
+    if parts.password or not parts.username or not password:
         return url
-    netloc = f"{parts.username}:{quote(password, safe='')}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    user, _, host_port = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host_port}").geturl()
 
 
 def split_url_password(url: str) -> tuple[str, str | None]:
@@ -386,14 +452,26 @@ def split_url_password(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     if not parts.password:
         return url, None
-    netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl(), unquote(parts.password)
+    user_info, _, host_port = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user_info.partition(':')[0]}@{host_port}").geturl(), unquote(parts.password)
+
+
+def _comfy_url_to_store(url: str, secrets: SecretStore, stored: list[str]) -> str:
+    """The URL as the settings file may hold it: its password goes to the keyring. The address
+    alone (as the settings window shows it) keeps the login already stored for it."""
+    bare, password = split_url_password(url)
+    if password:
+        secrets.set(comfy_password_name(bare), password)
+        return bare
+    if not urlsplit(bare).username:
+        return next((old for old in stored if without_login(old) == bare), bare)
+    return bare
 
 
 def save_settings(paths: AppPaths, changes: Mapping[str, Any], secrets: SecretStore | None = None) -> None:
     """Write changed settings: secrets to the keyring, the rest to the settings file (atomically).
 
-    A database URL's password is split off into the keyring. An unreadable settings file is
+    A password in the database URL or a ComfyUI URL is split off into the keyring. An unreadable settings file is
     never overwritten: read_settings_file raises first.
     """
     secrets = secrets or SecretStore()
@@ -408,6 +486,9 @@ def save_settings(paths: AppPaths, changes: Mapping[str, Any], secrets: SecretSt
             value, password = split_url_password(value)
             if password:
                 secrets.set("database_password", password)
+        if name == "comfy_urls" and value:
+            stored = [str(url) for url in current.get("comfy_urls") or []]
+            value = tuple(_comfy_url_to_store(url, secrets, stored) for url in _url_tuple(value))
         if value is None:
             current.pop(name, None)
         else:

@@ -1,51 +1,5 @@
-"""One owner for background tasks: start them with a name, keep a strong reference, log a failure
-instead of losing it, and cancel and wait for all of them on close (FeelUOwn's TaskManager).
+"""The TaskManager lives in `comfy.tasks` (comfy/ may not import core/, and its client owns tasks
+too); core services import it from here."""
+from comfy.tasks import TaskManager
 
-Each long-lived service owns one `TaskManager`; nothing keeps module-level task sets.
-"""
-from __future__ import annotations
-
-import asyncio
-import logging
-from collections.abc import Coroutine
-from typing import Any
-
-log = logging.getLogger(__name__)
-
-
-class TaskManager:
-    def __init__(self, owner: str) -> None:
-        self.owner = owner
-        self._tasks: set[asyncio.Task] = set()
-        self._closed = False
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task:
-        """Run `coro` as a task named `owner: name`. After `close()` the coroutine is closed unrun."""
-        if self._closed:
-            coro.close()
-            raise RuntimeError(f"{self.owner} is closed; {name} was not started")
-        task = asyncio.get_running_loop().create_task(coro, name=f"{self.owner}: {name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", task.get_name(), exc_info=task.exception())
-
-    @property
-    def running(self) -> list[asyncio.Task]:
-        return [t for t in self._tasks if not t.done()]
-
-    async def close(self, timeout: float = 5.0) -> None:
-        """Cancel every task and wait up to `timeout` seconds for them to finish."""
-        self._closed = True
-        tasks = self.running
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=timeout)
-            for task in pending:
-                log.warning("%s did not stop within %.1f s", task.get_name(), timeout)
-        self._tasks.clear()
+__all__ = ["TaskManager"]

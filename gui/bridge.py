@@ -14,10 +14,10 @@ from comfy.supervisor import ComfyStateChanged
 from core.events import EventBus
 from core.gpu_mode import HostGpuChanged
 from core.jobs import (BackendHealthChanged, JobCancelled, JobFailed, JobFinished, JobPositionChanged,
-                       JobProgress, JobQueued, JobStarted, QueuePausedChanged)
+                       JobProgress, JobQueued, JobStarted, QueuePausedChanged, QueueSnapshot)
 from core.logs import LogLine, LogRing
 from core.sessions import SessionChanged
-from core.status import BotStateChanged
+from core.status import BotStateChanged, StoreHealthChanged
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ class CoreBridge(QObject):
     job_failed = Signal(object)        # JobFailed
     job_cancelled = Signal(object)     # JobCancelled
     queue_paused = Signal(bool)
+    queue_snapshot = Signal(object)    # QueueSnapshot (coalesced: waiting order, per backend, paused)
+    store_health = Signal(object)      # core.status.StoreHealthChanged
     backend_health = Signal(object)    # BackendHealthChanged
     comfy_state = Signal(object)       # comfy.supervisor.ComfyStateChanged
     bot_state = Signal(object)         # core.status.BotStateChanged
@@ -48,6 +50,8 @@ class CoreBridge(QObject):
             JobFailed: self.job_failed,
             JobCancelled: self.job_cancelled,
             BackendHealthChanged: self.backend_health,
+            QueueSnapshot: self.queue_snapshot,
+            StoreHealthChanged: self.store_health,
             ComfyStateChanged: self.comfy_state,
             BotStateChanged: self.bot_state,
             SessionChanged: self.session_changed,

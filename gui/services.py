@@ -19,6 +19,7 @@ from core.settings import Settings
 from core.status import BotIdentity
 
 if TYPE_CHECKING:                  # for the annotations only: main.py builds these and hands them in
+    from comfy.catalog import WorkflowCatalog
     from comfy.client import ComfyClient
     from comfy.supervisor import ComfySupervisor
     from core.gpu_mode import HostGpu
@@ -52,12 +53,15 @@ class GuiServices:
     supervisor: ComfySupervisor | None = None
     bot: BotController | None = None
     comfy_client: ComfyClient | None = None       # the Workflows tab's validation (object_info)
+    workflow_catalog: WorkflowCatalog | None = None   # the one workflow catalog (None: built from settings)
     host_gpu: HostGpu | None = None               # "I need my GPU" / "Share my GPU again"
     secrets: SecretStore | None = None
     token_checker: TokenChecker | None = None
     comfy_probe: ComfyProbe | None = None
     # url -> ComfyUI's /system_stats there (Home: version, GPU, VRAM); raises a ComfyError when none answers
     comfy_stats: Callable[[str], Awaitable[Any]] | None = None
+    # "Restart now" (settings that need one: the database, ComfyUI addresses): stop in order, start again
+    restart: Callable[[], None] | None = None
     autostart: Autostart | None = None            # "Start with Windows"/"Start at login"; None: not offered
     # called after the settings window saved changes (e.g. to reload settings / restart the bot)
     on_settings_saved: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None

@@ -144,14 +144,14 @@ def test_resources_and_migrations_resolve_from_the_bundle(fake_bundle):
     assert ScriptDirectory.from_config(config).get_current_head() == head_revision()
 
 
-def test_first_start_from_the_bundle_copies_workflows_and_keeps_user_edits(fake_bundle, app_paths):
-    from core.bootstrap import ensure_user_files
+def test_first_start_from_the_bundle_loads_the_shipped_workflows_without_copying_them(fake_bundle, app_paths):
+    from core.bootstrap import ensure_user_files, workflow_catalog
+    from core.settings import Settings
 
-    shipped = sorted(p.name for p in (fake_bundle / "flujos").glob("*.json"))
+    shipped = sorted(p.stem for p in (fake_bundle / "flujos").glob("*.json") if not p.name.endswith(".manifest.json"))
     assert shipped
     ensure_user_files(app_paths)
-    assert sorted(p.name for p in app_paths.workflows_dir.glob("*.json")) == shipped
-    edited = app_paths.workflows_dir / shipped[0]
-    edited.write_text('{"edited": true}', encoding="utf-8")
-    assert ensure_user_files(app_paths) == []
-    assert edited.read_text(encoding="utf-8") == '{"edited": true}'
+    assert app_paths.workflows_dir.is_dir() and list(app_paths.workflows_dir.iterdir()) == []
+    workflows = workflow_catalog(Settings(paths=app_paths)).load()
+    assert sorted(workflows.templates) == shipped and workflows.errors == []
+    assert all(t.shipped for t in workflows.templates.values())

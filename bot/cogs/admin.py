@@ -25,7 +25,10 @@ log = logging.getLogger(__name__)
 
 
 class Admin(commands.Cog):
-    admin = app_commands.Group(name=_("admin"), description=_("Bot administration"), guild_only=True)
+    # Hidden from members by default (server admins may show it to a role under Integrations);
+    # every subcommand still checks the user itself.
+    admin = app_commands.Group(name=_("admin"), description=_("Bot administration"), guild_only=True,
+                               default_permissions=discord.Permissions(manage_guild=True))
 
     def __init__(self, bot: "ImageBot") -> None:
         self.bot = bot
@@ -69,6 +72,7 @@ class Admin(commands.Cog):
         await tree.sync()
         for command in ours:
             tree.add_command(command)
+        await self.bot.prefs.update(ctx.guild.id, commands_hash=None)    # the next start publishes them again
         log.info("cleared the commands of guild %s and the global ones", ctx.guild.id)
         await ctx.send(self.bot.catalog.text("admin.cleared", lang_of(ctx.guild.preferred_locale)))
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from core.jobs import Priority
 from gui.models.queue_model import COL_PROGRESS, COL_PROMPT, QueueModel
 from gui.tasks import error_text, spawn
+from gui import widgets
 from gui.widgets import NoticeBar, ProgressDelegate
 
 PRIORITIES = ((QT_TRANSLATE_NOOP("QueueTab", "Admin (first)"), int(Priority.ADMIN)),
@@ -98,7 +99,7 @@ class QueueTab(QWidget):
         bridge.job_started.connect(self.on_started)
         for signal in (bridge.job_finished, bridge.job_failed, bridge.job_cancelled):
             signal.connect(self.on_job_left)
-        self.model.counts_changed.connect(self._show_summary)
+        bridge.queue_snapshot.connect(self._on_snapshot)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reload()
 
@@ -111,6 +112,11 @@ class QueueTab(QWidget):
         if selected is not None:
             self.select_job(selected)
         self._update_buttons()
+
+    def _on_snapshot(self, snapshot) -> None:
+        """The service's queue is the truth: jobs it took over on start (no JobQueued for them) appear."""
+        if set(self.model.job_ids()) != set(snapshot.waiting + snapshot.running + snapshot.pending):
+            self.reload()
 
     def selected_job_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
@@ -131,8 +137,9 @@ class QueueTab(QWidget):
         for widget in (self.cancel_button, self.up_button, self.down_button, self.priority_button):
             widget.setEnabled(has)
 
-    def _show_summary(self, waiting: int, running: int) -> None:
-        self.summary.setText(self.tr("{waiting} waiting · {running} running").format(waiting=waiting, running=running))
+    def show_summary(self, snapshot) -> None:
+        """The queue in words, from the app status (the core's QueueSnapshot), as the tray says it."""
+        self.summary.setText(snapshot.queue_text())
 
     # ---- actions ----
     def _act(self, coro, what: str, reload: bool = False) -> None:
@@ -142,7 +149,11 @@ class QueueTab(QWidget):
 
     def cancel_selected(self) -> None:
         job_id = self.selected_job_id()
-        if job_id is not None:
+        job = self.model.job_at(self.model.row_of(job_id)) if job_id is not None else None
+        if job is not None and widgets.confirm(
+                self, self.tr("Cancel job #{id}?").format(id=job_id),
+                self.tr("The job of {user} is cancelled and they are told so. This cannot be undone.")
+                .format(user=job.request.user_name)):
             self._act(self.job_service.cancel(job_id, is_admin=True), self.tr("Cancelling job {id}").format(id=job_id))
 
     def move_selected(self, steps: int) -> None:

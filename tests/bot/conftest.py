@@ -159,18 +159,16 @@ async def env(bot_db, make_job_service, core_bus, app_paths, world_options):
 
 @pytest.fixture
 async def world(env, bot_db) -> World:
-    """Home guild (allowed) with an admin, alice and bob; `#general`; commands synced; bot ready."""
+    """Home guild (allowed) with an admin, alice and bob; `#general`; bot ready (it synced its commands)."""
     guild = env.create_guild("Home", id=HOME)
     general = guild.create_text_channel("general")
     admin_role = guild.create_role("Admins", permissions=discord.Permissions(administrator=True))
     admin = guild.add_member(env.create_user("boss"), roles=[admin_role])
     alice = guild.add_member(env.create_user("alice"))
     bob = guild.add_member(env.create_user("bob"))
-    await env.start()
-    bot = env.bot
-    bot.tree.copy_global_to(guild=discord.Object(HOME))
-    await bot.tree.sync(guild=discord.Object(HOME))
+    await env.start()      # the bot publishes its commands to the allowed server by itself
     await env.settle()
+    bot = env.bot
     parts = env.test_parts
     return World(env=env, bot=bot, db=bot_db, job_service=parts["job_service"], sessions=parts["sessions"],
                  settings=parts["settings"], guild=guild, general=general, admin=admin, alice=alice, bob=bob,

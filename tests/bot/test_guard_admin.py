@@ -84,6 +84,9 @@ async def test_buttons_in_a_dm_are_refused(world: World):
 @pytest.mark.parametrize("world_options", [{"allowed_guild_ids": ()}])
 async def test_no_allowlist_refuses_everything_but_stays(world: World):
     w = world
+    assert not w.requests("PUT", "/commands")          # no server to publish the commands to
+    w.bot.tree.copy_global_to(guild=discord.Object(HOME))
+    await w.bot.tree.sync(guild=discord.Object(HOME))
     r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
     assert "No server is allowed yet" in r.response.content
     assert w.bot.get_guild(HOME) is not None
@@ -94,28 +97,43 @@ async def test_no_allowlist_refuses_everything_but_stays(world: World):
 async def test_sync_getid_clearall_for_admins_in_admin_tools(world: World):
     w = world
     tools = w.channel_named("admin-tools")
-    await w.admin.send(tools, "!sync")
+    await w.admin.send(tools, f"<@{w.bot.user.id}> sync")
     reply = tools.last_message.content
-    assert reply.startswith("Synced 5 commands to this server: /admin, /cancel, /edit, /imagine, /queue")
-    await w.admin.send(tools, "!getid")
+    assert reply.startswith("Synced 6 commands to this server: /admin, /cancel, /edit, /help, /imagine, /queue")
+    # Without the privileged Message Content intent a bare `!sync` is not even readable: no answer.
+    before = len(tools.history())
+    await w.admin.send(tools, "!sync")
+    assert len(tools.history()) == before + 1
+    await w.admin.send(tools, f"<@{w.bot.user.id}> getid")
     reply = tools.last_message.content
     assert f"Server ID: {HOME}" in reply and f"Channel ID: {tools.id}" in reply and f"Your user ID: {w.admin.id}" in reply
-    await w.admin.send(tools, "!clearall")
+    await w.admin.send(tools, f"<@{w.bot.user.id}> clearall")
     assert tools.last_message.content.startswith("Cleared the commands")
     assert "imagine" not in w.alice.available_commands(w.general)
-    await w.admin.send(tools, "!sync")          # the local tree survived the clear
+    await w.admin.send(tools, f"<@{w.bot.user.id}> sync")          # the local tree survived the clear
     assert "imagine" in w.alice.available_commands(w.general)
+
+
+@pytest.mark.parametrize("world_options", [{"discord_message_content": True}])
+async def test_with_the_message_content_intent_bare_prefix_commands_work(world: World):
+    w = world
+    assert w.bot.intents.message_content
+    tools = w.channel_named("admin-tools")
+    await w.admin.send(tools, "!sync")
+    assert tools.last_message.content.startswith("Synced 6 commands")
+    await w.alice.send(w.general, "!help")
+    assert w.general.last_message.embeds[0].title == "What this bot does"
 
 
 async def test_prefix_admin_commands_refuse_others_and_other_channels(world: World):
     w = world
     tools = w.channel_named("admin-tools")
     # Non-admins cannot even see #admin-tools; in #general they get a one-line refusal.
-    await w.alice.send(w.general, "!sync")
+    await w.alice.send(w.general, f"<@{w.bot.user.id}> sync")
     assert w.general.last_message.content == "Only bot admins can do that."
-    await w.admin.send(w.general, "!sync")
+    await w.admin.send(w.general, f"<@{w.bot.user.id}> sync")
     assert w.general.last_message.content == "Admin commands work only in #admin-tools."
-    await w.alice.send(w.general, "!clearall")
+    await w.alice.send(w.general, f"<@{w.bot.user.id}> clearall")
     assert w.general.last_message.content == "Only bot admins can do that."
     assert "imagine" in w.alice.available_commands(w.general)
     assert tools.last_message.content.startswith("Admin tools")
@@ -141,15 +159,24 @@ async def test_admin_pause_resume_cancel(world: World):
     assert r.response.content == "The queue runs again." and not w.job_service.paused
 
 
-async def test_admin_slash_commands_refuse_non_admins(world: World):
+async def test_admin_is_hidden_from_members_and_still_checked_by_the_bot(world: World):
     w = world
-    SPANISH_USERS.add(w.bob.id)
+    assert "admin" not in w.alice.available_commands(w.general)
+    assert "imagine" in w.alice.available_commands(w.general)
+    # A server admin shows /admin to a role under Integrations; its members are not bot admins.
+    mods = w.guild.create_role("Mods")
+    mod, spanish_mod = (w.guild.add_member(w.env.create_user(name), roles=[mods]) for name in ("mod", "moderador"))
+    commands = await w.bot.tree.fetch_commands(guild=discord.Object(HOME))
+    admin_command = next(c for c in commands if c.name == "admin")
+    w.guild.set_command_permissions(admin_command, {mods: True})
+    await w.env.settle()
+    SPANISH_USERS.add(spanish_mod.id)
     for command in ("admin pause", "admin resume"):
-        r = await w.alice.slash(w.general, command)
+        r = await mod.slash(w.general, command)
         assert r.ephemeral and r.response.content == "Only bot admins can do that."
-        r = await w.bob.slash(w.general, command)
+        r = await spanish_mod.slash(w.general, command)
         assert r.response.content == "Solo los admins del bot pueden hacer eso."
-    r = await w.alice.slash(w.general, "admin cancel", job_id=1)
+    r = await mod.slash(w.general, "admin cancel", job_id=1)
     assert r.response.content == "Only bot admins can do that."
     assert not w.job_service.paused
 
@@ -160,6 +187,8 @@ async def test_configured_admin_role_counts_as_admin(world: World):
     role = w.guild.create_role("Bot admins")
     w.bot.settings = w.settings.__class__(paths=w.settings.paths, allowed_guild_ids=(HOME,), admin_role_ids=(role.id,))
     helper = w.guild.add_member(w.env.create_user("helper"), roles=[role])
+    commands = await w.bot.tree.fetch_commands(guild=discord.Object(HOME))
+    w.guild.set_command_permissions(next(c for c in commands if c.name == "admin"), {role: True})
     await w.env.settle()
     r = await helper.slash(w.general, "admin pause")
     assert r.response.content.startswith("The queue is paused")

@@ -7,7 +7,7 @@ import pytest
 
 from comfy import events as ev
 from comfy.client import ComfyClient
-from comfy.errors import PromptLost
+from comfy.errors import ComfyError, PromptLost
 
 
 async def _until(predicate, timeout=5.0):
@@ -87,3 +87,14 @@ async def test_result_events_not_routed_to_other_clients(fake_comfy, comfy_clien
     finally:
         await other.close()
     assert {type(e) for e in other_seen} <= {ev.QueueStatus, ev.SocketConnected, ev.SocketDisconnected}
+
+
+async def test_the_clients_background_tasks_are_named_and_gone_after_close(fake_comfy):
+    client = ComfyClient(fake_comfy.url, reconnect_min_s=0.02)
+    await client.connect()
+    mine = lambda: [t for t in asyncio.all_tasks() if t.get_name().startswith(f"ComfyUI {fake_comfy.url}: ")]
+    assert f"ComfyUI {fake_comfy.url}: websocket" in {t.get_name() for t in mine()}
+    await client.close()
+    assert not [t for t in mine() if not t.done()]
+    with pytest.raises(ComfyError, match="closed"):
+        await client.connect()

@@ -129,6 +129,31 @@ async def test_a_failed_running_write_is_retried_not_a_failed_job(job_service, j
     assert kinds.index(JobStarted) < kinds.index(JobFinished)
 
 
+async def test_a_locked_sqlite_file_holds_writes_until_it_is_free(make_job_service, job_request, core_events,
+                                                                fake_comfy, app_paths):
+    import sqlite3
+    fake_comfy.exec_ms = 200
+    service = await make_job_service(user_job_limit=10, service_options=dict(store_retry_max_s=0.2))
+    ids = [(await service.submit(job_request(user_id=u, prompt=f"job {u}"))).job.id for u in range(3)]
+    await core_events.wait_for(lambda: core_events.of(JobStarted, ids[0]))
+    locker = sqlite3.connect(app_paths.data_dir / "imagebot.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")              # another program holds the file (a backup, a viewer)
+    try:
+        await eventually(lambda: len(fake_comfy.finished_at) >= 1)
+        with pytest.raises(JobRefused) as refused:   # waits out SQLite's busy timeout, then says so
+            await service.submit(job_request(user_id=9, prompt="while locked"))
+        assert refused.value.code == RefusalCode.DATABASE_UNAVAILABLE
+        assert not core_events.of(StoreHealthChanged)[-1].ok
+        assert "locked" in core_events.of(StoreHealthChanged)[-1].reason
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    await core_events.wait_final(ids, timeout=60)
+    assert len(core_events.of(JobFinished)) == 3, core_events.of(JobFailed)
+    assert core_events.of(StoreHealthChanged)[-1].ok
+    assert set((await stored_states(service._db)).values()) == {"done"}
+
+
 @pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres),
                         pytest.param("mariadb", marks=pytest.mark.mariadb)])
 async def proxied_database(request):
@@ -272,3 +297,23 @@ async def test_an_unfinished_job_cannot_be_marked_delivered(make_job_service, jo
     assert (await service.get(accepted.job.id)).delivered_at is None
     await service.cancel(accepted.job.id, is_admin=True)
     assert [j.id for j in await service.undelivered()] == [accepted.job.id]
+
+
+async def test_a_full_disk_holds_the_result_until_it_can_be_written(job_service, job_request, core_events,
+                                                                  fake_comfy, monkeypatch):
+    import errno
+
+    import core.scheduler
+    real_write = core.scheduler.write_file
+    refusals = []
+
+    def full_disk(path, data):
+        if len(refusals) < 2:
+            refusals.append(path)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+    monkeypatch.setattr(core.scheduler, "write_file", full_disk)
+    accepted = await job_service.submit(job_request())
+    await core_events.wait_final([accepted.job.id])
+    assert core_events.of(JobFinished, accepted.job.id), core_events.of(JobFailed)
+    assert len(refusals) == 2 and len(fake_comfy.received_prompts) == 1

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
+from comfy.urls import ComfyLogin
 from core.errors import SettingsError
 from core.secrets import SecretStore
-from core.settings import DEFAULT_COMFY_URL, import_dotenv, load_settings, read_dotenv, save_settings
+from core.settings import DEFAULT_COMFY_URL, Settings, import_dotenv, load_settings, read_dotenv, save_settings
 
 ORIGINAL_DOTENV = """\
 # the original bot's .env
@@ -159,6 +160,86 @@ def test_a_password_inside_a_comfyui_url_is_a_secret(app_paths, no_keyring):
     assert "hunter2" not in repr(settings)
 
 
+# ---- a login written into a ComfyUI URL ----
+
+def test_a_login_in_comfy_urls_is_split_off_the_addresses(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={"COMFY_URLS": "http://bot:pa%24s@gpu-a:8188, http://gpu-b:8188"})
+    assert settings.comfy_urls == ("http://gpu-a:8188", "http://gpu-b:8188")
+    assert settings.comfy_url == "http://gpu-a:8188"
+    assert settings.comfy_logins == {"http://gpu-a:8188": ComfyLogin("bot", "pa$s")}
+    assert {"pa$s", "pa%24s"} <= set(settings.secret_values())
+    assert "pa$s" not in repr(settings) and "pa$s" not in repr(settings.comfy_logins)
+
+
+def test_the_original_bots_dotenv_url_with_a_login_works(app_paths, no_keyring, tmp_path):
+    dotenv = tmp_path / "login.env"
+    dotenv.write_text("COMFY_URL=https://bot:hunter2@my-workspace.example.com/comfy/\n")
+    settings = load_settings(app_paths, env={}, dotenv=dotenv)
+    assert settings.comfy_urls == ("https://my-workspace.example.com/comfy",)
+    assert settings.comfy_logins["https://my-workspace.example.com/comfy"] == ComfyLogin("bot", "hunter2")
+
+
+def test_the_same_comfyui_twice_is_refused_by_name(app_paths, no_keyring):
+    with pytest.raises(SettingsError, match="COMFY_URLS.*listed twice"):
+        load_settings(app_paths, env={"COMFY_URLS": "http://a:1@gpu:8188,http://gpu:8188"})
+
+
+@pytest.mark.keyring
+def test_a_saved_comfy_password_goes_to_the_keyring_not_the_file(app_paths, secret_service):
+    store = SecretStore(service="ImageBotTest-comfy-save")
+    save_settings(app_paths, {"comfy_urls": ("http://bot:hunter2%21@gpu:8188", "http://other:8188")}, secrets=store)
+    written = app_paths.settings_file.read_text()
+    assert "hunter2" not in written
+    assert json.loads(written)["comfy_urls"] == ["http://bot@gpu:8188", "http://other:8188"]
+    settings = load_settings(app_paths, env={}, secrets=store)
+    assert settings.comfy_urls == ("http://gpu:8188", "http://other:8188")
+    assert settings.comfy_logins == {"http://gpu:8188": ComfyLogin("bot", "hunter2!")}
+    # The settings window shows (and saves back) the address alone: the stored login stays.
+    save_settings(app_paths, {"comfy_urls": settings.comfy_urls}, secrets=store)
+    assert load_settings(app_paths, env={}, secrets=store).comfy_logins == settings.comfy_logins
+
+
+@pytest.mark.keyring
+def test_a_password_written_into_the_settings_file_is_moved_to_the_keyring(app_paths, secret_service):
+    store = SecretStore(service="ImageBotTest-comfy-move")
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({"comfy_urls": ["http://bot:hunter2@gpu:8188"]}))
+    settings = load_settings(app_paths, env={}, secrets=store)
+    assert settings.comfy_logins == {"http://gpu:8188": ComfyLogin("bot", "hunter2")}
+    assert "hunter2" not in app_paths.settings_file.read_text()
+    assert load_settings(app_paths, env={}, secrets=store).comfy_logins == settings.comfy_logins
+
+
+def test_a_password_in_the_settings_file_without_a_keyring_is_refused_clearly(app_paths, no_keyring):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({"comfy_urls": ["http://bot:hunter2@gpu:8188"]}))
+    with pytest.raises(SettingsError, match="comfy_urls in .*settings.json holds a password") as info:
+        load_settings(app_paths, env={})
+    assert "hunter2" not in str(info.value) and "COMFY_URLS in the environment" in str(info.value)
+
+
+# ---- retention ----
+
+def test_retention_defaults_to_thirty_days_and_no_size_cap(app_paths, no_keyring):
+    settings = load_settings(app_paths, env={})
+    assert (settings.result_retention_days, settings.result_retention_max_gb) == (30, None)
+    settings = load_settings(app_paths, env={"RESULT_RETENTION_DAYS": "7", "RESULT_RETENTION_MAX_GB": "2.5"})
+    assert (settings.result_retention_days, settings.result_retention_max_gb) == (7, 2.5)
+    assert load_settings(app_paths, env={"RESULT_RETENTION_MAX_GB": ""}).result_retention_max_gb is None
+
+
+@pytest.mark.parametrize("env", [
+    {"RESULT_RETENTION_DAYS": "-1"}, {"RESULT_RETENTION_DAYS": "0"}, {"RESULT_RETENTION_DAYS": "99999999"},
+    {"RESULT_RETENTION_DAYS": "a month"}, {"RESULT_RETENTION_MAX_GB": "-3"}, {"RESULT_RETENTION_MAX_GB": "nan"},
+    {"RESULT_RETENTION_MAX_GB": "inf"}, {"RESULT_RETENTION_MAX_GB": "0"},
+])
+def test_a_bad_retention_value_names_the_setting(app_paths, no_keyring, env):
+    (name, value), = env.items()
+    with pytest.raises(SettingsError, match=f"^{name} in environment: .*expected") as info:
+        load_settings(app_paths, env=env)
+    assert "\n" not in str(info.value)
+
+
 def test_a_vram_list_is_kept_per_backend(app_paths, no_keyring):
     env = {"COMFY_URLS": "http://127.0.0.1:8188,http://127.0.0.1:8189,http://127.0.0.1:8190",
            "GPU_VRAM_GB": "8.0,16.0,24.0"}
@@ -192,6 +273,16 @@ def test_importing_the_original_dotenv_keeps_every_value(tmp_path):
     assert imported.problems == ("USER_JOB_LIMIT: 'lots' is not a whole number; "
                                  "expected active jobs per user",)
     assert imported.unknown == ("OPENAI_KEY",)
+
+
+def test_settings_built_or_replaced_with_a_login_in_a_url_still_hold_addresses_only(app_paths):
+    from dataclasses import replace
+
+    settings = Settings(paths=app_paths, comfy_urls=("http://bot:hunter2@gpu:8188",))
+    assert settings.comfy_urls == ("http://gpu:8188",)
+    assert settings.comfy_logins == {"http://gpu:8188": ComfyLogin("bot", "hunter2")}
+    assert replace(settings, max_batch_size=2).comfy_logins == settings.comfy_logins
+    assert replace(settings, comfy_urls=("http://other:8188",)).comfy_logins == {}
 
 
 def test_gpu_time_settings(app_paths, no_keyring):

@@ -38,7 +38,7 @@ def test_status_levels_and_tooltip():
     assert "Bot: connected" in tip and "ComfyUI: up" in tip and "Queue: paused: 3 waiting, 1 running" in tip
 
 
-async def test_queue_actions_call_the_service(qtbot, gui_services):
+async def test_queue_actions_call_the_service(qtbot, gui_services, confirmations):
     app = build(qtbot, gui_services)
     service = gui_services.job_service
     for n in range(3):
@@ -59,6 +59,13 @@ async def test_queue_actions_call_the_service(qtbot, gui_services):
     await until(lambda: tab.model.job_at(0).id == 3)
 
     tab.select_job(2)
+    confirmations.answer = False                      # "Cancel job #2?" — No: nothing happens
+    tab.cancel_selected()
+    await asyncio.sleep(0.05)
+    assert ("cancel", 2) not in service.calls and tab.model.rowCount() == 3
+    assert confirmations[-1] == ("Cancel job #2?", "The job of user1 is cancelled and they are told so. "
+                                                   "This cannot be undone.")
+    confirmations.answer = True
     tab.cancel_selected()
     await until(lambda: tab.model.rowCount() == 2)
     assert ("cancel", 2) in service.calls
@@ -311,6 +318,7 @@ async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(
 
     backend = Backend()
     service = gui_services.job_service
+    service.hold = lambda held: service.pause() if held else service.resume()
     gui_services.host_gpu = HostGpu(queue=service, backends=lambda: [backend], publish=gui_services.bus.publish,
                                     clock=lambda: datetime.now(timezone.utc))
     app = build(qtbot, gui_services)
@@ -329,4 +337,38 @@ async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(
     title, text, is_error = notices[0]
     assert service.paused and is_error and title == "The GPU memory was not freed"
     assert "http://127.0.0.1:8188" in text
+    await app.close()
+
+
+async def test_the_tray_renders_the_queue_snapshot_and_the_database_health(qtbot, gui_services):
+    from core.status import StoreHealthChanged
+
+    service = gui_services.job_service
+    for n in range(3):
+        await service.submit(make_request(n))
+    await service.pause()                      # as a queue paused before a restart comes back
+    app = build(qtbot, gui_services)
+    assert (app.status.snapshot.waiting, app.status.snapshot.paused) == (3, True)
+    assert app.actions.pause_queue.text() == "Resume queue"
+    await service.resume()
+    job = service.start_next()
+    service._jobs[service._waiting()[0]].state = JobState.SUBMITTED   # the next one already sent to ComfyUI
+    service.set_health()
+    assert (app.status.snapshot.waiting, app.status.snapshot.running, app.status.snapshot.pending) == (1, 1, 1)
+    assert "1 waiting, 1 running, 1 next in ComfyUI" in app.tray.icon.toolTip()
+
+    notices = []
+    app.tray.fallback_notice.connect(lambda *args: notices.append(args))
+    gui_services.bus.publish(StoreHealthChanged(False, "connection refused by 127.0.0.1:5432"))
+    assert app.status.snapshot.level == "down"
+    assert app.dashboard.status_label.text().startswith("Database unreachable")
+    assert notices[-1][0] == "Database unreachable" and "5432" in notices[-1][1]
+    gui_services.bus.publish(StoreHealthChanged(True))
+    assert app.dashboard.notice.isHidden() and not app.dashboard.status_label.text().startswith("Database")
+
+    service.set_health(backend=False)          # attach mode: the snapshot's backend health is the truth
+    assert app.status.snapshot.comfy == "waiting" and notices[-1][0] == "ComfyUI is not answering"
+    service.set_health(backend=True)
+    assert app.status.snapshot.comfy == "up" and app.dashboard.notice.isHidden()
+    assert job.id in service.snapshot().running
     await app.close()

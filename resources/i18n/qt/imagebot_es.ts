@@ -109,6 +109,85 @@
     </message>
 </context>
 <context>
+    <name>AppPage</name>
+    <message>
+        <source>Queue, sessions and the app</source>
+        <translation>Cola, sesiones y aplicación</translation>
+    </message>
+    <message>
+        <source>These take effect as soon as you save.</source>
+        <translation>Se aplican en cuanto guardas.</translation>
+    </message>
+    <message>
+        <source>role IDs, comma-separated</source>
+        <translation>ID de roles, separados por comas</translation>
+    </message>
+    <message>
+        <source>role_id:priority, lower runs first, e.g. 1234:5</source>
+        <translation>id_rol:prioridad, menor va antes, p. ej. 1234:5</translation>
+    </message>
+    <message>
+        <source>As the system</source>
+        <translation>Como el sistema</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>Claro</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>Oscuro</translation>
+    </message>
+    <message>
+        <source>Active jobs per user</source>
+        <translation>Trabajos activos por usuario</translation>
+    </message>
+    <message>
+        <source>Jobs waiting, at most</source>
+        <translation>Trabajos en espera, como máximo</translation>
+    </message>
+    <message>
+        <source>Images per request, at most</source>
+        <translation>Imágenes por petición, como máximo</translation>
+    </message>
+    <message>
+        <source>Prompt length, at most</source>
+        <translation>Longitud del prompt, como máximo</translation>
+    </message>
+    <message>
+        <source>Session channel deleted after (idle minutes)</source>
+        <translation>El canal de sesión se borra tras (minutos sin actividad)</translation>
+    </message>
+    <message>
+        <source>Warning before deletion (minutes)</source>
+        <translation>Aviso antes de borrarlo (minutos)</translation>
+    </message>
+    <message>
+        <source>Admin roles</source>
+        <translation>Roles de administrador</translation>
+    </message>
+    <message>
+        <source>Role priorities</source>
+        <translation>Prioridades por rol</translation>
+    </message>
+    <message>
+        <source>Log level</source>
+        <translation>Nivel de registro</translation>
+    </message>
+    <message>
+        <source>Language (after a restart)</source>
+        <translation>Idioma (tras reiniciar)</translation>
+    </message>
+    <message>
+        <source>Colours</source>
+        <translation>Colores</translation>
+    </message>
+    <message>
+        <source>Not a role list: {reason}</source>
+        <translation>No es una lista de roles: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>Columns</name>
     <message>
         <source>User</source>
@@ -351,8 +430,8 @@
         <translation>ID del servidor</translation>
     </message>
     <message>
-        <source>Set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual.</source>
-        <translation>Pon DISCORD_TOKEN en el entorno o en .env; los demás ajustes se guardan como siempre.</translation>
+        <source>No OS keyring is available on this machine, so secrets (the bot token, the ComfyUI API key, the database password) cannot be saved here: set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual.</source>
+        <translation>Este equipo no tiene llavero del sistema, así que los secretos (el token del bot, la clave de API de ComfyUI, la contraseña de la base de datos) no se pueden guardar aquí: pon DISCORD_TOKEN en el entorno o en .env; los demás ajustes se guardan como siempre.</translation>
     </message>
     <message>
         <source>Paste the bot token first.</source>
@@ -731,12 +810,16 @@
         <translation>Generando ahora</translation>
     </message>
     <message>
-        <source>{waiting} waiting · {running} running</source>
-        <translation>{waiting} en espera · {running} generando</translation>
-    </message>
-    <message>
         <source>{what} failed: {reason}</source>
         <translation>{what} ha fallado: {reason}</translation>
+    </message>
+    <message>
+        <source>Cancel job #{id}?</source>
+        <translation>¿Cancelar el trabajo n.º {id}?</translation>
+    </message>
+    <message>
+        <source>The job of {user} is cancelled and they are told so. This cannot be undone.</source>
+        <translation>El trabajo de {user} se cancela y se le avisa. No se puede deshacer.</translation>
     </message>
     <message>
         <source>Cancelling job {id}</source>
@@ -801,6 +884,14 @@
         <translation>{what} ha fallado: {reason}</translation>
     </message>
     <message>
+        <source>Close the session of {user}?</source>
+        <translation>¿Cerrar la sesión de {user}?</translation>
+    </message>
+    <message>
+        <source>The bot deletes their private channel {channel} now, with its images.</source>
+        <translation>El bot borra ahora su canal privado {channel}, con sus imágenes.</translation>
+    </message>
+    <message>
         <source>Closing the session</source>
         <translation>Cerrar la sesión</translation>
     </message>
@@ -826,6 +917,10 @@
     <message>
         <source>Save</source>
         <translation>Guardar</translation>
+    </message>
+    <message>
+        <source>Restart now</source>
+        <translation>Reiniciar ahora</translation>
     </message>
     <message>
         <source>Import settings from a .env file</source>
@@ -870,6 +965,10 @@
     <message>
         <source>{name} stays in {source}: this machine has no keyring.</source>
         <translation>{name} se queda en {source}: este equipo no tiene llavero.</translation>
+    </message>
+    <message>
+        <source>Saved; in force now except {names}: they take effect after a restart.</source>
+        <translation>Guardado; ya se aplica salvo {names}: eso se aplica tras reiniciar.</translation>
     </message>
     <message>
         <source>Settings saved, but these secrets were not stored: {list}. Set them as environment variables (or in .env), then restart.</source>
@@ -955,8 +1054,16 @@
         <translation>{waiting} en espera, {running} generando</translation>
     </message>
     <message>
+        <source>, {pending} next in ComfyUI</source>
+        <translation>, {pending} a continuación en ComfyUI</translation>
+    </message>
+    <message>
         <source>Bot: {bot}   ·   ComfyUI: {comfy}   ·   Queue: {queue}</source>
         <translation>Bot: {bot}   ·   ComfyUI: {comfy}   ·   Cola: {queue}</translation>
+    </message>
+    <message>
+        <source>Database unreachable</source>
+        <translation>Base de datos inalcanzable</translation>
     </message>
     <message>
         <source>Not set up: open “Set up the bot…” in this menu</source>
@@ -984,6 +1091,14 @@
     <message>
         <source>this desktop has no system tray, so the app runs in this window. Closing it quits the app.</source>
         <translation>este escritorio no tiene bandeja del sistema, así que la aplicación funciona en esta ventana. Al cerrarla, la aplicación se cierra.</translation>
+    </message>
+    <message>
+        <source>Database unreachable</source>
+        <translation>Base de datos inalcanzable</translation>
+    </message>
+    <message>
+        <source>New requests are refused until it answers again; running jobs finish. ({details})</source>
+        <translation>Las peticiones nuevas se rechazan hasta que vuelva a responder; los trabajos en curso terminan. ({details})</translation>
     </message>
     <message>
         <source>ComfyUI crashed — restarting</source>

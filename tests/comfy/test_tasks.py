@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from core.tasks import TaskManager
+from comfy.tasks import TaskManager
 
 
 async def test_spawned_tasks_are_named_and_cancelled_on_close():
