@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -103,15 +103,17 @@ async def build_services(settings) -> AppServices:
             extra_args=settings.comfy_extra_args, allow_non_loopback=settings.comfy_allow_non_loopback,
             ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish)
     prefs = GuildPrefsStore(db)
+    # a bot (re)built later gets the settings in force then (saved while running: apply_settings)
     runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, prefs=prefs, bus=bus,
-                                        settings=settings),
+                                        settings=services.settings),
                        settings.discord_token, bus)
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
     watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
-    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu, catalog,
-                       watcher)
+    services = AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu,
+                           catalog, watcher)
+    return services
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -310,6 +312,8 @@ def run_tray(settings, log_ring) -> int:
     from gui.app import run_tray_app
     from gui.services import GuiServices, comfy_probe, read_system_stats
 
+    restart = asyncio.Event()      # "Restart now": shut down in order, then start this program again
+
     async def amain() -> None:
         shutdown = asyncio.Event()
         stop_on_signals(shutdown)
@@ -321,7 +325,8 @@ def run_tray(settings, log_ring) -> int:
             workflow_catalog=services.catalog,
             token_checker=check_token, comfy_probe=comfy_probe,
             comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
-            on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
+            on_settings_saved=lambda changes: _apply_saved_settings(services, changes, gui_services),
+            restart=lambda: (restart.set(), shutdown.set()))
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
         try:
@@ -337,18 +342,56 @@ def run_tray(settings, log_ring) -> int:
 
     qasync.run(amain())
     del app
+    if restart.is_set():
+        log.info("Restarting")
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     return 0
 
 
-async def _apply_saved_settings(services: AppServices, changes: dict) -> None:
-    """A token saved in the wizard takes effect at once; other changes at the next start."""
-    if changes.get("discord_token"):
+# Settings a running app cannot take over: Settings says "restart needed" and offers "Restart now".
+RESTART_SETTINGS = ("database_url", "comfy_urls", "comfy_folder", "comfy_python", "comfy_extra_args",
+                    "comfy_api_key", "workflows_dir", "language")
+
+
+def apply_settings(services: AppServices, settings) -> list[str]:
+    """Put saved settings in force while running: the server list, limits, priorities, admin roles,
+    session minutes, logging. Returns the names that need a restart (RESTART_SETTINGS that changed)."""
+    before, services.settings = services.settings, settings
+    services.jobs.use_settings(settings)
+    services.sessions.use_settings(settings)
+    bot = services.bot.bot
+    if bot is not None:                       # the running bot: allowed servers, admin roles, limits
+        bot.settings = settings
+    logging.getLogger().setLevel(settings.log_level)
+    changed = [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(settings, name)]
+    log.info("Settings applied%s", f"; after a restart: {', '.join(changed)}" if changed else "")
+    return changed
+
+
+async def _apply_saved_settings(services: AppServices, changes: dict, gui_services=None) -> list[str]:
+    """Everything saved in the wizard that can take effect now does (a new token restarts the bot);
+    returns what needs a restart."""
+    from core.settings import load_settings
+
+    settings = await asyncio.to_thread(load_settings, services.settings.paths)
+    token = changes.get("discord_token")
+    if token:            # from the keyring, or (no keyring) only in this run: keep what the admin typed
+        settings = replace(settings, discord_token=token)
+    restart = apply_settings(services, settings)
+    if gui_services is not None:            # the tray app: its colours follow at once too
+        from PySide6.QtWidgets import QApplication
+
+        from gui.theme import apply_theme
+        gui_services.settings = settings
+        apply_theme(QApplication.instance(), settings.theme)
+    if token:
         services.bot.set_token(changes["discord_token"])
         await services.bot.stop()
         try:
             await services.bot.start()
         except RuntimeError as exc:
             log.error("%s", exc)
+    return restart
 
 
 async def _start_bot_when_configured(services: AppServices, starting: asyncio.Task) -> None:

@@ -59,6 +59,8 @@ class GuiServices:
     comfy_probe: ComfyProbe | None = None
     # url -> ComfyUI's /system_stats there (Home: version, GPU, VRAM); raises a ComfyError when none answers
     comfy_stats: Callable[[str], Awaitable[Any]] | None = None
+    # "Restart now" (settings that need one: the database, ComfyUI addresses): stop in order, start again
+    restart: Callable[[], None] | None = None
     # called after the settings window saved changes (e.g. to reload settings / restart the bot)
     on_settings_saved: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
 

@@ -114,3 +114,37 @@ async def test_a_login_in_the_comfyui_url_authenticates_but_never_reaches_the_da
     sent = {h.get("Authorization") for _, path, h in fake_comfy.request_log if not path.startswith("/__")}
     assert sent == {"Basic Ym90Omh1bnRlcjItczNjcmV0"}          # bot:hunter2-s3cret
     assert "hunter2" not in caplog.text and "hunter2" not in repr(services.backends)
+
+
+async def test_settings_saved_while_running_take_effect_at_once(app_paths, fake_comfy):
+    """Limits, session minutes, allowed servers and logging apply live; the database and ComfyUI
+    addresses are named as needing a restart."""
+    import json
+    import logging
+
+    from core.errors import JobRefused
+    from main import _apply_saved_settings
+
+    settings = Settings(paths=app_paths, comfy_urls=(fake_comfy.url,), allowed_guild_ids=(1,))
+    ensure_user_files(app_paths)
+    services = await build_services(settings)
+    try:
+        await services.start(with_bot=False)
+        app_paths.settings_file.parent.mkdir(parents=True, exist_ok=True)
+        app_paths.settings_file.write_text(json.dumps({
+            "max_prompt_length": 10, "session_idle_minutes": 5, "allowed_guild_ids": [1, 2], "log_level": "DEBUG",
+            "comfy_urls": [fake_comfy.url, "http://127.0.0.1:9"], "database_url": "postgresql://bot@db/imagebot"}))
+        restart = await _apply_saved_settings(services, {"max_prompt_length": 10})
+        assert restart == ["database_url", "comfy_urls"]
+        try:
+            await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="z_image_turbo",
+                                                  prompt="a prompt longer than ten characters"))
+            raise AssertionError("the new prompt limit was not applied")
+        except JobRefused as refused:
+            assert refused.params.get("limit") == 10 or "10" in refused.message
+        assert services.sessions.idle.total_seconds() == 5 * 60
+        assert services.settings.allowed_guild_ids == (1, 2)
+        assert logging.getLogger().level == logging.DEBUG
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)
+        await services.stop()
