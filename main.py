@@ -34,6 +34,7 @@ class AppServices:
     supervisor: Any | None
     bot: Any                                   # bot.runner.BotRunner
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
+    retention: Any                             # core.retention.Retention: old results and uploads go
     catalog: Any = None                        # comfy.catalog.WorkflowCatalog: shipped defaults + the user's folder
     watcher: Any = None                        # core.workflow_watch.WorkflowWatcher: reload on disk change, revalidate
 
@@ -43,6 +44,7 @@ class AppServices:
 
         await self.backends.start()
         await self.jobs.start()
+        await self.retention.start()           # a first pass now (in the background), then hourly
         if self.watcher is not None:
             await self.watcher.start()
         await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
@@ -58,7 +60,8 @@ class AppServices:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
         steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
                  *([("workflow watch stopped", self.watcher.stop)] if self.watcher is not None else []),
-                 ("job queue stopped (jobs stay stored)", self.jobs.stop)]
+                 ("job queue stopped (jobs stay stored)", self.jobs.stop),
+                 ("retention stopped", self.retention.close)]
         if self.supervisor is not None:
             steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
         steps += [("ComfyUI connections closed", self.backends.close), ("database closed", self.db.close),
@@ -84,6 +87,7 @@ async def build_services(settings) -> AppServices:
     from core.guildprefs import GuildPrefsStore
     from core.joblog import log_job_lifecycle
     from core.jobservice import JobService
+    from core.retention import Retention, RetentionPolicy, comfy_input_folder
     from core.sessions import SessionService
     from core.store import Database
     from core.workflow_watch import WorkflowWatcher
@@ -112,9 +116,11 @@ async def build_services(settings) -> AppServices:
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
+    retention = Retention(db=db, bus=bus, paths=settings.paths, policy=RetentionPolicy.from_settings(settings),
+                          comfy_input_dir=comfy_input_folder(settings.comfy_folder, settings.comfy_extra_args))
     watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
     services = AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu,
-                           catalog, watcher)
+                           retention, catalog, watcher)
     return services
 
 
