@@ -34,6 +34,7 @@ class AppServices:
     supervisor: Any | None
     bot: Any                                   # bot.runner.BotRunner
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
+    retention: Any                             # core.retention.Retention: old results and uploads go
     catalog: Any = None                        # comfy.catalog.WorkflowCatalog: shipped defaults + the user's folder
     watcher: Any = None                        # core.workflow_watch.WorkflowWatcher: reload on disk change, revalidate
 
@@ -43,6 +44,7 @@ class AppServices:
 
         await self.backends.start()
         await self.jobs.start()
+        await self.retention.start()           # a first pass now (in the background), then hourly
         if self.watcher is not None:
             await self.watcher.start()
         await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
@@ -58,7 +60,8 @@ class AppServices:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
         steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
                  *([("workflow watch stopped", self.watcher.stop)] if self.watcher is not None else []),
-                 ("job queue stopped (jobs stay stored)", self.jobs.stop)]
+                 ("job queue stopped (jobs stay stored)", self.jobs.stop),
+                 ("retention stopped", self.retention.close)]
         if self.supervisor is not None:
             steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
         steps += [("ComfyUI connections closed", self.backends.close), ("database closed", self.db.close),
@@ -82,12 +85,15 @@ async def build_services(settings) -> AppServices:
     from core.events import EventBus
     from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
+    from core.joblog import log_job_lifecycle
     from core.jobservice import JobService
+    from core.retention import Retention, RetentionPolicy, comfy_input_folder
     from core.sessions import SessionService
     from core.store import Database
     from core.workflow_watch import WorkflowWatcher
 
     bus = EventBus()
+    log_job_lifecycle(bus)             # queued / started / finished / failed / cancelled, one line each
     db = await Database.open(settings.database_url, settings.paths.data_dir)
     backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key, logins=settings.comfy_logins)
     catalog = workflow_catalog(settings)
@@ -110,9 +116,11 @@ async def build_services(settings) -> AppServices:
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
+    retention = Retention(db=db, bus=bus, paths=settings.paths, policy=RetentionPolicy.from_settings(settings),
+                          comfy_input_dir=comfy_input_folder(settings.comfy_folder, settings.comfy_extra_args))
     watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
     services = AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu,
-                           catalog, watcher)
+                           retention, catalog, watcher)
     return services
 
 
@@ -286,7 +294,22 @@ def instance_name(settings) -> str:
     return f"FuLLetLabsImageBot-{hashlib.sha256(folder).hexdigest()[:12]}"
 
 
-def run_tray(settings, log_ring) -> int:
+def show_starting_window():
+    """A window at once: reading the settings asks the OS keyring, which may first ask the user to
+    unlock it; without it, nothing would show that the app is starting. None when Qt cannot start."""
+    try:
+        from gui.app import create_application, starting_window
+        from gui.i18n import install_translations
+
+        app = create_application(sys.argv)
+        install_translations(app, "system")
+        return starting_window()
+    except Exception as exc:      # a broken Qt: run_tray says why
+        log.debug("no starting window: %s", exc)
+        return None
+
+
+def run_tray(settings, log_ring, splash=None) -> int:
     from gui.app import create_application
     from gui.single_instance import SingleInstance
 
@@ -330,7 +353,7 @@ def run_tray(settings, log_ring) -> int:
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
         try:
-            await run_tray_app(gui_services, shutdown, on_activate=instance.activated)
+            await run_tray_app(gui_services, shutdown, on_activate=instance.activated, starting=splash)
         finally:
             log.info("Shutting down: bot, job queue, ComfyUI connections, database")
             for task in (bot_start, starting):
@@ -428,13 +451,15 @@ def main(argv: list[str] | None = None) -> int:
     from core.errors import CoreError
     from core.logs import setup_logging
 
+    workflow_file = args.import_workflow or args.propose_manifest
+    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+    starting = show_starting_window() if tray else None    # before the keyring, which may ask to be unlocked
     try:
         settings = load_configuration(args)
     except CoreError as exc:
-        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows
-                                          or args.import_workflow or args.propose_manifest))
-    workflow_file = args.import_workflow or args.propose_manifest
-    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+        if starting is not None:
+            starting.close()
+        return fail(str(exc), dialog=tray)
     quiet = args.self_test or args.check_workflows or workflow_file
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
@@ -449,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             return workflow_file_command(settings, args)
         if args.headless:
             return asyncio.run(run_headless(settings))
-        return run_tray(settings, logs.ring)
+        return run_tray(settings, logs.ring, starting)
     except CoreError as exc:  # e.g. the database cannot be opened
         return fail(str(exc), dialog=tray)
     except KeyboardInterrupt:

@@ -116,6 +116,56 @@ async def test_a_login_in_the_comfyui_url_authenticates_but_never_reaches_the_da
     assert "hunter2" not in caplog.text and "hunter2" not in repr(services.backends)
 
 
+async def test_the_app_cleans_old_results_at_start_and_the_uploads_of_its_jobs_from_comfyuis_input_folder(
+        app_paths, tmp_path):
+    import io
+    from datetime import datetime, timedelta, timezone
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from core.store import Database, ImageRow, JobRow
+
+    long_ago = datetime.now(timezone.utc) - timedelta(days=31)
+    db = await Database.open(None, app_paths.data_dir)
+    async with db.sessions() as session:                    # a result delivered a month ago
+        old = JobRow(state="done", priority=100, user_id=1, user_name="alice", source="discord", workflow="z_image_turbo",
+                     prompt="old", params={}, created_at=long_ago, finished_at=long_ago, delivered_at=long_ago)
+        session.add(old)
+        await session.flush()
+        session.add(ImageRow(job_id=old.id, index=0, path="images/old/job1_0.png", width=8, height=8, size_bytes=3,
+                             created_at=long_ago))
+        await session.commit()
+    await db.close()
+    (app_paths.data_dir / "images" / "old").mkdir(parents=True)
+    (app_paths.data_dir / "images" / "old" / "job1_0.png").write_bytes(b"png")
+
+    folder = comfy_folder(tmp_path / "ComfyUI")
+    settings = Settings(paths=app_paths, comfy_urls=(f"http://127.0.0.1:{free_port()}",), comfy_python=sys.executable,
+                        comfy_folder=str(folder), comfy_extra_args=f"--root {folder}", comfy_ready_timeout_s=60)
+    ensure_user_files(app_paths)
+    services = await build_services(settings)
+    events = EventLog(services.bus)
+    try:
+        await services.start(with_bot=False)
+        await services.retention.wait_pass(1)
+        assert not (app_paths.data_dir / "images" / "old").exists()
+        async with services.db.sessions() as session:
+            assert (await session.scalars(select(JobRow.prompt))).all() == ["old"]     # the job row stays
+            assert (await session.scalars(select(ImageRow.id))).all() == []
+        picture = io.BytesIO()
+        Image.new("RGB", (64, 64), "red").save(picture, "PNG")
+        accepted = await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="flux_edit",
+                                                         prompt="make it night", input_image=picture.getvalue()))
+        await events.wait_final([accepted.job.id], timeout=30)
+        assert events.of(JobFinished, accepted.job.id)
+        await services.retention.settled()
+        uploads = folder / "input" / "imagebot"
+        assert uploads.is_dir() and list(uploads.iterdir()) == []      # uploaded there, gone now
+    finally:
+        await services.stop()
+
+
 async def test_settings_saved_while_running_take_effect_at_once(app_paths, fake_comfy):
     """Limits, session minutes, allowed servers and logging apply live; the database and ComfyUI
     addresses are named as needing a restart."""

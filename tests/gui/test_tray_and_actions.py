@@ -36,7 +36,7 @@ def test_status_levels_and_tooltip():
     assert "Bot: connected" in tip and "ComfyUI: up" in tip and "Queue: paused: 3 waiting, 1 running" in tip
 
 
-async def test_queue_actions_call_the_service(qtbot, gui_services):
+async def test_queue_actions_call_the_service(qtbot, gui_services, confirmations):
     app = build(qtbot, gui_services)
     service = gui_services.job_service
     for n in range(3):
@@ -57,6 +57,13 @@ async def test_queue_actions_call_the_service(qtbot, gui_services):
     await until(lambda: tab.model.job_at(0).id == 3)
 
     tab.select_job(2)
+    confirmations.answer = False                      # "Cancel job #2?" — No: nothing happens
+    tab.cancel_selected()
+    await asyncio.sleep(0.05)
+    assert ("cancel", 2) not in service.calls and tab.model.rowCount() == 3
+    assert confirmations[-1] == ("Cancel job #2?", "The job of user1 is cancelled and they are told so. "
+                                                   "This cannot be undone.")
+    confirmations.answer = True
     tab.cancel_selected()
     await until(lambda: tab.model.rowCount() == 2)
     assert ("cancel", 2) in service.calls
@@ -327,3 +334,17 @@ async def test_the_tray_renders_the_queue_snapshot_and_the_database_health(qtbot
     assert app.status.snapshot.comfy == "up" and app.dashboard.notice.isHidden()
     assert job.id in service.snapshot().running
     await app.close()
+
+
+async def test_a_window_shows_before_the_keyring_and_goes_when_the_app_is_up(gui_services, monkeypatch):
+    from gui.app import run_tray_app, starting_window
+
+    monkeypatch.setattr("gui.tray.tray_available", lambda: True)
+    starting = starting_window()                   # main.py shows it before reading the keyring
+    assert starting.isVisible() and "starting" in starting.text()
+    shutdown, ready = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(run_tray_app(gui_services, shutdown, ready=ready, starting=starting))
+    await asyncio.wait_for(ready.wait(), 5)
+    assert not starting.isVisible()
+    shutdown.set()
+    await asyncio.wait_for(running, 5)

@@ -802,6 +802,14 @@
         <translation>{what} ha fallado: {reason}</translation>
     </message>
     <message>
+        <source>Cancel job #{id}?</source>
+        <translation>¿Cancelar el trabajo n.º {id}?</translation>
+    </message>
+    <message>
+        <source>The job of {user} is cancelled and they are told so. This cannot be undone.</source>
+        <translation>El trabajo de {user} se cancela y se le avisa. No se puede deshacer.</translation>
+    </message>
+    <message>
         <source>Cancelling job {id}</source>
         <translation>Cancelar el trabajo {id}</translation>
     </message>
@@ -862,6 +870,14 @@
     <message>
         <source>{what} failed: {reason}</source>
         <translation>{what} ha fallado: {reason}</translation>
+    </message>
+    <message>
+        <source>Close the session of {user}?</source>
+        <translation>¿Cerrar la sesión de {user}?</translation>
+    </message>
+    <message>
+        <source>The bot deletes their private channel {channel} now, with its images.</source>
+        <translation>El bot borra ahora su canal privado {channel}, con sus imágenes.</translation>
     </message>
     <message>
         <source>Closing the session</source>
@@ -1103,6 +1119,12 @@
     <message>
         <source>Check the internet connection; the bot keeps trying by itself.</source>
         <translation>Comprueba la conexión a internet; el bot sigue intentándolo por sí solo.</translation>
+    </message>
+    <message>
+        <source>FuLLetLabs Image Bot is starting…
+If your system asks to unlock its keyring, the app keeps the bot token there.</source>
+        <translation>FuLLetLabs Image Bot se está iniciando…
+Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda el token del bot.</translation>
     </message>
 </context>
 <context>
