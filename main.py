@@ -297,7 +297,22 @@ def instance_name(settings) -> str:
     return f"FuLLetLabsImageBot-{hashlib.sha256(folder).hexdigest()[:12]}"
 
 
-def run_tray(settings, log_ring) -> int:
+def show_starting_window():
+    """A window at once: reading the settings asks the OS keyring, which may first ask the user to
+    unlock it; without it, nothing would show that the app is starting. None when Qt cannot start."""
+    try:
+        from gui.app import create_application, starting_window
+        from gui.i18n import install_translations
+
+        app = create_application(sys.argv)
+        install_translations(app, "system")
+        return starting_window()
+    except Exception as exc:      # a broken Qt: run_tray says why
+        log.debug("no starting window: %s", exc)
+        return None
+
+
+def run_tray(settings, log_ring, splash=None) -> int:
     from gui.app import create_application
     from gui.single_instance import SingleInstance
 
@@ -343,7 +358,7 @@ def run_tray(settings, log_ring) -> int:
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
         try:
-            await run_tray_app(gui_services, shutdown, on_activate=instance.activated)
+            await run_tray_app(gui_services, shutdown, on_activate=instance.activated, starting=splash)
         finally:
             log.info("Shutting down: bot, job queue, ComfyUI connections, database")
             for task in (bot_start, starting):
@@ -469,13 +484,15 @@ def main(argv: list[str] | None = None) -> int:
     from core.errors import CoreError
     from core.logs import setup_logging
 
+    workflow_file = args.import_workflow or args.propose_manifest
+    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+    starting = show_starting_window() if tray else None    # before the keyring, which may ask to be unlocked
     try:
         settings = load_configuration(args)
     except CoreError as exc:
-        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows
-                                          or args.import_workflow or args.propose_manifest))
-    workflow_file = args.import_workflow or args.propose_manifest
-    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+        if starting is not None:
+            starting.close()
+        return fail(str(exc), dialog=tray)
     quiet = args.self_test or args.check_workflows or workflow_file
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
@@ -490,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             return workflow_file_command(settings, args)
         if args.headless:
             return asyncio.run(run_headless(settings))
-        return run_tray(settings, logs.ring)
+        return run_tray(settings, logs.ring, starting)
     except CoreError as exc:  # e.g. the database cannot be opened
         return fail(str(exc), dialog=tray)
     except KeyboardInterrupt:

@@ -1132,6 +1132,12 @@
         <source>Check the internet connection; the bot keeps trying by itself.</source>
         <translation>Comprueba la conexión a internet; el bot sigue intentándolo por sí solo.</translation>
     </message>
+    <message>
+        <source>FuLLetLabs Image Bot is starting…
+If your system asks to unlock its keyring, the app keeps the bot token there.</source>
+        <translation>FuLLetLabs Image Bot se está iniciando…
+Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda el token del bot.</translation>
+    </message>
 </context>
 <context>
     <name>Wizard</name>
