@@ -325,6 +325,8 @@ class WorkflowsTab(QWidget):
         bridge.job_finished.connect(self._on_test_event)
         bridge.job_failed.connect(self._on_test_event)
         bridge.job_cancelled.connect(self._on_test_event)
+        bridge.workflows_reloaded.connect(self._on_disk_change)
+        bridge.workflows_checked.connect(self._on_checked)
         self.reload()
 
     # ---- list ----
@@ -392,6 +394,20 @@ class WorkflowsTab(QWidget):
             self.enabled_box.blockSignals(False)
             self.current = saved
         self._workflows_changed(f"{template.display_name} {'enabled' if enabled else 'disabled'}.")
+
+    def _on_disk_change(self, _event) -> None:
+        """Files changed on disk: show them, unless the admin is in the middle of an edit."""
+        if self.dirty:
+            self.notice.show_message("Workflow files changed on disk; Save or Revert to see them.", timeout_ms=8000)
+            return
+        self.reload()
+
+    def _on_checked(self, event) -> None:
+        """ComfyUI came (back) up and every workflow was validated: show the selected one's result."""
+        if self.current is None or self.dirty or self.current.name not in event.problems:
+            return
+        self._show_problems(list(event.problems[self.current.name]),
+                            ok=f"ComfyUI at {event.backend} has every node and model this workflow needs.")
 
     # ---- import, remove, restore ----
     def import_dialog(self) -> None:

@@ -28,6 +28,14 @@
         <translation>Ajustes…</translation>
     </message>
     <message>
+        <source>Start with Windows</source>
+        <translation>Iniciar con Windows</translation>
+    </message>
+    <message>
+        <source>Start at login</source>
+        <translation>Iniciar al entrar en la sesión</translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation>Salir</translation>
     </message>
@@ -50,6 +58,10 @@
     <message>
         <source>Stop ComfyUI</source>
         <translation>Detener ComfyUI</translation>
+    </message>
+    <message>
+        <source>Could not change starting at login</source>
+        <translation>No se pudo cambiar el inicio con la sesión</translation>
     </message>
     <message>
         <source>Could not resume the queue</source>
@@ -94,6 +106,85 @@
     <message>
         <source>ComfyUI could not start</source>
         <translation>ComfyUI no pudo arrancar</translation>
+    </message>
+</context>
+<context>
+    <name>AppPage</name>
+    <message>
+        <source>Queue, sessions and the app</source>
+        <translation>Cola, sesiones y aplicación</translation>
+    </message>
+    <message>
+        <source>These take effect as soon as you save.</source>
+        <translation>Se aplican en cuanto guardas.</translation>
+    </message>
+    <message>
+        <source>role IDs, comma-separated</source>
+        <translation>ID de roles, separados por comas</translation>
+    </message>
+    <message>
+        <source>role_id:priority, lower runs first, e.g. 1234:5</source>
+        <translation>id_rol:prioridad, menor va antes, p. ej. 1234:5</translation>
+    </message>
+    <message>
+        <source>As the system</source>
+        <translation>Como el sistema</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>Claro</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>Oscuro</translation>
+    </message>
+    <message>
+        <source>Active jobs per user</source>
+        <translation>Trabajos activos por usuario</translation>
+    </message>
+    <message>
+        <source>Jobs waiting, at most</source>
+        <translation>Trabajos en espera, como máximo</translation>
+    </message>
+    <message>
+        <source>Images per request, at most</source>
+        <translation>Imágenes por petición, como máximo</translation>
+    </message>
+    <message>
+        <source>Prompt length, at most</source>
+        <translation>Longitud del prompt, como máximo</translation>
+    </message>
+    <message>
+        <source>Session channel deleted after (idle minutes)</source>
+        <translation>El canal de sesión se borra tras (minutos sin actividad)</translation>
+    </message>
+    <message>
+        <source>Warning before deletion (minutes)</source>
+        <translation>Aviso antes de borrarlo (minutos)</translation>
+    </message>
+    <message>
+        <source>Admin roles</source>
+        <translation>Roles de administrador</translation>
+    </message>
+    <message>
+        <source>Role priorities</source>
+        <translation>Prioridades por rol</translation>
+    </message>
+    <message>
+        <source>Log level</source>
+        <translation>Nivel de registro</translation>
+    </message>
+    <message>
+        <source>Language (after a restart)</source>
+        <translation>Idioma (tras reiniciar)</translation>
+    </message>
+    <message>
+        <source>Colours</source>
+        <translation>Colores</translation>
+    </message>
+    <message>
+        <source>Not a role list: {reason}</source>
+        <translation>No es una lista de roles: {reason}</translation>
     </message>
 </context>
 <context>
@@ -339,8 +430,8 @@
         <translation>ID del servidor</translation>
     </message>
     <message>
-        <source>Set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual.</source>
-        <translation>Pon DISCORD_TOKEN en el entorno o en .env; los demás ajustes se guardan como siempre.</translation>
+        <source>No OS keyring is available on this machine, so secrets (the bot token, the ComfyUI API key, the database password) cannot be saved here: set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual.</source>
+        <translation>Este equipo no tiene llavero del sistema, así que los secretos (el token del bot, la clave de API de ComfyUI, la contraseña de la base de datos) no se pueden guardar aquí: pon DISCORD_TOKEN en el entorno o en .env; los demás ajustes se guardan como siempre.</translation>
     </message>
     <message>
         <source>Paste the bot token first.</source>
@@ -723,6 +814,14 @@
         <translation>{what} ha fallado: {reason}</translation>
     </message>
     <message>
+        <source>Cancel job #{id}?</source>
+        <translation>¿Cancelar el trabajo n.º {id}?</translation>
+    </message>
+    <message>
+        <source>The job of {user} is cancelled and they are told so. This cannot be undone.</source>
+        <translation>El trabajo de {user} se cancela y se le avisa. No se puede deshacer.</translation>
+    </message>
+    <message>
         <source>Cancelling job {id}</source>
         <translation>Cancelar el trabajo {id}</translation>
     </message>
@@ -785,6 +884,14 @@
         <translation>{what} ha fallado: {reason}</translation>
     </message>
     <message>
+        <source>Close the session of {user}?</source>
+        <translation>¿Cerrar la sesión de {user}?</translation>
+    </message>
+    <message>
+        <source>The bot deletes their private channel {channel} now, with its images.</source>
+        <translation>El bot borra ahora su canal privado {channel}, con sus imágenes.</translation>
+    </message>
+    <message>
         <source>Closing the session</source>
         <translation>Cerrar la sesión</translation>
     </message>
@@ -810,6 +917,10 @@
     <message>
         <source>Save</source>
         <translation>Guardar</translation>
+    </message>
+    <message>
+        <source>Restart now</source>
+        <translation>Reiniciar ahora</translation>
     </message>
     <message>
         <source>Import settings from a .env file</source>
@@ -854,6 +965,10 @@
     <message>
         <source>{name} stays in {source}: this machine has no keyring.</source>
         <translation>{name} se queda en {source}: este equipo no tiene llavero.</translation>
+    </message>
+    <message>
+        <source>Saved; in force now except {names}: they take effect after a restart.</source>
+        <translation>Guardado; ya se aplica salvo {names}: eso se aplica tras reiniciar.</translation>
     </message>
     <message>
         <source>Settings saved, but these secrets were not stored: {list}. Set them as environment variables (or in .env), then restart.</source>
@@ -1016,6 +1131,12 @@
     <message>
         <source>Check the internet connection; the bot keeps trying by itself.</source>
         <translation>Comprueba la conexión a internet; el bot sigue intentándolo por sí solo.</translation>
+    </message>
+    <message>
+        <source>FuLLetLabs Image Bot is starting…
+If your system asks to unlock its keyring, the app keeps the bot token there.</source>
+        <translation>FuLLetLabs Image Bot se está iniciando…
+Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda el token del bot.</translation>
     </message>
 </context>
 <context>
