@@ -28,6 +28,14 @@
         <translation>Ajustes…</translation>
     </message>
     <message>
+        <source>Start with Windows</source>
+        <translation>Iniciar con Windows</translation>
+    </message>
+    <message>
+        <source>Start at login</source>
+        <translation>Iniciar al entrar en la sesión</translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation>Salir</translation>
     </message>
@@ -50,6 +58,10 @@
     <message>
         <source>Stop ComfyUI</source>
         <translation>Detener ComfyUI</translation>
+    </message>
+    <message>
+        <source>Could not change starting at login</source>
+        <translation>No se pudo cambiar el inicio con la sesión</translation>
     </message>
     <message>
         <source>Could not resume the queue</source>
