@@ -56,7 +56,7 @@ KIND_LABELS = {
 
 
 def tr(text: str) -> str:
-    """A string of this tab (and its module constants) in the app's language."""
+    """One of the module's QT_TRANSLATE_NOOP strings in the app's language."""
     return QCoreApplication.translate("WorkflowsTab", text)
 
 
@@ -161,9 +161,9 @@ class RoleRow:
             self.now.setText("")
             return
         value = self.graph[ref.node]["inputs"].get(ref.input)
-        more = tr(" (+{count} more)").format(count=len(self.extra)) if self.extra else ""
-        self.now.setText(tr("now {value}").format(value=shown_value(value)) + more)
-        self.now.setToolTip("\n".join(tr("also node {node} input {input}").format(node=r.node, input=r.input)
+        more = QCoreApplication.translate("WorkflowsTab", " (+{count} more)").format(count=len(self.extra)) if self.extra else ""
+        self.now.setText(QCoreApplication.translate("WorkflowsTab", "now {value}").format(value=shown_value(value)) + more)
+        self.now.setToolTip("\n".join(QCoreApplication.translate("WorkflowsTab", "also node {node} input {input}").format(node=r.node, input=r.input)
                                       for r in self.extra))
 
     def ref(self) -> InputRef | None:
