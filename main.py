@@ -216,9 +216,12 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
         import discord
 
         from bot.bot import EXTENSIONS, ImageBot
+        from bot.i18n import LANGS, babel_locale
         from core.events import EventBus
         for extension in EXTENSIONS:
             importlib.import_module(extension)
+        for lang in LANGS:  # the CLDR data of each language the bot speaks (the build ships only those)
+            babel_locale(lang).plural_form(2)
         bus = EventBus()
         logging.disable(logging.WARNING)  # voice-support and empty-allowlist warnings say nothing here
         try:
@@ -332,6 +335,7 @@ def run_tray(settings, log_ring, splash=None) -> int:
     import qasync
 
     from bot.runner import check_token
+    from core.autostart import Autostart
     from gui.app import run_tray_app
     from gui.services import GuiServices, comfy_probe, read_system_stats
 
@@ -348,6 +352,7 @@ def run_tray(settings, log_ring, splash=None) -> int:
             workflow_catalog=services.catalog,
             token_checker=check_token, comfy_probe=comfy_probe,
             comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
+            autostart=Autostart(),
             on_settings_saved=lambda changes: _apply_saved_settings(services, changes, gui_services),
             restart=lambda: (restart.set(), shutdown.set()))
         starting = asyncio.create_task(services.start(with_bot=False))
@@ -446,7 +451,35 @@ def fail(message: str, *, dialog: bool) -> int:
     return 1
 
 
+def attach_parent_console() -> None:
+    """The Windows build is a windowed app: it has no console, so `--help` and `--self-test` typed in
+    a terminal would print nothing (PyInstaller leaves sys.stdout None). Attach to the console of the
+    terminal that started it and write there, in UTF-8 whatever its code page. Started from
+    Explorer there is no such console, and nothing changes."""
+    if sys.platform != "win32" or (sys.stdout is not None and sys.stderr is not None):
+        return
+    import ctypes
+
+    if not ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+        return
+    # "CONOUT$" opens as a console file, which takes UTF-8 and shows it right on any code page.
+    sys.stdout = sys.stdout or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    sys.stderr = sys.stderr or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    print()  # the terminal's prompt is already on the line: start below it
+
+
+def never_fail_on_output() -> None:
+    """Printing a path or a name the output's encoding cannot show (a Windows code page such as
+    cp1252, output piped to a file) shows '?' instead of ending the app with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if sys.argv[1:] if argv is None else argv:
+        attach_parent_console()  # a command-line use; a plain double-click opens no console
+    never_fail_on_output()
     args = parse_args(argv)
     from core.errors import CoreError
     from core.logs import setup_logging
