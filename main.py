@@ -216,9 +216,12 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
         import discord
 
         from bot.bot import EXTENSIONS, ImageBot
+        from bot.i18n import LANGS, babel_locale
         from core.events import EventBus
         for extension in EXTENSIONS:
             importlib.import_module(extension)
+        for lang in LANGS:  # the CLDR data of each language the bot speaks (the build ships only those)
+            babel_locale(lang).plural_form(2)
         bus = EventBus()
         logging.disable(logging.WARNING)  # voice-support and empty-allowlist warnings say nothing here
         try:
@@ -294,7 +297,22 @@ def instance_name(settings) -> str:
     return f"FuLLetLabsImageBot-{hashlib.sha256(folder).hexdigest()[:12]}"
 
 
-def run_tray(settings, log_ring) -> int:
+def show_starting_window():
+    """A window at once: reading the settings asks the OS keyring, which may first ask the user to
+    unlock it; without it, nothing would show that the app is starting. None when Qt cannot start."""
+    try:
+        from gui.app import create_application, starting_window
+        from gui.i18n import install_translations
+
+        app = create_application(sys.argv)
+        install_translations(app, "system")
+        return starting_window()
+    except Exception as exc:      # a broken Qt: run_tray says why
+        log.debug("no starting window: %s", exc)
+        return None
+
+
+def run_tray(settings, log_ring, splash=None) -> int:
     from gui.app import create_application
     from gui.single_instance import SingleInstance
 
@@ -317,6 +335,7 @@ def run_tray(settings, log_ring) -> int:
     import qasync
 
     from bot.runner import check_token
+    from core.autostart import Autostart
     from gui.app import run_tray_app
     from gui.services import GuiServices, comfy_probe, read_system_stats
 
@@ -333,12 +352,13 @@ def run_tray(settings, log_ring) -> int:
             workflow_catalog=services.catalog,
             token_checker=check_token, comfy_probe=comfy_probe,
             comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
+            autostart=Autostart(),
             on_settings_saved=lambda changes: _apply_saved_settings(services, changes, gui_services),
             restart=lambda: (restart.set(), shutdown.set()))
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
         try:
-            await run_tray_app(gui_services, shutdown, on_activate=instance.activated)
+            await run_tray_app(gui_services, shutdown, on_activate=instance.activated, starting=splash)
         finally:
             log.info("Shutting down: bot, job queue, ComfyUI connections, database")
             for task in (bot_start, starting):
@@ -431,18 +451,48 @@ def fail(message: str, *, dialog: bool) -> int:
     return 1
 
 
+def attach_parent_console() -> None:
+    """The Windows build is a windowed app: it has no console, so `--help` and `--self-test` typed in
+    a terminal would print nothing (PyInstaller leaves sys.stdout None). Attach to the console of the
+    terminal that started it and write there, in UTF-8 whatever its code page. Started from
+    Explorer there is no such console, and nothing changes."""
+    if sys.platform != "win32" or (sys.stdout is not None and sys.stderr is not None):
+        return
+    import ctypes
+
+    if not ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+        return
+    # "CONOUT$" opens as a console file, which takes UTF-8 and shows it right on any code page.
+    sys.stdout = sys.stdout or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    sys.stderr = sys.stderr or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    print()  # the terminal's prompt is already on the line: start below it
+
+
+def never_fail_on_output() -> None:
+    """Printing a path or a name the output's encoding cannot show (a Windows code page such as
+    cp1252, output piped to a file) shows '?' instead of ending the app with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if sys.argv[1:] if argv is None else argv:
+        attach_parent_console()  # a command-line use; a plain double-click opens no console
+    never_fail_on_output()
     args = parse_args(argv)
     from core.errors import CoreError
     from core.logs import setup_logging
 
+    workflow_file = args.import_workflow or args.propose_manifest
+    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+    starting = show_starting_window() if tray else None    # before the keyring, which may ask to be unlocked
     try:
         settings = load_configuration(args)
     except CoreError as exc:
-        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows
-                                          or args.import_workflow or args.propose_manifest))
-    workflow_file = args.import_workflow or args.propose_manifest
-    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+        if starting is not None:
+            starting.close()
+        return fail(str(exc), dialog=tray)
     quiet = args.self_test or args.check_workflows or workflow_file
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
@@ -457,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             return workflow_file_command(settings, args)
         if args.headless:
             return asyncio.run(run_headless(settings))
-        return run_tray(settings, logs.ring)
+        return run_tray(settings, logs.ring, starting)
     except CoreError as exc:  # e.g. the database cannot be opened
         return fail(str(exc), dialog=tray)
     except KeyboardInterrupt:

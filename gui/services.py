@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from core.autostart import Autostart
 from core.events import EventBus
 from core.logs import LogRing
 from core.paths import AppPaths
@@ -61,6 +62,7 @@ class GuiServices:
     comfy_stats: Callable[[str], Awaitable[Any]] | None = None
     # "Restart now" (settings that need one: the database, ComfyUI addresses): stop in order, start again
     restart: Callable[[], None] | None = None
+    autostart: Autostart | None = None            # "Start with Windows"/"Start at login"; None: not offered
     # called after the settings window saved changes (e.g. to reload settings / restart the bot)
     on_settings_saved: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
 

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import psutil
+
 from comfy.supervisor import ComfyStateChanged, SupervisorState
 from core.bootstrap import ensure_user_files
 from core.jobs import JobFinished, JobRequest
@@ -36,11 +38,7 @@ def comfy_folder(path: Path) -> Path:
 
 
 def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return psutil.pid_exists(pid)
 
 
 async def test_the_app_launches_comfyui_runs_a_job_and_stops_what_it_started(app_paths, tmp_path):
