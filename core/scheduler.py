@@ -229,6 +229,9 @@ class Scheduler:
                 self._wait_again(entry)
                 continue
             entry.recovered = True
+            model = self._model_of(entry.job.workflow)
+            if model:                 # what it will hold once the jobs it still has are done
+                self.dispatcher.backend(backend.url).loaded = model
             entry.phase = Phase.RUNNING if entry.job.state == JobState.RUNNING else Phase.SENT
             entry.attempts_at_dispatch = max(0, entry.job.attempts - 1)
             self._occupy(entry, backend)
