@@ -17,7 +17,7 @@ import aiohttp
 
 from .client import ComfyClient, SystemStats
 from .errors import ComfyError
-from .urls import ComfyLogin
+from .urls import ComfyLogin, split_login
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class BackendPool:
         return list(self._backends.values())
 
     def backend(self, url: str) -> Backend:
-        return self._backends[url.rstrip("/")]
+        return self._backends[split_login(url)[0]]
 
     def client(self, url: str) -> ComfyClient:
         return self.backend(url).client

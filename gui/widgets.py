@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt, QTimer
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QStyle, QStyledItemDelegate,
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, QStyle, QStyledItemDelegate,
                                QStyleOptionProgressBar, QToolButton, QWidget)
 
 from gui.models.queue_model import ProgressRole
+
+
+def confirm(parent: QWidget, title: str, text: str) -> bool:
+    """Ask before an action that affects everyone (cancel someone's job, close their channel); No is
+    the default, so Enter never does it by accident."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 class NoticeBar(QWidget):
@@ -40,9 +49,12 @@ class NoticeBar(QWidget):
         self._timer.timeout.connect(self.hide)
         self.hide()
 
-    def show_message(self, text: str, *, error: bool = False, timeout_ms: int = 0, key: str | None = None) -> None:
+    def show_message(self, text: str, *, error: bool = False, timeout_ms: int = 0, key: str | None = None,
+                     details: str = "") -> None:
+        """`details` (the error's own words) stay folded in the tooltip."""
         self.key = key
         self.label.setText(("⚠ " if error else "") + text)
+        self.label.setToolTip(details)
         font = self.label.font()
         font.setBold(error)
         self.label.setFont(font)

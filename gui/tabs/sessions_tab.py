@@ -5,7 +5,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QVBoxLayout, QWidget)
 
 from gui.models.session_model import SessionModel
-from gui.tasks import error_text, spawn
+from gui.tasks import error_details, error_text, spawn
+from gui import widgets
 from gui.widgets import NoticeBar
 
 class SessionsTab(QWidget):
@@ -64,10 +65,17 @@ class SessionsTab(QWidget):
             self.notice.show_message(self.tr("Select a session first."), timeout_ms=4000)
             return
         spawn(action(row.user_id, row.guild_id), on_done=lambda _: self.reload(),
-              on_error=lambda exc: self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True),
+              on_error=lambda exc: self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True,
+                                                            details=error_details(exc)),
               name=what)
 
     def close_selected(self) -> None:
+        row = self.selected()
+        if row is not None and not widgets.confirm(
+                self, self.tr("Close the session of {user}?").format(user=row.user),
+                self.tr("The bot deletes their private channel {channel} now, with its images.")
+                .format(channel=row.channel or "")):
+            return
         self._act(self.service.expire, self.tr("Closing the session"))
 
     def keep_selected(self) -> None:

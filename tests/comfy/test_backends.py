@@ -68,3 +68,12 @@ async def test_unreachable_backend_reported_down_once():
     finally:
         await pool.close()
     assert len(changes) == 1 and changes[0][1] is False and pool.healthy() == []
+
+
+def test_a_backend_is_found_by_its_address_however_it_is_written():
+    from comfy.urls import ComfyLogin
+
+    pool = BackendPool(["http://bot:pw@GPU:80/", "http://other:8188"], logins={"http://other:8188": ComfyLogin("a", "b")})
+    assert pool.urls == ["http://gpu", "http://other:8188"]
+    assert pool.client("http://GPU:80").base_url == pool.client("http://gpu/").base_url == "http://gpu"
+    assert "pw" not in repr(pool) and "'b'" not in repr(pool)
