@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,7 +149,7 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative
 async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
-                 count: int | None = None, parent_job_id: int | None = None) -> Accepted | None:
+                 count: int | None = None, parent_job_id: int | None = None, spoiler: bool = False) -> Accepted | None:
     """Check, queue, then open the user's session channel, and say what happened (None: refused).
 
     The job is queued before any Discord call it does not need: the GPU may start while the
@@ -159,7 +160,9 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     catalog = bot.catalog
     guild, member = interaction.guild, interaction.user
     # Cheap checks first, in the user's words; the service checks everything again (and more).
-    early = _early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None, count)
+    prefs = await bot.prefs.get(guild.id)
+    early = (_early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None, count)
+             or _banned(prefs.banned_words, prompt, negative_prompt))
     if early is not None:
         key, params = early
         await reply(interaction, catalog.text(key, lang, **params))
@@ -167,11 +170,11 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     async with bot.session_channels.opening(guild, member) as opening:
         request = JobRequest(
             user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,
-            negative_prompt=negative_prompt or "", width=width, height=height, seed=seed,
+            negative_prompt=_with_prefix(bot, workflow, prefs.negative_prefix, negative_prompt), width=width, height=height, seed=seed,
             batch_size=count if count and count > 1 else None, input_image=input_image, input_image_name=input_image_name, source="discord",
             guild_id=guild.id, channel_id=opening.existing.id if opening.existing else None,
             role_ids=role_ids(member), is_admin=is_admin(bot.settings, member), locale=lang,
-            parent_job_id=parent_job_id,
+            parent_job_id=parent_job_id, spoiler=spoiler or interaction.channel_id in prefs.spoiler_channels,
         )
         try:
             accepted = await bot.job_service.submit(request)
@@ -196,6 +199,23 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
         text += "\n" + catalog.text("imagine.backend_down", lang)
     await reply(interaction, text)
     return accepted
+
+
+def _banned(words: tuple[str, ...], *texts: str) -> tuple[str, dict] | None:
+    """The first of the server's banned words found as a whole word (any case) in the texts."""
+    for word in words:
+        pattern = re.compile(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
+        if word.strip() and any(pattern.search(text or "") for text in texts):
+            return "refusal.banned_word", {"word": word.strip()}
+    return None
+
+
+def _with_prefix(bot: "ImageBot", workflow: str, prefix: str, negative: str) -> str:
+    """The server's negative-prompt prefix goes first, on models that take a negative prompt."""
+    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
+    if not prefix.strip() or info is None or "negative_prompt" not in info.inputs:
+        return negative or ""
+    return f"{prefix.strip()}, {negative.strip()}" if negative and negative.strip() else prefix.strip()
 
 
 async def _withdraw(bot: "ImageBot", job_id: int) -> None:
@@ -275,7 +295,7 @@ async def upscale(bot: "ImageBot", interaction: discord.Interaction, job_id: int
         await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
         return
     await submit(bot, interaction, workflow=info.name, prompt="", input_image=data,
-                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id)
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
 
 
 async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
@@ -294,7 +314,7 @@ async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, i
         await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
         return
     await submit(bot, interaction, workflow=info.name, prompt=job.request.prompt, input_image=data,
-                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id)
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
 
 
 async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool,
@@ -316,4 +336,4 @@ async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int,
                  negative_prompt=request.negative_prompt, width=request.width, height=request.height,
                  seed=(job.seed if job.seed is not None else request.seed) if keep_seed else None,
                  input_image=input_image, input_image_name=input_name, count=count or request.batch_size,
-                 parent_job_id=job_id)
+                 parent_job_id=job_id, spoiler=request.spoiler)

@@ -52,6 +52,7 @@ class JobRequest:
     is_admin: bool = False
     locale: str = "en"
     parent_job_id: int | None = None   # reroll / edit of an earlier result
+    spoiler: bool = False              # show the result as a spoiler (the server's rule for where it was asked)
 
 
 @dataclass

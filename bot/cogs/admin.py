@@ -150,6 +150,45 @@ class Admin(commands.Cog):
         info = workflow_info(self.bot, name, "imagine") if name else None
         return info.display_name if info is not None else (name or "-")
 
+    @admin.command(name=_("safety"), description=_("Banned words, a negative-prompt prefix, spoiler channels"))
+    @app_commands.rename(banned_words=_("banned_words"), negative_prefix=_("negative_prefix"),
+                         spoiler_channel=_("spoiler_channel"), spoiler=_("spoiler"))
+    @app_commands.describe(banned_words=_("Words refused in prompts, comma-separated (- clears the list)"),
+                           negative_prefix=_("Put before every negative prompt (- clears it)"),
+                           spoiler_channel=_("A channel whose requests get spoiler results"),
+                           spoiler=_("On or off for that channel"))
+    async def safety(self, interaction: discord.Interaction, banned_words: str | None = None,
+                     negative_prefix: str | None = None, spoiler_channel: discord.TextChannel | None = None,
+                     spoiler: bool = True) -> None:
+        if not await self._check(interaction):
+            return
+        lang = interaction_lang(interaction)
+        catalog, prefs = self.bot.catalog, self.bot.prefs
+        current = await prefs.get(interaction.guild_id)
+        changes: dict = {}
+        if banned_words is not None:
+            words = () if banned_words.strip() == "-" else tuple(
+                dict.fromkeys(w.strip() for w in banned_words.split(",") if w.strip()))
+            changes["banned_words"] = words
+        if negative_prefix is not None:
+            changes["negative_prefix"] = "" if negative_prefix.strip() == "-" else negative_prefix.strip()[:500]
+        if spoiler_channel is not None:
+            channels = set(current.spoiler_channels)
+            channels.add(spoiler_channel.id) if spoiler else channels.discard(spoiler_channel.id)
+            changes["spoiler_channels"] = tuple(sorted(channels))
+        if changes:
+            current = await prefs.update(interaction.guild_id, **changes)
+            log.info("safety settings of guild %s changed by %s: %s", interaction.guild_id, interaction.user.id,
+                     sorted(changes))
+        none = catalog.text("admin.none", lang)
+        await reply(interaction, "\n".join([
+            catalog.text("admin.banned_words", lang, words=", ".join(f"`{w}`" for w in current.banned_words) or none),
+            catalog.text("admin.negative_prefix", lang,
+                         prefix=f"`{discord.utils.escape_markdown(current.negative_prefix)}`" if current.negative_prefix else none),
+            catalog.text("admin.spoiler_channels", lang,
+                         channels=", ".join(f"<#{c}>" for c in current.spoiler_channels) or none),
+        ]))
+
     @admin.command(name=_("pause"), description=_("Pause the queue: the running job finishes, the others wait"))
     async def pause(self, interaction: discord.Interaction) -> None:
         if not await self._check(interaction):
