@@ -140,7 +140,7 @@ class StatusMessage:
         if isinstance(event, JobQueued):
             self.running = False
             self.position = event.position
-            self.queue_length = len(self.hub.bot.job_service.queued())
+            self.queue_length = self.hub.bot.job_service.queue_length()
             self.eta_s = self.hub.bot.job_service.eta_s(self.job_id)
             self.render_queued()
         elif isinstance(event, JobPositionChanged):
@@ -439,7 +439,7 @@ class FeedbackHub:
         if not status.text and status.final is None:
             status.position = self.bot.job_service.position(job_id)
             if status.position is not None:
-                status.queue_length = len(self.bot.job_service.queued())
+                status.queue_length = self.bot.job_service.queue_length()
                 status.eta_s = self.bot.job_service.eta_s(job_id)
                 status.render_queued()
         self.kick(status)

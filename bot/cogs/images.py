@@ -13,7 +13,6 @@ from bot.i18n import format_duration, interaction_lang
 from bot.requests import (default_model, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
                           workflow_info)
 from core.errors import JobRefused
-from core.jobs import JobState
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -178,8 +177,8 @@ class ImageCommands(commands.Cog):
             lines.append(catalog.text("queue.empty", lang))
             await reply(interaction, "\n".join(lines))
             return
-        running = sum(1 for job in jobs if job.state in (JobState.SUBMITTED, JobState.RUNNING))
-        lines.append(catalog.text("queue.summary", lang, length=len(jobs) - running, running=running))
+        snapshot = service.snapshot()       # the same queue length the status messages show
+        lines.append(catalog.text("queue.summary", lang, length=snapshot.queue_length, running=len(snapshot.running)))
         mine = [job for job in jobs if job.user_id == interaction.user.id]
         for job in mine:
             position = service.position(job.id)
