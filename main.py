@@ -35,6 +35,7 @@ class AppServices:
     bot: Any                                   # bot.runner.BotRunner
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
     catalog: Any = None                        # comfy.catalog.WorkflowCatalog: shipped defaults + the user's folder
+    watcher: Any = None                        # core.workflow_watch.WorkflowWatcher: reload on disk change, revalidate
 
     async def start(self, *, with_bot: bool = True) -> None:
         """Queue first (it holds jobs while ComfyUI comes up), then ComfyUI, then the bot."""
@@ -42,6 +43,8 @@ class AppServices:
 
         await self.backends.start()
         await self.jobs.start()
+        if self.watcher is not None:
+            await self.watcher.start()
         await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
         if self.supervisor is not None:
             try:
@@ -54,6 +57,7 @@ class AppServices:
     async def stop(self) -> None:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
         steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
+                 *([("workflow watch stopped", self.watcher.stop)] if self.watcher is not None else []),
                  ("job queue stopped (jobs stay stored)", self.jobs.stop)]
         if self.supervisor is not None:
             steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
@@ -81,6 +85,7 @@ async def build_services(settings) -> AppServices:
     from core.jobservice import JobService
     from core.sessions import SessionService
     from core.store import Database
+    from core.workflow_watch import WorkflowWatcher
 
     bus = EventBus()
     db = await Database.open(settings.database_url, settings.paths.data_dir)
@@ -104,7 +109,9 @@ async def build_services(settings) -> AppServices:
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
-    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu, catalog)
+    watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
+    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu, catalog,
+                       watcher)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .node_packs import missing_class_message, missing_classes_in
+
 # Absolute paths on the server (POSIX, Windows, or the <COMFYUI_ROOT>-style placeholders of the
 # recordings) reduced to their last component: users see the file name, not the server's layout.
 _ABS_PATH = re.compile(r"""(?<![\w/:.])(?:[A-Za-z]:[\\/]|/|<[A-Z_]+>[\\/])[^\s'"]*[\\/]([^\\/\s'"]+)""")
@@ -64,7 +66,10 @@ class WorkflowRejected(ComfyError):
         details = self.error.get("details")
         if details and not self.lines:
             head = f"{head} ({details})"
-        super().__init__("\n".join([head, *self.lines]))
+        # "Cannot execute because node X does not exist.": name the custom node pack to install
+        self.missing_classes = missing_classes_in(str(self.error.get("message", "")))
+        self.hints = [missing_class_message(class_type) for class_type in self.missing_classes]
+        super().__init__("\n".join([head, *self.lines, *self.hints]))
 
 
 def describe_node_errors(node_errors: dict[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from comfy.graph import is_link
+from comfy.node_packs import missing_class_message
 from comfy.manifest import MODEL_INPUT_LABELS, WorkflowTemplate
 
 
@@ -39,20 +40,6 @@ class Problem:
         return self.message
 
 
-# Custom node classes we know of, and the pack (GitHub repository) that provides them.
-KNOWN_CUSTOM_NODES: dict[str, tuple[str, str]] = {
-    **{cls: ("ComfyUI-GGUF", "city96/ComfyUI-GGUF") for cls in (
-        "UnetLoaderGGUF", "UnetLoaderGGUFAdvanced", "CLIPLoaderGGUF", "DualCLIPLoaderGGUF",
-        "TripleCLIPLoaderGGUF", "QuadrupleCLIPLoaderGGUF")},
-    "CheckpointLoaderNF4": ("ComfyUI_bitsandbytes_NF4", "comfyanonymous/ComfyUI_bitsandbytes_NF4"),
-    "Power Lora Loader (rgthree)": ("rgthree-comfy", "rgthree/rgthree-comfy"),
-    "Seed (rgthree)": ("rgthree-comfy", "rgthree/rgthree-comfy"),
-    "FaceDetailer": ("ComfyUI-Impact-Pack", "ltdrdata/ComfyUI-Impact-Pack"),
-    "UltralyticsDetectorProvider": ("ComfyUI-Impact-Subpack", "ltdrdata/ComfyUI-Impact-Subpack"),
-    "VHS_VideoCombine": ("ComfyUI-VideoHelperSuite", "Kosinkadink/ComfyUI-VideoHelperSuite"),
-    "UltimateSDUpscale": ("ComfyUI_UltimateSDUpscale", "ssitu/ComfyUI_UltimateSDUpscale"),
-}
-
 # Where ComfyUI looks for each kind of model file, for the "put the file in" hint.
 MODEL_FOLDERS = {
     "unet_name": "models/diffusion_models",
@@ -68,17 +55,6 @@ MODEL_FOLDERS = {
     "style_model_name": "models/style_models",
     "model_name": "models/upscale_models",
 }
-
-
-def missing_class_message(class_type: str) -> str:
-    pack = KNOWN_CUSTOM_NODES.get(class_type)
-    if pack:
-        name, repo = pack
-        return (f"{class_type} is not installed in ComfyUI: install the {name} custom nodes "
-                f"({repo}), e.g. with ComfyUI-Manager, then restart ComfyUI")
-    return (f"{class_type} is not installed in ComfyUI: install the custom node pack that provides "
-            "it (ComfyUI-Manager → 'Install Missing Custom Nodes'), or update ComfyUI if it is a "
-            "core node")
 
 
 def validate(template: WorkflowTemplate, object_info: Mapping[str, Any]) -> list[Problem]:

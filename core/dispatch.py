@@ -20,9 +20,13 @@ backend has room; `plan` replays them forward to say the order jobs will run in,
 from __future__ import annotations
 
 import heapq
+import logging
 import math
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+
+log = logging.getLogger(__name__)
 
 Model = frozenset[str]          # the model files a job's workflow loads (see `model_of`)
 
@@ -157,19 +161,27 @@ def plan(line: Sequence[Waiting], backends: Sequence[tuple[BackendView, float]],
     """The order the waiting jobs will run in if nothing changes: each backend, when it frees up
     (`backends` gives each one's view and seconds until it takes its next job), takes what
     `choose` gives it. Works on copies; `line` and the views are left as they are."""
-    remaining = [replace(job) for job in line]
     views = [replace(view) for view, _ in backends]
     heap = [_Busy(max(0.0, free_in), n, view) for n, (view, (_, free_in)) in enumerate(zip(views, backends))]
     heapq.heapify(heap)
     planned: list[Planned] = []
-    while remaining and heap:
+    # One model (or none) waiting, or first come first served: the order is the line's, only the
+    # times need working out (long queues of one model skip the choosing).
+    in_line_order = not fairness.model_aware or len({job.model for job in line}) <= 1
+    in_order = iter(line)
+    remaining = [] if in_line_order else [replace(job) for job in line]
+    while heap:
         busy = heapq.heappop(heap)
-        at = now + busy.free_at
-        others = [b.view for b in heap]
-        index = choose(remaining, busy.view, others, at, fairness)
-        if index is None:
-            break
-        job = take(remaining, index, at)
+        if in_line_order:
+            job = next(in_order, None)
+            if job is None:
+                break
+        else:
+            at = now + busy.free_at
+            index = choose(remaining, busy.view, [b.view for b in heap], at, fairness)
+            if index is None:
+                break
+            job = take(remaining, index, at)
         loads = bool(job.model) and job.model != busy.view.loaded
         seconds = max(0.0, cost(job, busy.view.name, loads))
         planned.append(Planned(job.job_id, busy.view.name, busy.free_at, busy.free_at + seconds, loads))
@@ -177,3 +189,80 @@ def plan(line: Sequence[Waiting], backends: Sequence[tuple[BackendView, float]],
         busy.free_at += seconds
         heapq.heappush(heap, busy)
     return planned
+
+
+class Dispatcher:
+    """The scheduler's dispatch state: each waiting job's fairness record and model, what each
+    backend holds and whether its memory report can be trusted. The scheduler keeps the line
+    (the waiting order by priority and arrival) and asks `pick` which job a backend takes."""
+
+    def __init__(self, fairness: Fairness) -> None:
+        self.fairness = fairness
+        self.jobs: dict[int, Waiting] = {}
+        self.models: Counter[Model] = Counter()       # waiting jobs per model
+        self.backends: dict[str, BackendView] = {}
+
+    def backend(self, name: str) -> BackendView:
+        view = self.backends.get(name)
+        if view is None:
+            view = self.backends[name] = BackendView(name)
+        return view
+
+    def wait(self, job_id: int, priority: int, model: Model, workflow: str = "") -> None:
+        """A job joins the line (or comes back to it: it keeps its record)."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            job = self.jobs[job_id] = Waiting(job_id, priority, model, workflow)
+            self.models[model] += 1
+        job.priority = priority
+
+    def leave(self, job_id: int) -> None:
+        """Out of the line: it ended, or a backend took it."""
+        job = self.jobs.pop(job_id, None)
+        if job is not None:
+            self.models[job.model] -= 1
+            if self.models[job.model] <= 0:
+                del self.models[job.model]
+
+    @property
+    def in_line_order(self) -> bool:
+        """Jobs run in line order: first come first served, or one model (or none) waiting."""
+        return not self.fairness.model_aware or len(self.models) <= 1
+
+    def pick(self, backend: str, line: Iterable[int], others: Iterable[str], now: float,
+             skip: frozenset[int] | set[int] = frozenset()) -> int | None:
+        """The job `backend` takes now (None: none it may take). The jobs it passes over count it,
+        and the backend is taken to hold the chosen job's model from now on."""
+        view = self.backend(backend)
+        waiting = [self.jobs[job_id] for job_id in line]
+        others = [self.backend(name) for name in others if name != backend]
+        index = choose(waiting, view, others, now, self.fairness, skip)
+        if index is None:
+            return None
+        job = take(waiting, index, now, skip)
+        self.leave(job.job_id)
+        if job.model:
+            view.loaded = job.model
+        return job.job_id
+
+    def line(self, line: Iterable[int]) -> list[Waiting]:
+        return [self.jobs[job_id] for job_id in line]
+
+    def forget_models(self, backend: str) -> None:
+        """Its memory was emptied (/free, a restart): it holds nothing now."""
+        self.backend(backend).loaded = None
+
+    def memory_report(self, backend: str, vram_total: int | None, vram_free: int | None) -> bool:
+        """What /system_stats says of its GPU memory. Missing or impossible figures: the backend's
+        model cannot be known, so it runs first come first served (logged once). Returns whether
+        the report can be trusted."""
+        view = self.backend(backend)
+        known = (isinstance(vram_total, int) and isinstance(vram_free, int) and vram_total > 0
+                 and 0 <= vram_free <= vram_total)
+        if view.known and not known:
+            log.warning("ComfyUI %s reports no usable GPU memory figures (vram_total=%r, vram_free=%r): "
+                        "its jobs run first come first served", backend, vram_total, vram_free)
+        elif known and not view.known:
+            log.info("ComfyUI %s reports its GPU memory again: model-aware dispatch there", backend)
+        view.known = known
+        return known

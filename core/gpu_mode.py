@@ -155,8 +155,7 @@ class Queue(Protocol):
     """What HostGpu needs of the job queue (JobService)."""
     paused: bool
 
-    async def pause(self) -> None: ...
-    async def resume(self) -> None: ...
+    async def hold(self, held: bool) -> None: ...     # pause / resume, not stored
 
 
 class Freeable(Protocol):
@@ -276,14 +275,14 @@ class HostGpu:
     async def _apply(self, was_in_use: bool) -> HostGpuChanged:
         if self.in_use and not was_in_use:
             if not self._queue.paused:
-                await self._queue.pause()        # the running job finishes; the rest come back to wait
+                await self._queue.hold(True)     # the running job finishes; the rest come back to wait
                 self._paused_by_us = True
             self.freed, self.problem = await self._free_all()
             log.info("the host is using the GPU (%s)%s", ", ".join(sorted(self.reasons)),
                      "" if self.freed else f"; {self.problem}")
         elif was_in_use and not self.in_use:
             if self._paused_by_us and self._queue.paused:
-                await self._queue.resume()
+                await self._queue.hold(False)
             self._paused_by_us = False
             self.freed, self.problem = None, ""
             log.info("the host shares the GPU again")

@@ -349,12 +349,18 @@ class JobService:
     async def resume(self) -> None:
         await self._set_paused(False)
 
-    async def _set_paused(self, paused: bool) -> None:
+    async def hold(self, held: bool) -> None:
+        """The host's GPU mode (core/gpu_mode.py): pause or resume like an admin, but not stored,
+        since on the next start the host's schedule and programs are looked at again."""
+        await self._set_paused(held, store=False)
+
+    async def _set_paused(self, paused: bool, store: bool = True) -> None:
         """Pause: nothing more is sent to ComfyUI, and what waits inside ComfyUI's queue (not the
         running job) comes back to ours, so ComfyUI is free once the running job ends. Stored, so
         a restart keeps it."""
         try:
-            await self._store.set_setting(PAUSED_SETTING, paused)
+            if store:
+                await self._store.set_setting(PAUSED_SETTING, paused)
         except StoreError as exc:
             raise JobRefused(RefusalCode.DATABASE_UNAVAILABLE, DATABASE_DOWN) from exc
         changed = self._scheduler.paused != paused
@@ -374,7 +380,7 @@ class JobService:
         """Jobs inside ComfyUI (running first), then the waiting ones, in run order."""
         scheduler = self._scheduler
         jobs = [e.job.snapshot() for e in scheduler.in_flight()]
-        jobs += [scheduler.entries[job_id].job.snapshot() for job_id in scheduler.queue]
+        jobs += [scheduler.entries[job_id].job.snapshot() for job_id in scheduler.run_order()]
         return jobs
 
     def snapshot(self) -> QueueSnapshot:
@@ -383,7 +389,7 @@ class JobService:
 
     def position(self, job_id: int) -> int | None:
         """1 = next to leave for ComfyUI; None when not waiting with us."""
-        return self._scheduler.queue.position(job_id)
+        return self._scheduler.position(job_id)
 
     def eta_s(self, job_id: int) -> float | None:
         return self._scheduler.eta_s(job_id)

@@ -50,17 +50,6 @@ class WaitingQueue:
         self._mark(index)
         return True
 
-    def pop_first(self, skip: set[int] | None = None) -> int | None:
-        """Take the next job to run (not one in `skip`)."""
-        for index, key in enumerate(self._keys):
-            if skip and key[2] in skip:
-                continue
-            del self._keys[index]
-            del self._by_job[key[2]]
-            self._mark(index)
-            return key[2]
-        return None
-
     def first(self) -> int | None:
         return self._keys[0][2] if self._keys else None
 
@@ -160,8 +149,9 @@ class RunQueue:
         if self._per_user[user_id] <= 0:
             del self._per_user[user_id]
 
-    def take_next(self, skip: set[int] | None = None) -> int | None:
-        return None if self.paused else self.waiting.pop_first(skip)
+    def take(self, job_id: int) -> bool:
+        """A backend takes this waiting job (core/dispatch.py chose it); False when it was not waiting."""
+        return self.waiting.remove(job_id)
 
     def position(self, job_id: int) -> int | None:
         return self.waiting.position(job_id)

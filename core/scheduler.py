@@ -18,6 +18,11 @@ Pause stops dispatching and takes back what has not started: the prepared job, a
 pending in ComfyUI's queue (deleted there; the running one finishes). They return to their place
 in the waiting list with their prompt_id cleared, so a later dispatch posts them under a new id.
 
+Which waiting job a backend takes is core/dispatch.py's choice: the one whose model it already
+holds, within the fairness bound (MAX_BYPASS, MAX_EXTRA_WAIT_S), priorities first. Positions and
+ETAs come from replaying that choice forward (`run_order`), counting model loads, so the order
+users see is the order jobs run in.
+
 Failures: WorkflowRejected and ExecutionFailed fail the job at once. Once ComfyUI says a job
 succeeded it never runs again: its images are downloaded with retries, and if they cannot be,
 it fails (output_unavailable). A lost prompt, an HTTP 5xx,
@@ -47,7 +52,9 @@ from comfy.client import ComfyClient
 from comfy.errors import (ComfyConnectionError, ComfyError, ComfyHTTPError, ComfyTimeoutError, ExecutionFailed,
                           PromptInterrupted, PromptLost, WorkflowRejected)
 from comfy.workflows import FillParams, WorkflowError
+from core.dispatch import BackendView, Dispatcher, Fairness, Model, Planned, model_of, plan
 from core.errors import ImageError
+from core.gpu_mode import HostGpuChanged
 from core.eta import EtaModel
 from core.events import EventBus
 from core.images import sanitize_output
@@ -84,6 +91,7 @@ class Entry:
     preview: bytes | None = None
     preview_mime: str | None = None
     attempts_at_dispatch: int = 0
+    loads_model: bool = False               # dispatched to a backend that held another model
     pull_back: asyncio.Future | None = None  # paused: deleted from ComfyUI's queue, coming back to ours
     moving: asyncio.Lock = field(default_factory=asyncio.Lock)   # one state change at a time
 
@@ -182,6 +190,11 @@ class Scheduler:
         self._snapshot_dirty = False
         self._running = False
         self.upload_limit_bytes = int(float(settings.upload_limit_mb) * 1024 * 1024)
+        self.dispatcher = Dispatcher(getattr(settings, "fairness", None) or Fairness())
+        self._models: dict[str, tuple[Any, Model]] = {}      # workflow -> (its template, the model it loads)
+        self._plan: tuple[list[int], dict[int, tuple[int, Planned | None]]] | None = None   # until something changes
+        self._published_in_line_order: bool | None = None
+        self._unsubscribe_host_gpu: Callable[[], None] | None = None
 
     # ---- start and stop ------------------------------------------------------------------------
 
@@ -193,6 +206,7 @@ class Scheduler:
             backend.client.add_listener(backend.listener)
         if self.pool is not None:
             self.pool.add_listener(self._on_pool_health)
+        self._unsubscribe_host_gpu = self.bus.subscribe(HostGpuChanged, self._on_host_gpu)
         resume: list[Entry] = []
         for item in loaded:
             entry = Entry(item.job, item.order, item.input_path)
@@ -200,6 +214,7 @@ class Scheduler:
             if entry.job.state == JobState.QUEUED or not entry.job.prompt_id:
                 entry.job.state = JobState.QUEUED    # a SUBMITTED row without a prompt_id never reached ComfyUI
                 self.queue.join(entry.job.id, entry.job.user_id, entry.job.priority, entry.order)
+                self._line_up(entry)
             else:
                 self.queue.count_in(entry.job.user_id)
                 resume.append(entry)
@@ -231,6 +246,9 @@ class Scheduler:
                 backend.client.remove_listener(backend.listener)
         if self.pool is not None:
             self.pool.remove_listener(self._on_pool_health)
+        if self._unsubscribe_host_gpu is not None:
+            self._unsubscribe_host_gpu()
+            self._unsubscribe_host_gpu = None
         await self.tasks.close()
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
@@ -270,10 +288,12 @@ class Scheduler:
         """A newly stored job joins the waiting list (JobQueued is published); returns its position."""
         entry = Entry(job, job.id, input_path)
         self.entries[job.id] = entry
-        position = self.queue.join(job.id, job.user_id, job.priority, entry.order)
+        self.queue.join(job.id, job.user_id, job.priority, entry.order)
+        self._line_up(entry)
+        self.changed()
+        position = self.position(job.id)
         self._published_position[job.id] = position
         self.bus.publish(JobQueued(job.id, job.user_id, job.snapshot(), position))
-        self.changed()
         self.dispatch()
         return position
 
@@ -283,13 +303,27 @@ class Scheduler:
         entry.backend = None
         entry.recovered = False
         self.queue.wait_again(entry.job.id, entry.job.priority, entry.order)
+        self._line_up(entry)
         self.changed()
         self.dispatch()
+
+    def _line_up(self, entry: Entry) -> None:
+        """The dispatcher learns of a job in the waiting line, and the model it loads."""
+        job = entry.job
+        self.dispatcher.wait(job.id, job.priority, self._model_of(job.workflow), job.workflow)
+
+    def _model_of(self, workflow: str) -> Model:
+        template = self._workflows().get(workflow)
+        known = self._models.get(workflow)
+        if known is None or known[0] is not template:
+            known = self._models[workflow] = (template, model_of(template.graph_with_models()) if template else frozenset())
+        return known[1]
 
     def _forget(self, entry: Entry) -> None:
         job_id = entry.job.id
         self.entries.pop(job_id, None)
         self.queue.leave(job_id, entry.job.user_id)
+        self.dispatcher.leave(job_id)
         self._published_position.pop(job_id, None)
         self._avoiding.discard(job_id)
         self._drop_prompt(entry)
@@ -332,6 +366,7 @@ class Scheduler:
     def set_priority(self, job_id: int, priority: int) -> None:
         self.entries[job_id].job.priority = priority
         self.queue.set_priority(job_id, priority)
+        self._line_up(self.entries[job_id])
         self.changed()
 
     # ---- dispatching ---------------------------------------------------------------------------
@@ -345,15 +380,27 @@ class Scheduler:
             if not free:
                 return
             backend = min(free, key=lambda b: len(b.slots))
-            job_id = self.queue.take_next(self._skip_for(backend) if self._avoiding else None)
+            held = self.dispatcher.backend(backend.url).loaded
+            job_id = self._next_for(backend, free)
             if job_id is None:
                 return
             entry = self.entries[job_id]
+            model = self._model_of(entry.job.workflow)
+            entry.loads_model = bool(model) and model != held
             entry.phase = Phase.PREPARING
             entry.attempts_at_dispatch = entry.job.attempts
             self._occupy(entry, backend)
             self.changed()
             entry.task = self._spawn(self._drive(entry, resume=False), f"job {job_id}")
+
+    def _next_for(self, backend: BackendState, free: list[BackendState]) -> int | None:
+        """The waiting job `backend` takes now (core/dispatch.py), out of the waiting line."""
+        skip = self._skip_for(backend) if self._avoiding else frozenset()
+        others = [b.url for b in self.backends if b is not backend and b.takes_work]
+        job_id = self.dispatcher.pick(backend.url, self.queue, others, time.monotonic(), skip)
+        if job_id is not None:
+            self.queue.take(job_id)
+        return job_id
 
     def _skip_for(self, backend: BackendState) -> set[int]:
         """Jobs that already failed on `backend` wait for another healthy one, if there is one."""
@@ -554,7 +601,7 @@ class Scheduler:
         if not ended:
             return
         if not entry.recovered:
-            self.eta.record(job.workflow, backend.url, job.generation_s or 0.0)
+            self.eta.record(job.workflow, backend.url, job.generation_s or 0.0, loaded=entry.loads_model)
         if self.settings.export_path:
             self._spawn(asyncio.to_thread(_export, list(outputs), Path(self.settings.export_path).expanduser()),
                         f"export {job.id}")
@@ -667,6 +714,8 @@ class Scheduler:
                 if any(e.recovered for e in backend.slots):
                     self._reconcile_soon(backend)
             elif isinstance(event, cev.SocketConnected):
+                if not backend.slots:         # ComfyUI may have restarted: its memory is empty then
+                    self.dispatcher.forget_models(backend.url)
                 backend.socket_up = True
                 self._health_changed(backend, "websocket connected")
             elif isinstance(event, cev.SocketDisconnected):
@@ -751,6 +800,8 @@ class Scheduler:
             (log.info if up else log.warning)("ComfyUI %s is %s: %s", backend.url, "up" if up else "down", reason)
             self.bus.publish(BackendHealthChanged(backend.url, up, reason))
             self.changed()          # ETAs depend on how many backends are up
+            if up and self._running:
+                self._spawn(self._read_memory(backend), f"memory report {backend.url}")
         if up:
             self._clean_soon(backend)
             self.dispatch()
@@ -773,6 +824,26 @@ class Scheduler:
             if entry.job.prompt_id:
                 self._mark_stale(backend, entry.job.prompt_id)
             await self._retry(entry, f"{backend.url} stopped answering")
+
+    async def _read_memory(self, backend: BackendState) -> None:
+        """Whether the backend's /system_stats gives GPU memory figures that make sense: if not, it
+        runs jobs first come first served (core/dispatch.py says so in the log)."""
+        try:
+            stats = await backend.client.system_stats()
+        except ComfyError as exc:
+            log.debug("no memory report from %s: %s", backend.url, exc)
+            return
+        device = stats.devices[0] if stats.devices else None
+        self.dispatcher.memory_report(backend.url, device.vram_total if device else None,
+                                      device.vram_free if device else None)
+        self.changed()
+
+    def _on_host_gpu(self, event: HostGpuChanged) -> None:
+        """The host took the GPU: ComfyUI was asked to unload every model."""
+        if event.in_use:
+            for backend in self.backends:
+                self.dispatcher.forget_models(backend.url)
+            self.changed()
 
     def _mark_stale(self, backend: BackendState, prompt_id: str) -> None:
         """A prompt of ours on `backend` whose job is gone from there (moved on, cancelled)."""
@@ -806,6 +877,7 @@ class Scheduler:
 
     def changed(self) -> None:
         """Something positions or the snapshot show changed: publish soon (coalesced)."""
+        self._plan = None
         self._snapshot_dirty = True
         self._changed.set()
 
@@ -827,19 +899,60 @@ class Scheduler:
             await asyncio.sleep(self.position_interval_s)
 
     def snapshot(self) -> QueueSnapshot:
-        return QueueSnapshot(tuple(self.queue), tuple(b.snapshot() for b in self.backends), self.queue.paused,
+        return QueueSnapshot(tuple(self.run_order()), tuple(b.snapshot() for b in self.backends), self.queue.paused,
                              self.store.ok)
+
+    # ---- the run order: positions and ETAs -----------------------------------------------------
+
+    def run_order(self) -> list[int]:
+        """The waiting jobs in the order they will leave for ComfyUI."""
+        return list(self.queue) if self.dispatcher.in_line_order else self._planned()[0]
+
+    def position(self, job_id: int) -> int | None:
+        """1 = the next to leave for ComfyUI; None when not waiting."""
+        if job_id not in self.queue:
+            return None
+        if self.dispatcher.in_line_order:
+            return self.queue.position(job_id)
+        return self._planned()[1][job_id][0] + 1
+
+    def _planned(self) -> tuple[list[int], dict[int, tuple[int, Planned | None]]]:
+        """core/dispatch.py's choices replayed forward from now (kept until something changes):
+        the run order, and for each job its index in it and its planned run."""
+        if self._plan is None:
+            serving = [b for b in self.backends if b.takes_work] or self.backends
+            views = [(BackendView(b.url, self.dispatcher.backend(b.url).loaded, self.dispatcher.backend(b.url).known),
+                      sum(self._remaining(e) for e in b.slots)) for b in serving]
+            planned = plan(self.dispatcher.line(self.queue), views, time.monotonic(), self.dispatcher.fairness,
+                           lambda job, backend, loads: self.eta.expected(job.workflow, backend, loads))
+            runs = {p.job_id: p for p in planned}
+            order = [p.job_id for p in planned] + [j for j in self.queue if j not in runs]   # none may take them
+            self._plan = (order, {job_id: (index, runs.get(job_id)) for index, job_id in enumerate(order)})
+        return self._plan
 
     def publish_positions(self) -> None:
         start = self.queue.waiting.take_changed_from()
+        in_line_order = self.dispatcher.in_line_order
+        if not in_line_order or self._published_in_line_order is False:
+            start = 0                        # the order is the plan's (or just was): look at every job
+        self._published_in_line_order = in_line_order
         if start is None:
             return
         length = len(self.queue)
-        ahead, backends = self._eta_base()
         published = self._published_position
+        if not in_line_order:
+            order, planned = self._planned()
+            for index, job_id in enumerate(order):
+                if published.get(job_id) != index + 1:
+                    published[job_id] = index + 1
+                    self.bus.publish(JobPositionChanged(job_id, self.entries[job_id].job.user_id, index + 1, length,
+                                                        self._planned_eta(planned[job_id][1])))
+            return
+        ahead, backends = self._eta_base()
+        held = self._held()
         for index, job_id in enumerate(self.queue):
             entry = self.entries[job_id]
-            own = self.eta.expected(entry.job.workflow)
+            own, held = self._in_line(entry, held)
             if index >= start:
                 position = index + 1
                 if published.get(job_id) != position:
@@ -848,6 +961,23 @@ class Scheduler:
                                                         ahead / backends + own))
             ahead += own
 
+    def _held(self) -> Model | None:
+        """The model the next job in line finds loaded (jobs in line order): the least busy backend's."""
+        serving = [b for b in self.backends if b.takes_work] or self.backends
+        if not serving:
+            return None
+        least_busy = min(serving, key=lambda b: sum(self._remaining(e) for e in b.slots))
+        return self.dispatcher.backend(least_busy.url).loaded
+
+    def _in_line(self, entry: Entry, held: Model | None) -> tuple[float, Model | None]:
+        """(expected seconds, the model loaded after it) of a job run in line order after `held`."""
+        model = self._model_of(entry.job.workflow)
+        loads = bool(model) and model != held
+        return self.eta.expected(entry.job.workflow, None, loads), (model or held)
+
+    def _planned_eta(self, run: Planned | None) -> float | None:
+        return None if run is None else run.end_s
+
     def _eta_base(self) -> tuple[float, int]:
         """Work still inside ComfyUI (seconds) and how many backends share the queue."""
         up = sum(1 for b in self.backends if b.up) or len(self.backends) or 1
@@ -855,7 +985,7 @@ class Scheduler:
 
     def _remaining(self, entry: Entry) -> float:
         backend = entry.backend.url if entry.backend else None
-        expected = self.eta.expected(entry.job.workflow, backend)
+        expected = self.eta.expected(entry.job.workflow, backend, entry.loads_model)
         if entry.job.state == JobState.RUNNING and entry.job.started_at is not None:
             elapsed = (self.clock() - entry.job.started_at).total_seconds()
             return max(0.0, expected - elapsed)
@@ -872,13 +1002,18 @@ class Scheduler:
                           (e.job.state == JobState.RUNNING or e.dispatched_at < entry.dispatched_at)]
                 own += sum(self._remaining(e) for e in before)
             return own
-        position = self.queue.position(job_id)
-        if position is None:
+        if job_id not in self.queue:
             return None
+        if not self.dispatcher.in_line_order:
+            return self._planned_eta(self._planned()[1][job_id][1])
         ahead, backends = self._eta_base()
-        for index in range(position - 1):
-            ahead += self.eta.expected(self.entries[self.queue.waiting.at(index)].job.workflow)
-        return ahead / backends + self.eta.expected(entry.job.workflow)
+        held = self._held()
+        for other in self.queue:
+            own, held = self._in_line(self.entries[other], held)
+            if other == job_id:
+                return ahead / backends + own
+            ahead += own
+        return None
 
     def in_flight(self) -> list[Entry]:
         entries = [e for b in self.backends for e in b.slots]

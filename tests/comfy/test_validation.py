@@ -39,7 +39,7 @@ def test_missing_gguf_class_names_the_custom_node_pack(workflows, object_info):
     assert problem.kind is ProblemKind.MISSING_CLASS
     assert (problem.node_id, problem.class_type, problem.input_name) == ("1", "UnetLoaderGGUF", None)
     assert ("UnetLoaderGGUF is not installed in ComfyUI: install the ComfyUI-GGUF custom nodes "
-            "(city96/ComfyUI-GGUF)") in problem.message
+            "(city96/ComfyUI-GGUF, https://github.com/city96/ComfyUI-GGUF)") in problem.message
 
 
 def test_every_missing_class_is_reported(workflows, object_info):
@@ -48,7 +48,9 @@ def test_every_missing_class_is_reported(workflows, object_info):
     problems = validate(workflows.get("flux_edit"), object_info)
     missing = {p.class_type for p in problems if p.kind is ProblemKind.MISSING_CLASS}
     assert missing == {"ReferenceLatent", "FluxGuidance"}
-    assert all("ComfyUI-Manager" in p.message for p in problems)
+    # core nodes this ComfyUI lacks: the fix is to update ComfyUI
+    assert all("is a ComfyUI core node that this ComfyUI does not have: update ComfyUI" in p.message
+               for p in problems)
 
 
 def test_missing_model_suggests_the_closest_files(workflows, object_info):

@@ -177,3 +177,35 @@ def test_plan_matches_replaying_choose_and_take():
         backend.loaded = job.model
         order.append(job.job_id)
     assert [p.job_id for p in planned] == order
+
+
+# ---- the scheduler's bookkeeping -------------------------------------------------------------
+
+def test_the_dispatcher_picks_counts_passes_and_remembers_what_each_backend_holds():
+    from core.dispatch import Dispatcher
+    dispatcher = Dispatcher(ON)
+    for job_id, model in ((1, A), (2, B), (3, A)):
+        dispatcher.wait(job_id, 0, model)
+    assert not dispatcher.in_line_order
+    assert dispatcher.pick("gpu0", [1, 2, 3], [], now=0.0) == 1          # nothing loaded: first in line
+    assert dispatcher.backends["gpu0"].loaded == A
+    assert dispatcher.pick("gpu0", [2, 3], [], now=1.0) == 3             # A is loaded: job 3 passes job 2
+    assert dispatcher.jobs[2].bypassed == 1 and dispatcher.jobs[2].turn_at == 1.0
+    assert dispatcher.in_line_order                                       # only B waits now
+    dispatcher.forget_models("gpu0")
+    assert dispatcher.backends["gpu0"].loaded is None
+
+
+def test_a_backend_whose_memory_report_is_missing_or_impossible_runs_first_come_first_served(caplog):
+    from core.dispatch import Dispatcher
+    dispatcher = Dispatcher(ON)
+    for job_id, model in ((1, B), (2, A)):
+        dispatcher.wait(job_id, 0, model)
+    dispatcher.backend("gpu0").loaded = A
+    assert dispatcher.memory_report("gpu0", 24 * 2**30, 30 * 2**30) is False        # more free than there is
+    assert dispatcher.memory_report("gpu0", 0, 0) is False                           # fields missing
+    assert [r.message for r in caplog.records].count(
+        "ComfyUI gpu0 reports no usable GPU memory figures (vram_total=25769803776, vram_free=32212254720): "
+        "its jobs run first come first served") == 1                                 # said once
+    assert dispatcher.pick("gpu0", [1, 2], [], now=0.0) == 1                          # first in line, not A
+    assert dispatcher.memory_report("gpu0", 24 * 2**30, 2 * 2**30) is True

@@ -181,3 +181,20 @@ async def test_started_it_watches_the_programs_on_its_own(job_service, host_gpu,
         assert job_service.paused
     finally:
         await gpu.stop()
+
+
+async def test_the_hold_is_not_stored_so_a_restart_looks_at_the_schedule_again(make_job_service, app_paths,
+                                                                              core_bus):
+    from core.store import Database
+    db = await Database.open(None, app_paths.data_dir)
+    try:
+        service = await make_job_service(db=db)
+        gpu = HostGpu(queue=service, backends=lambda: service.test_clients, publish=core_bus.publish,
+                      clock=Clock(at(0, 12)))
+        await gpu.take()
+        assert service.paused
+        await service.stop()
+        again = await make_job_service(db=db)
+        assert not again.paused
+    finally:
+        await db.close()

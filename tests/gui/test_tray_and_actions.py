@@ -273,6 +273,7 @@ async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(
 
     backend = Backend()
     service = gui_services.job_service
+    service.hold = lambda held: service.pause() if held else service.resume()
     gui_services.host_gpu = HostGpu(queue=service, backends=lambda: [backend], publish=gui_services.bus.publish,
                                     clock=lambda: datetime.now(timezone.utc))
     app = build(qtbot, gui_services)
