@@ -20,8 +20,8 @@ import discord
 from bot.buttons import PersistentButton
 from bot.checks import is_admin
 from bot.i18n import format_duration, interaction_lang
-from bot.requests import edit_result, reroll
-from core.jobs import JobCancelled, JobFailed, JobFinished
+from bot.requests import edit_result, reroll, retry
+from core.jobs import FailureCode, JobCancelled, JobFailed, JobFinished
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -34,6 +34,7 @@ PROMPT_MAX = 4000
 MODAL_PROMPT_ID = "imagebot:edit_prompt"
 _LINE_MARKUP = re.compile(r"(?m)^(\s*)(#|>|-(?=\s))")
 _NUMBERED = re.compile(r"(?m)^(\s*\d+)\.(?=\s)")
+_OUT_OF_MEMORY = re.compile(r"out ?of ?memory|\bOOM\b|CUDA error: out of memory|Allocation on device", re.IGNORECASE)
 MIN_WAIT_SHOWN_S = 1.0        # a shorter wait in the queue is not worth a mention
 
 
@@ -79,6 +80,13 @@ def prompt_embed(catalog, lang: str, request) -> discord.Embed:
     return embed
 
 
+def failure_reason(catalog, lang: str, event: JobFailed) -> str:
+    """Why it failed, in the user's words; a GPU out of memory gets its own advice."""
+    if event.code == FailureCode.COMFY_ERROR and _OUT_OF_MEMORY.search(event.text or ""):
+        return catalog.text("failure.out_of_memory", lang)
+    return catalog.try_text(f"failure.{event.code}", lang) or catalog.text("failure.default", lang, code=event.code)
+
+
 def result_view(job_id: int, owner_id: int, lang: str, catalog) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(job_id, label=catalog.text("button.reroll", lang)))
@@ -113,9 +121,11 @@ async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
         await _show(status, kwargs, attachments)
         return
     if isinstance(event, JobFailed):
-        reason = catalog.try_text(f"failure.{event.code}", lang) or catalog.text("failure.default", lang, code=event.code)
-        content = catalog.text("status.failed", lang, mention=mention, job_id=event.job_id, reason=reason)
-        await _show(status, dict(content=content, allowed_mentions=only_user(user_id), embed=None, view=None), [])
+        content = catalog.text("status.failed", lang, mention=mention, job_id=event.job_id,
+                               reason=failure_reason(catalog, lang, event))
+        view = discord.ui.View(timeout=None)
+        view.add_item(RetryButton(event.job_id, label=catalog.text("button.retry", lang)))
+        await _show(status, dict(content=content, allowed_mentions=only_user(user_id), embed=None, view=view), [])
         return
     if isinstance(event, JobCancelled):
         key = "status.cancelled" if event.by_user_id in (None, user_id) else "status.cancelled_by_admin"
@@ -168,6 +178,18 @@ class RerollButton(PersistentButton, template=r"imagebot:reroll:(\d+)"):
         await reroll(bot, interaction, self.job_id)
 
 
+class RetryButton(PersistentButton, template=r"imagebot:retry:(\d+)"):
+    """Under a failure: the same request again, same seed (a transient fault should not change the image)."""
+    action, emoji, style = "retry", "🔁", discord.ButtonStyle.primary
+
+    def __init__(self, job_id: int, *, label: str | None) -> None:
+        super().__init__(job_id, label=label)
+        self.job_id = job_id
+
+    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+        await retry(bot, interaction, self.job_id)
+
+
 class EditButton(PersistentButton, template=r"imagebot:edit:(\d+)"):
     action, emoji, style = "edit", "✏️", discord.ButtonStyle.secondary
 
@@ -206,12 +228,37 @@ class DeleteButton(PersistentButton, template=r"imagebot:delete:(\d+):(\d+)"):
         self.owner_id = owner_id
 
     async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+        lang = interaction_lang(interaction)
         if interaction.user.id != self.owner_id and not is_admin(bot.settings, interaction.user):
-            text = bot.catalog.text("delete.not_owner", interaction_lang(interaction))
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(bot.catalog.text("delete.not_owner", lang), ephemeral=True)
             return
-        await interaction.response.defer()
+        await interaction.response.send_message(bot.catalog.text("delete.ask", lang), ephemeral=True,
+                                                view=ConfirmDelete(bot, interaction.message, lang))
+
+
+class ConfirmDelete(discord.ui.View):
+    """The ephemeral "Delete this image?" question: Delete removes the result, Keep leaves it."""
+
+    def __init__(self, bot: "ImageBot", result: discord.Message, lang: str) -> None:
+        super().__init__(timeout=5 * 60)
+        self.bot, self.result = bot, result
+        yes = discord.ui.Button(label=bot.catalog.text("button.delete", lang), emoji="🗑️", style=discord.ButtonStyle.danger)
+        no = discord.ui.Button(label=bot.catalog.text("button.keep_image", lang), style=discord.ButtonStyle.secondary)
+        yes.callback, no.callback = self._delete, self._keep
+        self.add_item(yes)
+        self.add_item(no)
+
+    async def _delete(self, interaction: discord.Interaction) -> None:
         try:
-            await interaction.message.delete()
+            await self.result.delete()
         except discord.NotFound:
-            pass
+            pass           # already gone: the answer is the same
+        await self._answer(interaction, "delete.done")
+
+    async def _keep(self, interaction: discord.Interaction) -> None:
+        await self._answer(interaction, "delete.kept")
+
+    async def _answer(self, interaction: discord.Interaction, key: str) -> None:
+        self.stop()
+        text = self.bot.catalog.text(key, interaction_lang(interaction))
+        await interaction.response.edit_message(content=text, view=None)

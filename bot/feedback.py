@@ -35,8 +35,8 @@ import discord
 from bot.delivery import deliver_final
 from bot.i18n import format_duration, format_percent, lang_of
 from core.gpu_mode import HostGpuChanged
-from core.jobs import (BackendHealthChanged, Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged,
-                       JobProgress, JobQueued, JobStarted, JobState)
+from core.jobs import (Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged, JobProgress, JobQueued,
+                       JobStarted, JobState, QueueSnapshot)
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -106,6 +106,8 @@ class StatusMessage:
         self.queue_length: int | None = None
         self.eta_s: float | None = None
         self.running = False
+        self.progress_text = ""                # the running job's last progress line
+        self.attempted = False                 # it went to ComfyUI once: back in the queue means a retry
         self.finished_at: float | None = None   # perf_counter when the final event arrived
 
     # ---------------------------------------------------------------- wanted state
@@ -118,21 +120,31 @@ class StatusMessage:
         return self.hub.bot.catalog.text(key, self.lang, model=self.model, job_id=self.job_id, **params)
 
     def render_queued(self) -> None:
-        if self.running or self.position is None:
+        """What the job's message says between its events, from the queue's state: the first
+        reason it cannot go on wins (offline, the host's GPU, paused), and no ETA is promised
+        then."""
+        hub = self.hub
+        offline = hub.backends_down()
+        if self.running:
+            self.text = self._text("status.running_offline") if offline else (self.progress_text or self.text)
+            return
+        if self.position is None:
             return
         if self.position == 0:      # left our queue for ComfyUI's; JobStarted follows when it runs
-            self.text = self._text("status.sent")
+            self.text = self._text("status.running_offline" if offline else "status.sent")
             return
-        if self.hub.host_gpu.in_use:
-            self.text = self._text("status.host_gpu", position=self.position,
-                                   back=self.hub.host_gpu_back_text(self.lang))
-            return
-        if self.hub.backends_down():
+        if offline:
             self.text = self._text("status.waiting_backend", position=self.position)
-            return
-        eta = "" if self.eta_s is None else self.hub.bot.catalog.text("status.eta", self.lang, eta=format_duration(self.eta_s, self.lang))
-        self.text = self._text("status.queued", position=self.position,
-                               queue_length=self.queue_length or self.position, eta=eta)
+        elif hub.host_gpu.in_use:
+            self.text = self._text("status.host_gpu", position=self.position, back=hub.host_gpu_back_text(self.lang))
+        elif hub.paused():
+            self.text = self._text("status.paused", position=self.position)
+        else:
+            eta = "" if self.eta_s is None else hub.bot.catalog.text(
+                "status.eta", self.lang, eta=format_duration(self.eta_s, self.lang))
+            key = "status.retrying" if self.attempted else "status.queued"
+            self.text = self._text(key, position=self.position, queue_length=self.queue_length or self.position,
+                                   eta=eta)
 
     def apply(self, event: JobEvent) -> None:
         if self.final is not None:
@@ -146,15 +158,20 @@ class StatusMessage:
         elif isinstance(event, JobPositionChanged):
             self.running = False          # back in the queue after a retry
             self.position, self.queue_length, self.eta_s = event.position, event.queue_length, event.eta_s
+            if event.position == 0:
+                self.attempted = True
             self.render_queued()
         elif isinstance(event, JobStarted):
-            self.running = True
-            self.text = self._text("status.starting")
+            self.running = self.attempted = True
+            self.progress_text = self._text("status.starting")
+            self.render_queued()
         elif isinstance(event, JobProgress):
             self.running = True
             fraction = event.value / event.max if event.max else 0.0
             fraction = max(0.0, min(1.0, fraction))
-            self.text = self._text("status.running", bar=progress_bar(fraction), percent=format_percent(fraction, self.lang))
+            self.progress_text = self._text("status.running", bar=progress_bar(fraction),
+                                            percent=format_percent(fraction, self.lang))
+            self.render_queued()
             if event.preview:
                 self.preview, self.preview_mime = event.preview, event.preview_mime
                 self.preview_seq += 1
@@ -288,7 +305,7 @@ class FeedbackHub:
         self._adopting: dict[int, list[JobEvent]] = {}
         self._ignored: set[int] = set()
         self._done: OrderedDict[int, None] = OrderedDict()
-        self._health: dict[str, bool] = {}
+        self.queue_state: QueueSnapshot | None = None     # the latest snapshot: paused, backends' health
         self.host_gpu = HostGpuChanged(False, (), None)
         self._tasks: set[asyncio.Task] = set()
         self._budgets: dict[int | None, ChannelBudget] = {}
@@ -301,9 +318,11 @@ class FeedbackHub:
             return
         self._unsubscribe = [
             self.bot.bus.subscribe(JobEvent, self._on_event),
-            self.bot.bus.subscribe(BackendHealthChanged, self._on_event),
+            self.bot.bus.subscribe(QueueSnapshot, self._on_event),
             self.bot.bus.subscribe(HostGpuChanged, self._on_event),
         ]
+        if self.bot.job_service is not None:
+            self.queue_state = self.bot.job_service.snapshot()
         self._router = asyncio.get_running_loop().create_task(self._route_forever(), name="imagebot-feedback-router")
         self._spawn(self.deliver_outbox())
 
@@ -363,7 +382,12 @@ class FeedbackHub:
         return self.bot.catalog.text("host_gpu.back_at", lang, time=f"<t:{int(back_at.timestamp())}:t>")
 
     def backends_down(self) -> bool:
-        return bool(self._health) and not any(self._health.values())
+        """Every image server is offline (as the queue's snapshot says)."""
+        backends = self.queue_state.backends if self.queue_state is not None else ()
+        return bool(backends) and not any(b.healthy for b in backends)
+
+    def paused(self) -> bool:
+        return self.queue_state is not None and self.queue_state.paused
 
     def model_name(self, workflow: str) -> str:
         for info in self.bot.job_service.workflows():
@@ -385,10 +409,10 @@ class FeedbackHub:
                 status.render_queued()
                 self.kick(status)
             return
-        if isinstance(item, BackendHealthChanged):
-            was_down = self.backends_down()
-            self._health[item.backend] = item.healthy
-            if was_down != self.backends_down():
+        if isinstance(item, QueueSnapshot):
+            before = (self.backends_down(), self.paused())
+            self.queue_state = item
+            if before != (self.backends_down(), self.paused()):
                 for status in self.statuses.values():
                     status.render_queued()
                     self.kick(status)

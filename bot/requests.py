@@ -242,6 +242,15 @@ async def edit_result(bot: "ImageBot", interaction: discord.Interaction, job_id:
 
 async def reroll(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> None:
     """The Reroll button: the same request with a new seed, for whoever pressed it."""
+    await _again(bot, interaction, job_id, keep_seed=False)
+
+
+async def retry(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> None:
+    """The Retry button under a failure: the same request, the same seed."""
+    await _again(bot, interaction, job_id, keep_seed=True)
+
+
+async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool) -> None:
     job = await _pressed_on(bot, interaction, job_id)
     if job is None:
         return
@@ -256,5 +265,6 @@ async def reroll(bot: "ImageBot", interaction: discord.Interaction, job_id: int)
             return
         input_name = input_name or f"job_{job_id}.png"
     await submit(bot, interaction, workflow=request.workflow, prompt=request.prompt,
-                 negative_prompt=request.negative_prompt, width=request.width, height=request.height, seed=None,
+                 negative_prompt=request.negative_prompt, width=request.width, height=request.height,
+                 seed=(job.seed if job.seed is not None else request.seed) if keep_seed else None,
                  input_image=input_image, input_image_name=input_name, parent_job_id=job_id)

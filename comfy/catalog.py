@@ -249,6 +249,9 @@ def load_workflows(folder: str | os.PathLike[str], shipped: str | os.PathLike[st
         ship_graphs, ship_manifests = _scan(shipped_folder)
         for stem, path in ship_graphs.items():
             if stem in removed:
+                if stem in user_graphs and _same_file(user_graphs[stem], path):
+                    user_graphs.pop(stem)        # an old copy of the removed default: removed too
+                    user_manifests.pop(stem, None)
                 continue
             user_graph = user_graphs.get(stem)
             if user_graph is not None and not _same_file(user_graph, path):

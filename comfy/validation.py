@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from comfy.graph import is_link
+from comfy.graph import is_link, live_nodes
 from comfy.node_packs import missing_class_message
 from comfy.manifest import MODEL_INPUT_LABELS, WorkflowTemplate
 
@@ -71,7 +71,11 @@ def validate_graph(graph: Mapping[str, Any], object_info: Mapping[str, Any], *,
                    model_inputs: set[tuple[str, str]] = frozenset()) -> list[Problem]:
     problems: list[Problem] = []
     has_output = False
+    # ComfyUI checks and runs only what its output nodes need; a node connected to nothing is ignored.
+    live = live_nodes(graph, object_info) or set(graph)
     for node_id, node in graph.items():
+        if node_id not in live:
+            continue
         class_type = node["class_type"]
         info = object_info.get(class_type)
         if info is None:

@@ -64,8 +64,7 @@ def needs_setup(services: GuiServices) -> bool:
 
 
 def initial_status(services: GuiServices) -> StatusSnapshot:
-    """Bot, ComfyUI and pause as the services have them now; the queue counts follow from the
-    dashboard's queue model once it has loaded (TrayApp)."""
+    """Bot, ComfyUI, the queue and pause as the services have them now (the queue's own snapshot)."""
     bot = services.bot
     if not services.settings.discord_token:
         bot_state = "absent"
@@ -73,13 +72,16 @@ def initial_status(services: GuiServices) -> StatusSnapshot:
         bot_state = "stopped"
     else:   # main.py starts a configured bot at once: it is on its way until it says otherwise
         bot_state = "connected" if bot.is_connected() else "connecting"
+    queue = services.job_service.snapshot()
     supervisor = services.supervisor
     if supervisor is not None:
         comfy, comfy_message = supervisor.state.value, ""
-    else:      # attach mode: the queue's health per backend (BackendHealthChanged keeps it current)
-        down = [url for url, up in services.job_service.backend_status() if not up]
-        comfy, comfy_message = ("waiting", ", ".join(down)) if down else ("up", "")
-    return StatusSnapshot(bot=bot_state, comfy=comfy, comfy_message=comfy_message, paused=services.job_service.paused)
+    else:      # attach mode: each backend's health, from the queue (QueueSnapshot keeps it current)
+        down = [f"{b.url}: {b.reason}" for b in queue.backends if not b.healthy]
+        comfy, comfy_message = ("waiting", "; ".join(down)) if down else ("up", "")
+    return StatusSnapshot(bot=bot_state, comfy=comfy, comfy_message=comfy_message, waiting=queue.queue_length,
+                          running=len(queue.running), pending=len(queue.pending), paused=queue.paused,
+                          store_ok=queue.store_ok)
 
 
 class TrayApp:
@@ -106,11 +108,9 @@ class TrayApp:
         bridge.backend_health.connect(self._on_backend_health)
         bridge.bot_state.connect(self._on_bot_state)
         bridge.queue_paused.connect(self.status.on_paused)
-        bridge.queue_snapshot.connect(lambda snapshot: self.status.on_paused(snapshot.paused))
         bridge.host_gpu.connect(self.actions.on_host_gpu_changed)
-        queue_model = self.dashboard.queue_tab.model
-        self.status.on_counts(*queue_model.counts())
-        queue_model.counts_changed.connect(self.status.on_counts)
+        bridge.queue_snapshot.connect(self._on_queue_snapshot)
+        bridge.store_health.connect(self._on_store_health)
         self.tray.fallback_notice.connect(self.dashboard.show_notice)
         self.actions.open_dashboard_requested.connect(lambda: self.dashboard.open())
         self.actions.open_settings_requested.connect(lambda: self.open_wizard(first_run=False))
@@ -151,6 +151,21 @@ class TrayApp:
         before = self.status.snapshot.comfy
         self.status.on_backend_health(event)
         self._comfy_changed(before)
+
+    def _on_queue_snapshot(self, snapshot) -> None:
+        before = self.status.snapshot.comfy
+        self.status.on_queue_snapshot(snapshot)
+        self._comfy_changed(before)
+
+    def _on_store_health(self, event) -> None:
+        self.status.on_store_health(event)
+        if event.ok:
+            self.dashboard.notice.clear("store")
+        else:
+            self.tray.notify(translate("TrayApp", "Database unreachable"),
+                             translate("TrayApp", "New requests are refused until it answers again; running jobs "
+                                                  "finish. ({details})").format(details=event.reason), True,
+                             key="store")
 
     def _comfy_changed(self, before: str) -> None:
         """One notification when ComfyUI goes down; its banner goes away when ComfyUI is back."""

@@ -56,6 +56,8 @@ class Dashboard(QMainWindow):
         self.status_label = QLabel()
         self.statusBar().addWidget(self.status_label, 1)
         status.changed.connect(self.show_status)
+        status.changed.connect(self.queue_tab.show_summary)
+        self.queue_tab.show_summary(status.snapshot)
         self.show_status(status.snapshot)
 
     def show_status(self, snapshot: StatusSnapshot) -> None:

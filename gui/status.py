@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal
 
 from comfy.supervisor import ComfyStateChanged
-from core.jobs import BackendHealthChanged
-from core.status import BotStateChanged
+from core.jobs import BackendHealthChanged, QueueSnapshot
+from core.status import BotStateChanged, StoreHealthChanged
 
 COMFY_WORDS = {
     "up": QT_TRANSLATE_NOOP("Status", "up"), "starting": QT_TRANSLATE_NOOP("Status", "starting…"),
@@ -45,15 +45,20 @@ class StatusSnapshot:
     bot_message: str = ""        # the bot's own words for its state (whom it is connected as, or why not)
     comfy: str = "unknown"       # a SupervisorState value, or "unknown" before the first health report
     comfy_message: str = ""
-    waiting: int = 0
-    running: int = 0
+    waiting: int = 0             # with us, not yet sent to ComfyUI (THE queue length)
+    running: int = 0             # executing in ComfyUI now
+    pending: int = 0             # sent to ComfyUI, not started yet
     paused: bool = False
+    store_ok: bool = True        # the database answers
+    store_message: str = ""
 
     @property
     def level(self) -> str:
         """ok / busy / warn / down / off: the tray dot's colour."""
         if self.bot == "absent":                  # nothing works before setup: grey, "Set up the bot"
             return "off"
+        if not self.store_ok:
+            return "down"
         if self.comfy in ("failed", "waiting") or self.bot in ("rejected", "unreachable", "disconnected"):
             return "down"
         if self.comfy in ("starting", "restarting") or self.bot == "connecting" or self.paused:
@@ -68,7 +73,7 @@ class StatusSnapshot:
 
     @property
     def jobs(self) -> int:
-        return self.waiting + self.running
+        return self.waiting + self.running + self.pending
 
     @property
     def comfy_down(self) -> bool:
@@ -79,18 +84,26 @@ class StatusSnapshot:
             return translate("Status", "paused: {waiting} waiting, {running} running").format(waiting=self.waiting, running=self.running)
         if self.comfy_down and self.waiting:
             return translate("Status", "{waiting} waiting for ComfyUI").format(waiting=self.waiting)
-        return translate("Status", "{waiting} waiting, {running} running").format(waiting=self.waiting, running=self.running)
+        text = translate("Status", "{waiting} waiting, {running} running").format(waiting=self.waiting,
+                                                                                running=self.running)
+        if self.pending:
+            text += translate("Status", ", {pending} next in ComfyUI").format(pending=self.pending)
+        return text
 
     def line(self) -> str:
         """One line: the dashboard's status bar."""
-        return translate("Status", "Bot: {bot}   ·   ComfyUI: {comfy}   ·   Queue: {queue}").format(
+        line = translate("Status", "Bot: {bot}   ·   ComfyUI: {comfy}   ·   Queue: {queue}").format(
             bot=bot_words(self.bot), comfy=comfy_words(self.comfy), queue=self.queue_text())
+        if not self.store_ok:
+            line = translate("Status", "Database unreachable") + "   ·   " + line
+        return line
 
     def tooltip(self) -> str:
         if self.bot == "absent":
             return "FuLLetLabs Image Bot\n" + translate("Status", "Not set up: open “Set up the bot…” in this menu")
         return "\n".join([
             "FuLLetLabs Image Bot",
+            *([translate("Status", "Database unreachable")] if not self.store_ok else []),
             translate("Status", "Bot: {state}").format(state=bot_words(self.bot)),
             translate("Status", "ComfyUI: {state}").format(state=comfy_words(self.comfy)),
             translate("Status", "Queue: {state}").format(state=self.queue_text()),
@@ -119,7 +132,21 @@ class AppStatus(QObject):
 
     def on_backend_health(self, event: BackendHealthChanged) -> None:
         self.backends[event.backend] = (event.healthy, event.reason)
-        if not self.watch_backends:
+        self._show_backends()
+
+    def on_queue_snapshot(self, snapshot: QueueSnapshot) -> None:
+        """The core's one account of the queue and the backends' health (coalesced)."""
+        for backend in snapshot.backends:
+            self.backends[backend.url] = (backend.healthy, backend.reason)
+        self.update(waiting=snapshot.queue_length, running=len(snapshot.running), pending=len(snapshot.pending),
+                    paused=snapshot.paused, store_ok=snapshot.store_ok)
+        self._show_backends()
+
+    def on_store_health(self, event: StoreHealthChanged) -> None:
+        self.update(store_ok=event.ok, store_message="" if event.ok else event.reason)
+
+    def _show_backends(self) -> None:
+        if not self.watch_backends or not self.backends:
             return
         down = [(url, reason) for url, (healthy, reason) in self.backends.items() if not healthy]
         if down:
@@ -149,5 +176,3 @@ class AppStatus(QObject):
     def on_paused(self, paused: bool) -> None:
         self.update(paused=paused)
 
-    def on_counts(self, waiting: int, running: int) -> None:
-        self.update(waiting=waiting, running=running)

@@ -1,5 +1,12 @@
 """Screenshots of the tray app for the README and reviews: `python tools/screenshots.py [out_dir]`.
 
+Two passes, each a process of its own (Qt takes the scale factor at start): 100 % and 200 %
+(QT_SCALE_FACTOR=2 on a 1920x1080 X screen, i.e. 960x540 logical pixels). Each renders Home, every
+tab and every wizard page in English and Spanish, light and dark, into build/screenshots/
+<lang>-<theme>-<scale>x/, measures the text contrast of every label and button on them
+(gui.theme.window_text_contrasts) and exits 1 when one is below 4.5:1. The 100 % pass also saves
+the README's set (English, light) into docs/screenshots/.
+
 Runs the real tray app (gui.app.TrayApp, as run_tray_app builds it) on the real JobService,
 SessionService and ComfySupervisor (attached), against the in-process fake ComfyUI, with a
 temporary IMAGEBOT_HOME and a queue of jobs, on an X server: it re-runs itself under
@@ -27,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+MATRIX = ROOT / "build" / "screenshots"
+LOOKS = [(language, theme) for language in ("en", "es") for theme in ("light", "dark")]
+MINIMUM_CONTRAST = 4.5
 
 PROMPTS = [
     ("mira", "a lighthouse on a basalt cliff at dusk, volumetric light, oil painting"),
@@ -48,7 +58,7 @@ def _reexec_under_xvfb() -> None:
     if not xvfb:
         sys.exit("screenshots need an X server: install xvfb (apt-get install xvfb xauth) or set DISPLAY")
     env = dict(os.environ, IMAGEBOT_SCREENSHOTS_CHILD="1")
-    cmd = [xvfb, "-a", "-s", "-screen 0 1400x900x24", sys.executable, __file__, str(OUT)]
+    cmd = [xvfb, "-a", "-s", "-screen 0 1920x1080x24", sys.executable, __file__, str(OUT)]
     sys.exit(subprocess.run(cmd, env=env).returncode)
 
 
@@ -197,14 +207,14 @@ async def _both(*steps) -> None:
         await step
 
 
-async def _run(out: Path) -> list[Path]:
+async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
+    """Render everything once per look; returns the files saved and the contrast problems found."""
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication
 
     from comfy.client import ComfyClient
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
-    from comfy.workflows import load_workflows
-    from core.bootstrap import ensure_user_files
+    from core.bootstrap import ensure_user_files, workflow_catalog
     from core.events import EventBus
     from core.jobs import JobRequest
     from core.jobservice import JobService
@@ -212,20 +222,31 @@ async def _run(out: Path) -> list[Path]:
     from core.paths import AppPaths
     from core.sessions import SessionService
     from core.settings import Settings
+    from core.status import BotStateChanged
     from core.store import Database
     from gui.app import TrayApp
-    from gui.services import BotIdentity, GuiServices
+    from gui.i18n import install_translations
+    from gui.services import BotIdentity, GuiServices, read_system_stats
+    from gui.theme import apply_theme, fit_to_screen, window_text_contrasts
     from tests.fake_comfyui.server import FakeComfyUI
     from tests.fixtures_core import shipped_object_info
     from tests.gui.fakes import FakeBot
 
     saved: list[Path] = []
+    problems: list[str] = []
+    qapp = QApplication.instance()
 
-    def shoot(widget, name: str) -> None:
+    def shoot(widget, folder: Path, name: str) -> None:
         QApplication.processEvents()
-        path = out / f"{name}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
         if widget.grab().save(str(path)):
             saved.append(path)
+
+    def measure(widget, where: str) -> None:
+        for ratio, what in window_text_contrasts(widget):
+            if ratio < MINIMUM_CONTRAST:
+                problems.append(f"{where}: {what} reads at {ratio:.2f}:1")
 
     fake = FakeComfyUI(exec_ms=150, progress_steps=6, extra_object_info=shipped_object_info())
     await fake.start()
@@ -238,7 +259,7 @@ async def _run(out: Path) -> list[Path]:
     bus = EventBus()
     db = await Database.open(None, paths.data_dir)
     client = ComfyClient(fake.url)
-    job_service = JobService(db=db, bus=bus, settings=settings, workflows=load_workflows(settings.workflows_path),
+    job_service = JobService(db=db, bus=bus, settings=settings, workflows=workflow_catalog(settings).load(),
                              backends=[client], paths=paths)
     sessions = SessionService(db=db, bus=bus, settings=settings)
     supervisor = ComfySupervisor(SupervisorConfig(url=fake.url), on_state=bus.publish)
@@ -248,10 +269,13 @@ async def _run(out: Path) -> list[Path]:
 
     services = GuiServices(settings=settings, paths=paths, bus=bus, job_service=job_service, log_ring=logs.ring,
                            session_service=sessions, supervisor=supervisor, bot=FakeBot(connected=True),
-                           comfy_client=client, token_checker=token_checker)
+                           comfy_client=client, token_checker=token_checker, comfy_stats=read_system_stats)
+    connected = BotStateChanged(True, "Connected to Discord as FuLLetLabs Image Bot#4821")
+    apply_theme(qapp, "light")
     shutdown = asyncio.Event()
     app = TrayApp(services, shutdown)
     app.start()
+    bus.publish(connected)
     await supervisor.start()
     await job_service.start()
     for n, (user, name) in enumerate([("mira", "mira"), ("kenji", "kenji_dev"), ("lu", "lu")]):
@@ -261,15 +285,14 @@ async def _run(out: Path) -> list[Path]:
         return JobRequest(user_id=4000 + n, user_name=user, workflow="z_image_turbo", prompt=prompt,
                           width=768, height=768, guild_id=settings.allowed_guild_ids[0])
 
-    # a few results for History
-    done = []
+    # a few results for History and Home
     for n, (user, prompt) in enumerate(PROMPTS[:4]):
-        done.append((await job_service.submit(request(n, user, prompt))).job.id)
+        await job_service.submit(request(n, user, prompt))
     history = app.dashboard.history_tab.model
     while history.rowCount() < 4:
         await asyncio.sleep(0.05)
     # now a slow job with previews and a queue behind it
-    fake.exec_ms = 60_000
+    fake.exec_ms = 600_000
     fake.progress_steps = 20
     for n, (user, prompt) in enumerate(PROMPTS[4:], start=4):
         await job_service.submit(request(n, user, prompt))
@@ -278,77 +301,117 @@ async def _run(out: Path) -> list[Path]:
         await asyncio.sleep(0.05)
     await asyncio.sleep(2.5)
 
+    async def show_every_tab(dashboard, folder: Path, where: str) -> None:
+        names = ["home", "queue", "sessions", "workflows", "logs", "history"]
+        for index, name in enumerate(names):
+            dashboard.tabs.setCurrentIndex(index)
+            tab = dashboard.tabs.currentWidget()
+            if tab is dashboard.workflows_tab:
+                for row in range(tab.list.count()):
+                    if tab.list.item(row).text().startswith("Z-Image Turbo"):
+                        tab.list.setCurrentRow(row)
+                        break
+                await tab.validate_now()
+            if tab is dashboard.history_tab:
+                model = tab.model
+                for r in range(model.rowCount()):
+                    model.index(r).data(1)
+                while any(row.thumb is None for row in model._rows):
+                    await asyncio.sleep(0.05)
+            if tab is dashboard.home_tab:
+                await (tab.ask_comfy() or asyncio.sleep(0))
+                for r in range(tab.images.rowCount()):
+                    tab.images.index(r).data(1)
+                while any(row.thumb is None for row in tab.images._rows):
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            shoot(dashboard, folder, f"dashboard-{name}")
+            if tab is not dashboard.workflows_tab:      # its colours are still its own (tests/gui/test_theme.py)
+                measure(dashboard, f"{where} {name}")
+
+    async def show_the_wizard(wizard, folder: Path, where: str) -> None:
+        wizard.discord_page.token.setText(settings.discord_token)
+        await wizard.discord_page.check_token()
+        for name in ("discord", "comfyui", "database", "invite"):
+            await asyncio.sleep(0.3)
+            shoot(wizard, folder, f"wizard-{name}")
+            measure(wizard, f"{where} wizard-{name}")
+            wizard.next()
+
     dashboard = app.dashboard
-    dashboard.resize(1280, 760)
-    dashboard.open()
-    await asyncio.sleep(0.3)
-    for index, name in enumerate(["dashboard-queue", "dashboard-sessions", "dashboard-workflows",
-                                  "dashboard-logs", "dashboard-history"]):
-        dashboard.tabs.setCurrentIndex(index)
-        if name == "dashboard-workflows":
-            tab = dashboard.workflows_tab
-            for row in range(tab.list.count()):
-                if tab.list.item(row).text().startswith("Z-Image"):
-                    tab.list.setCurrentRow(row)
-            await tab.validate_now()
-        if name == "dashboard-history":
-            for r in range(history.rowCount()):
-                history.index(r).data(1)
-            while any(row.thumb is None for row in history._rows):
-                await asyncio.sleep(0.05)
+    if scale == 1:        # the README's set: English, light, the app as it runs (real tray when there is one)
+        fit_to_screen(dashboard, 1280, 760)
+        dashboard.open(home=True)
+        await show_every_tab(dashboard, out, "README")
+
+        # the workflow editor with a broken edit
+        tab = dashboard.workflows_tab
+        dashboard.tabs.setCurrentWidget(tab)
+        tab.editor.setPlainText(tab.editor.toPlainText().replace('"class_type": "KSampler"', '"class_type": KSampler', 1))
+        tab.save_now()
+        await asyncio.sleep(0.2)
+        shoot(dashboard, out, "dashboard-workflows-invalid-json")
+        tab.show_template(tab.current)
+
+        # the tray menu, popped up where a tray would put it
+        menu = app.tray.menu
+        menu.popup(QPoint(900, 40))
         await asyncio.sleep(0.3)
-        shoot(dashboard, name)
+        shoot(menu, out, "tray-menu")
+        menu.hide()
 
-    # the workflow editor with a broken edit
-    tab = dashboard.workflows_tab
-    dashboard.tabs.setCurrentIndex(2)
-    tab.editor.setPlainText(tab.editor.toPlainText().replace('"class_type": "KSampler"', '"class_type": KSampler', 1))
-    tab.save_now()
-    await asyncio.sleep(0.2)
-    shoot(dashboard, "dashboard-workflows-invalid-json")
-    tab.show_template(tab.current)
+        wizard = app.open_wizard(first_run=False)
+        await show_the_wizard(wizard, out, "README")
+        wizard = app.open_wizard(first_run=False)
+        wizard.discord_page.guilds.setText("my server")
+        wizard.discord_page.validatePage()
+        await asyncio.sleep(0.1)
+        shoot(wizard, out, "wizard-discord-bad-server-id")
+        wizard.close()
 
-    # the tray menu, popped up where a tray would put it
-    menu = app.tray.menu
-    menu.popup(QPoint(900, 40))
-    await asyncio.sleep(0.3)
-    shoot(menu, "tray-menu")
-    menu.hide()
-
-    # the wizard, as Settings
-    wizard = app.open_wizard(first_run=False)
-    wizard.discord_page.token.setText(settings.discord_token)
-    await wizard.discord_page.check_token()
-    await asyncio.sleep(0.3)
-    shoot(wizard, "wizard-discord")
-    wizard.discord_page.guilds.setText("my server")
-    wizard.discord_page.validatePage()
-    await asyncio.sleep(0.1)
-    shoot(wizard, "wizard-discord-bad-server-id")
-    wizard.discord_page.guilds.setText(str(settings.allowed_guild_ids[0]))
-    wizard.next()
-    await asyncio.sleep(0.2)
-    shoot(wizard, "wizard-comfyui")
-    wizard.next()
-    wizard.next()
-    await asyncio.sleep(0.2)
-    shoot(wizard, "wizard-invite")
-    wizard.close()
-
-    if app.tray.available:
-        await _shoot_real_tray(app, out, saved)
-
+        if app.tray.available:
+            await _shoot_real_tray(app, out, saved)
+            app.status.update(bot="connected")
+            bus.publish(connected)
+    dashboard.hide()
     await app.close()
+
+    # every look: English and Spanish, light and dark, at this scale
+    for language, theme in LOOKS:
+        install_translations(qapp, language)
+        apply_theme(qapp, theme)
+        folder = MATRIX / f"{language}-{theme}-{scale}x"
+        look = TrayApp(services, asyncio.Event())
+        look.tray.available = False
+        bus.publish(connected)
+        fit_to_screen(look.dashboard, 1280, 760)      # inside 960x540 at 200 %, as the app does
+        look.dashboard.open(home=True)
+        await show_every_tab(look.dashboard, folder, folder.name)
+        wizard = look.open_wizard(first_run=False)
+        await show_the_wizard(wizard, folder, folder.name)
+        wizard.close()
+        look.dashboard.hide()
+        await look.close()
+    install_translations(qapp, "en")
+    apply_theme(qapp, "light")
+
     await job_service.stop()
     await supervisor.stop()
     await client.close()
     await db.close()
     await fake.stop()
-    return saved
+    return saved, problems
 
 
 def main() -> int:
     _reexec_under_xvfb()
+    scale = os.environ.get("IMAGEBOT_SCREENSHOTS_SCALE")
+    if scale is None:                  # the parent: one process per scale factor
+        codes = []
+        for factor in ("1", "2"):
+            env = dict(os.environ, IMAGEBOT_SCREENSHOTS_SCALE=factor, QT_SCALE_FACTOR=factor)
+            codes.append(subprocess.run([sys.executable, __file__, str(OUT)], env=env).returncode)
+        return max(codes)
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     home = tempfile.mkdtemp(prefix="imagebot-shots-")
     os.environ["IMAGEBOT_HOME"] = home
@@ -358,12 +421,12 @@ def main() -> int:
     from gui.app import create_application
 
     OUT.mkdir(parents=True, exist_ok=True)
-    tray_host = _start_tray_host()
+    tray_host = _start_tray_host() if scale == "1" else None
     create_application([sys.argv[0]])
     if tray_host is not None and not _wait_for_tray():
         print("trayer started but no system tray appeared", file=sys.stderr)
     try:
-        saved = qasync.run(_run(OUT))
+        saved, problems = qasync.run(_run(OUT, int(scale)))
     finally:
         shutil.rmtree(home, ignore_errors=True)
         if tray_host is not None:
@@ -371,7 +434,10 @@ def main() -> int:
             tray_host.wait(5)
     for path in saved:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-    return 0
+    for problem in problems:
+        print(f"contrast below {MINIMUM_CONTRAST}:1 — {problem}", file=sys.stderr)
+    print(f"{scale}x: {len(saved)} screenshots, {len(problems)} contrast problem(s)", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from bot.i18n import format_duration, interaction_lang
 from bot.requests import (default_model, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
                           workflow_info)
 from core.errors import JobRefused
+from core.jobs import JobState
 
 if TYPE_CHECKING:
     from bot.bot import ImageBot
@@ -149,6 +150,18 @@ class ImageCommands(commands.Cog):
             await reply(interaction, self.bot.catalog.text("cancel.none", lang))
             return
         await interaction.response.defer(ephemeral=True)
+        if job_id is not None and job_id not in mine:
+            # Not waiting or running: say what became of it rather than "no longer exists".
+            job = await self.bot.job_service.get(job_id)
+            if job is None:
+                await reply(interaction, self.bot.catalog.text("cancel.unknown", lang, job_id=job_id))
+                return
+            if job.user_id != user_id:
+                await reply(interaction, self.bot.catalog.text("refusal.not_allowed", lang))
+                return
+            if job.state.is_final:
+                await reply(interaction, self.bot.catalog.text(f"cancel.already_{job.state.value}", lang, job_id=job_id))
+                return
         done = []
         for target in targets:
             try:
@@ -167,21 +180,23 @@ class ImageCommands(commands.Cog):
     async def _queue(self, interaction: discord.Interaction) -> None:
         lang = interaction_lang(interaction)
         catalog, service = self.bot.catalog, self.bot.job_service
-        jobs = service.queued()
+        snapshot = service.snapshot()          # one moment's queue: length, paused and health agree
         lines = []
+        backends = snapshot.backends
+        if backends and not any(b.healthy for b in backends):
+            lines.append(catalog.text("queue.offline", lang))
         if self.bot.feedback.host_gpu.in_use:
             lines.append(catalog.text("queue.host_gpu", lang, back=self.bot.feedback.host_gpu_back_text(lang)))
-        elif service.paused:
+        elif snapshot.paused:
             lines.append(catalog.text("queue.paused", lang))
-        if not jobs:
+        if not snapshot.waiting and not snapshot.in_comfy:
             lines.append(catalog.text("queue.empty", lang))
             await reply(interaction, "\n".join(lines))
             return
-        snapshot = service.snapshot()       # the same queue length the status messages show
-        lines.append(catalog.text("queue.summary", lang, length=snapshot.queue_length, running=len(snapshot.running)))
-        mine = [job for job in jobs if job.user_id == interaction.user.id]
+        lines.append(catalog.text("queue.summary", lang, length=snapshot.queue_length, running=snapshot.in_comfy))
+        mine = [job for job in service.queued() if job.user_id == interaction.user.id]
         for job in mine:
-            position = service.position(job.id)
+            position = snapshot.position(job.id)
             if position is None:
                 lines.append(catalog.text("queue.yours_running", lang, job_id=job.id))
             else:

@@ -40,6 +40,19 @@ def _label() -> QLabel:
     return label
 
 
+def _row(button: QPushButton) -> QHBoxLayout:
+    """A button at its own width, not stretched across the form."""
+    row = QHBoxLayout()
+    row.addWidget(button)
+    row.addStretch(1)
+    return row
+
+
+def gpu_name(device_name: str) -> str:
+    """"cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync" (ComfyUI's words) -> "NVIDIA GeForce RTX 4090"."""
+    return re.sub(r"^\w+:\d+\s+", "", device_name.split(" : ")[0])
+
+
 def is_today(moment: datetime | None) -> bool:
     if moment is None:
         return False
@@ -70,7 +83,7 @@ class HomeTab(QWidget):
         bot_form.addRow(self.tr("State"), self.bot_state)
         bot_form.addRow(self.tr("Server"), self.bot_servers)
         bot_form.addRow(self.bot_fix)
-        bot_form.addRow(self.bot_button)
+        bot_form.addRow(_row(self.bot_button))
 
         # ---- ComfyUI ----
         self.comfy_state = _label()
@@ -83,7 +96,7 @@ class HomeTab(QWidget):
         comfy_form.addRow(self.tr("State"), self.comfy_state)
         comfy_form.addRow(self.comfy_details)
         comfy_form.addRow(self.comfy_notes)
-        comfy_form.addRow(self.comfy_check)
+        comfy_form.addRow(_row(self.comfy_check))
 
         # ---- queue ----
         self.queue_counts = _label()
@@ -94,7 +107,7 @@ class HomeTab(QWidget):
         queue_form = QFormLayout(queue_box)
         queue_form.addRow(self.tr("Jobs"), self.queue_counts)
         queue_form.addRow(self.queue_paused)
-        queue_form.addRow(self.resume_button)
+        queue_form.addRow(_row(self.resume_button))
 
         # ---- next steps ----
         self.invite_link = _label()
@@ -232,9 +245,9 @@ class HomeTab(QWidget):
         for device in stats.devices:
             if device.vram_total:
                 parts.append(self.tr("{gpu}, VRAM {free:.1f} of {total:.1f} GB free").format(
-                    gpu=device.name.split(" : ")[0], free=device.vram_free / GIB, total=device.vram_total / GIB))
+                    gpu=gpu_name(device.name), free=device.vram_free / GIB, total=device.vram_total / GIB))
             else:
-                parts.append(device.name.split(" : ")[0])
+                parts.append(gpu_name(device.name))
         return " · ".join(parts)
 
     def _comfy_problem(self, url: str, exc: BaseException) -> str:

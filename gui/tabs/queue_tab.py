@@ -98,7 +98,6 @@ class QueueTab(QWidget):
         bridge.job_started.connect(self.on_started)
         for signal in (bridge.job_finished, bridge.job_failed, bridge.job_cancelled):
             signal.connect(self.on_job_left)
-        self.model.counts_changed.connect(self._show_summary)
         bridge.queue_snapshot.connect(self._on_snapshot)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reload()
@@ -137,8 +136,9 @@ class QueueTab(QWidget):
         for widget in (self.cancel_button, self.up_button, self.down_button, self.priority_button):
             widget.setEnabled(has)
 
-    def _show_summary(self, waiting: int, running: int) -> None:
-        self.summary.setText(self.tr("{waiting} waiting · {running} running").format(waiting=waiting, running=running))
+    def show_summary(self, snapshot) -> None:
+        """The queue in words, from the app status (the core's QueueSnapshot), as the tray says it."""
+        self.summary.setText(snapshot.queue_text())
 
     # ---- actions ----
     def _act(self, coro, what: str, reload: bool = False) -> None:

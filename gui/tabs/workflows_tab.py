@@ -1,6 +1,9 @@
-"""Workflows tab: the flujos list (enable/disable), a JSON editor for the graph, the manifest's model
-files, validation against the running ComfyUI (missing nodes and models shown inline), and a test
-run that goes through JobService (source="tray") and shows the image here, without Discord."""
+"""Workflows tab, form first: the list (enable/disable, shipped defaults marked, Import workflow...,
+Remove, Restore defaults), then the selected workflow as a form (kind, roles with node and input
+dropdowns and what each fill will change, model files from ComfyUI, LoRAs, defaults and limits,
+enabled), validation against the running ComfyUI (missing nodes name their pack), a test run
+through JobService (source="tray", with an image picker for edit, upscale and vary) and the raw
+graph JSON under "Advanced"."""
 from __future__ import annotations
 
 import asyncio
@@ -13,11 +16,14 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
+from comfy.manifest import FLOAT_ROLES, INT_ROLES, KIND_WORDS, KINDS, ROLES
 from comfy.validation import validate
-from comfy.workflows import WorkflowCatalog, WorkflowError, WorkflowTemplate, check_graph_shape, parse_manifest, save_manifest
+from comfy.workflows import (FloatRange, InputRef, Range, WorkflowCatalog, WorkflowError, WorkflowTemplate,
+                             check_graph_shape, is_link, live_nodes, node_sort_key, parse_manifest, save_manifest)
 from core.bootstrap import workflow_catalog
 from core.jobs import JobCancelled, JobFailed, JobFinished, JobProgress, JobRequest, JobStarted
 from gui.json_editor import JsonEditor
@@ -27,6 +33,13 @@ from gui.widgets import NoticeBar
 NameRole = Qt.ItemDataRole.UserRole + 1
 TRAY_USER_ID = 0
 RESULT_SIDE = 280
+NOT_MAPPED = "(not mapped)"
+ROLE_LABELS = {
+    "prompt": "Prompt", "negative_prompt": "Negative prompt", "seed": "Seed", "width": "Width", "height": "Height",
+    "batch_size": "Batch size", "steps": "Steps", "cfg": "CFG scale", "denoise": "Variation (denoise)",
+    "scale": "Scale factor", "image": "Input image",
+}
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
 
 
 class InvalidWorkflow(Exception):
@@ -61,6 +74,90 @@ def write_json_atomically(path: Path, data: Any) -> None:
         raise
 
 
+def node_caption(graph: dict, node_id: str) -> str:
+    node = graph[node_id]
+    title = (node.get("_meta") or {}).get("title") if isinstance(node.get("_meta"), dict) else None
+    caption = f"{node_id} · {node['class_type']}"
+    return caption + (f" · {title}" if title and title != node["class_type"] else "")
+
+
+def shown_value(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 48 else text[:45] + "…"
+
+
+class RoleRow:
+    """One role: which node and input it fills, and what is there now."""
+
+    def __init__(self, role: str, on_change) -> None:
+        self.role = role
+        self.node_box = QComboBox()
+        self.input_box = QComboBox()
+        self.now = QLabel()
+        self.now.setStyleSheet("color: #6B7280")
+        self.extra: tuple[InputRef, ...] = ()      # further inputs of a role naming several
+        self.graph: dict = {}
+        self.node_box.currentIndexChanged.connect(self._node_changed)
+        self.input_box.currentIndexChanged.connect(self._show_now)
+        self.node_box.currentIndexChanged.connect(on_change)
+        self.input_box.currentIndexChanged.connect(on_change)
+
+    def load(self, graph: dict, live: set[str], refs: tuple[InputRef, ...]) -> None:
+        self.graph = graph
+        for box in (self.node_box, self.input_box):
+            box.blockSignals(True)
+            box.clear()
+        self.node_box.addItem(NOT_MAPPED, None)
+        for node_id in sorted(graph, key=node_sort_key):
+            if node_id in live or (refs and refs[0].node == node_id):
+                self.node_box.addItem(node_caption(graph, node_id), node_id)
+        first = refs[0] if refs else None
+        self.extra = tuple(refs[1:])
+        self.node_box.setCurrentIndex(max(0, self.node_box.findData(first.node)) if first else 0)
+        self._fill_inputs(first.input if first else None)
+        for box in (self.node_box, self.input_box):
+            box.blockSignals(False)
+        self._show_now()
+
+    def _node_changed(self) -> None:
+        self.extra = ()                    # another node: the role names this one input only
+        self._fill_inputs(None)
+        self._show_now()
+
+    def _fill_inputs(self, selected: str | None) -> None:
+        self.input_box.blockSignals(True)
+        self.input_box.clear()
+        node_id = self.node_box.currentData()
+        if node_id is not None:
+            for name, value in self.graph[node_id].get("inputs", {}).items():
+                if not is_link(value):
+                    self.input_box.addItem(name)
+            if selected is not None:
+                self.input_box.setCurrentText(selected)
+        self.input_box.setEnabled(node_id is not None)
+        self.input_box.blockSignals(False)
+
+    def _show_now(self) -> None:
+        ref = self.ref()
+        if ref is None:
+            self.now.setText("")
+            return
+        value = self.graph[ref.node]["inputs"].get(ref.input)
+        more = f" (+{len(self.extra)} more input{'s' if len(self.extra) > 1 else ''})" if self.extra else ""
+        self.now.setText(f"now {shown_value(value)}{more}")
+        self.now.setToolTip("\n".join(f"also node {r.node} input {r.input}" for r in self.extra))
+
+    def ref(self) -> InputRef | None:
+        node_id = self.node_box.currentData()
+        if node_id is None or not self.input_box.currentText():
+            return None
+        return InputRef(node_id, self.input_box.currentText())
+
+    def refs(self) -> tuple[InputRef, ...]:
+        ref = self.ref()
+        return (ref, *self.extra) if ref else ()
+
+
 class WorkflowsTab(QWidget):
     def __init__(self, services, bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,27 +168,100 @@ class WorkflowsTab(QWidget):
         self.current: WorkflowTemplate | None = None
         self.object_info: dict | None = None
         self.test_job_id: int | None = None
+        self.test_image_path: Path | None = None
         self.model_boxes: list[tuple[Any, QComboBox]] = []
+        self.lora_rows: list[tuple[Any, QComboBox, QDoubleSpinBox]] = []
+        self.number_rows: dict[str, tuple[QWidget, QWidget, QWidget]] = {}
         self.problems: list[str] = []
+        self.dirty = False
+        self._loading = False
 
         self.notice = NoticeBar()
         self.list = QListWidget()
-        self.list.setMinimumWidth(180)
+        self.list.setMinimumWidth(190)
         self.list.currentItemChanged.connect(self._on_selected)
         self.list.itemChanged.connect(self._on_item_changed)
+        self.import_button = QPushButton("Import workflow…")
+        self.import_button.setToolTip("A workflow exported from ComfyUI with Workflow → Export (API)")
+        self.import_button.clicked.connect(self.import_dialog)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove_current)
+        self.restore_button = QPushButton("Restore defaults")
+        self.restore_button.clicked.connect(self.restore_defaults)
+        list_box = QWidget()
+        list_layout = QVBoxLayout(list_box)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.addWidget(self.list, 1)
+        list_layout.addWidget(self.import_button)
+        row = QHBoxLayout()
+        row.addWidget(self.remove_button)
+        row.addWidget(self.restore_button)
+        list_layout.addLayout(row)
 
+        # ---- the form
         self.title = QLabel()
         self.title.setWordWrap(True)
-        self.editor = JsonEditor()
-        self.editor.textChanged.connect(self._on_text_changed)
-        editor_box = QWidget()
-        editor_layout = QVBoxLayout(editor_box)
-        editor_layout.setContentsMargins(0, 0, 0, 0)
-        editor_layout.addWidget(self.title)
-        editor_layout.addWidget(self.editor, 1)
+        self.name_edit = QLineEdit()
+        self.kind_box = QComboBox()
+        for kind in KINDS:
+            self.kind_box.addItem(f"{kind} — {KIND_WORDS[kind]}", kind)
+        self.enabled_box = QCheckBox("Offered to users")
+        self.description_edit = QLineEdit()
+        general = QGroupBox("Workflow")
+        general_form = QFormLayout(general)
+        general_form.addRow("Name shown", self.name_edit)
+        general_form.addRow("Kind", self.kind_box)
+        general_form.addRow("Enabled", self.enabled_box)
+        general_form.addRow("Description", self.description_edit)
 
-        self.models_group = QGroupBox("Model files")
+        self.roles_group = QGroupBox("What a request fills in (node · input, and what is there now)")
+        roles_grid = QGridLayout(self.roles_group)
+        self.role_rows: dict[str, RoleRow] = {}
+        for line, role in enumerate(ROLES):
+            row_widget = RoleRow(role, self._mark_dirty)
+            self.role_rows[role] = row_widget
+            roles_grid.addWidget(QLabel(ROLE_LABELS[role]), line, 0)
+            roles_grid.addWidget(row_widget.node_box, line, 1)
+            roles_grid.addWidget(row_widget.input_box, line, 2)
+            roles_grid.addWidget(row_widget.now, line, 3)
+        roles_grid.setColumnStretch(1, 3)
+        roles_grid.setColumnStretch(3, 2)
+
+        self.models_group = QGroupBox("Model files (from ComfyUI once validated)")
         self.models_form = QFormLayout(self.models_group)
+        self.loras_group = QGroupBox("LoRAs (default file and strength)")
+        self.loras_form = QFormLayout(self.loras_group)
+        self.numbers_group = QGroupBox("Defaults and limits")
+        self.numbers_grid = QGridLayout(self.numbers_group)
+
+        self.advanced_group = QGroupBox("Advanced: the workflow's JSON (API format)")
+        self.advanced_group.setCheckable(True)
+        self.advanced_group.setChecked(False)
+        self.editor = JsonEditor()
+        self.editor.setMinimumHeight(260)
+        self.editor.textChanged.connect(self._on_text_changed)
+        advanced_layout = QVBoxLayout(self.advanced_group)
+        advanced_layout.addWidget(self.editor)
+        self.advanced_group.toggled.connect(self.editor.setVisible)
+        self.editor.setVisible(False)
+
+        form = QWidget()
+        form_layout = QVBoxLayout(form)
+        for widget in (self.title, general, self.roles_group, self.models_group, self.loras_group,
+                       self.numbers_group, self.advanced_group):
+            form_layout.addWidget(widget)
+        form_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form)
+
+        for signal in (self.name_edit.textEdited, self.description_edit.textEdited):
+            signal.connect(self._mark_dirty)
+        self.kind_box.currentIndexChanged.connect(self._mark_dirty)
+        self.kind_box.currentIndexChanged.connect(self._update_test_inputs)
+        self.enabled_box.toggled.connect(self._mark_dirty)
+
+        # ---- side: problems, buttons, test run
         self.problem_list = QListWidget()
         self.problem_list.setWordWrap(True)
         self.problem_list.itemActivated.connect(self._go_to_problem)
@@ -108,6 +278,9 @@ class WorkflowsTab(QWidget):
 
         self.test_prompt = QLineEdit()
         self.test_prompt.setPlaceholderText("Prompt for a test run")
+        self.test_image_button = QPushButton("Choose image…")
+        self.test_image_button.clicked.connect(self.choose_test_image)
+        self.test_image_label = QLabel("")
         self.test_button = QPushButton("Test run")
         self.test_button.clicked.connect(self.test_run)
         self.test_status = QLabel("")
@@ -121,21 +294,24 @@ class WorkflowsTab(QWidget):
         row.addWidget(self.test_prompt, 1)
         row.addWidget(self.test_button)
         test_layout.addLayout(row)
+        image_row = QHBoxLayout()
+        image_row.addWidget(self.test_image_button)
+        image_row.addWidget(self.test_image_label, 1)
+        test_layout.addLayout(image_row)
         test_layout.addWidget(self.test_status)
         test_layout.addWidget(self.test_image, 1)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.models_group)
-        side_layout.addWidget(QLabel("<b>Problems</b>"))
+        side_layout.addWidget(QLabel("<b>Problems and notes</b>"))
         side_layout.addWidget(self.problem_list, 1)
         side_layout.addLayout(buttons)
         side_layout.addWidget(test_group, 1)
 
         splitter = QSplitter()
-        splitter.addWidget(self.list)
-        splitter.addWidget(editor_box)
+        splitter.addWidget(list_box)
+        splitter.addWidget(scroll)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
@@ -157,12 +333,13 @@ class WorkflowsTab(QWidget):
         self.templates = dict(workflow_set.templates)
         self.list.blockSignals(True)
         self.list.clear()
-        for name, template in sorted(self.templates.items()):
-            item = QListWidgetItem(template.display_name + ("  (proposed)" if template.manifest_proposed else ""))
+        for name, template in sorted(self.templates.items(), key=lambda kv: (kv[1].kind != "imagine", kv[0])):
+            marks = ("  (proposed)" if template.manifest_proposed else "") + ("  · default" if template.shipped else "")
+            item = QListWidgetItem(template.display_name + marks)
             item.setData(NameRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if template.enabled else Qt.CheckState.Unchecked)
-            item.setToolTip(f"{name} · {template.kind}\n{template.manifest.description}")
+            item.setToolTip("\n".join([f"{name} · {template.kind}", template.manifest.description, *template.notes]))
             self.list.addItem(item)
         for error in workflow_set.errors:
             item = QListWidgetItem(f"⚠ {error.path.name}")
@@ -171,8 +348,13 @@ class WorkflowsTab(QWidget):
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self.restore_button.setEnabled(bool(workflow_set.removed_defaults))
+        self.restore_button.setToolTip("Bring back: " + ", ".join(workflow_set.removed_defaults)
+                                       if workflow_set.removed_defaults else "No shipped workflow was removed")
         names = [self.list.item(i).data(NameRole) for i in range(self.list.count())]
-        target = select if select in names else (self.current.name if self.current and self.current.name in names else None)
+        current = self.current.name if self.current and self.current.name in names else None
+        target = select if select in names else current
+        # an imagine workflow first: the list puts them on top
         row = names.index(target) if target else (0 if names and names[0] else -1)
         if row >= 0:
             self.list.setCurrentRow(row)
@@ -204,23 +386,107 @@ class WorkflowsTab(QWidget):
             self.reload(select=name)
             return
         self.templates[name] = saved
+        if self.current is not None and self.current.name == name:
+            self.enabled_box.blockSignals(True)
+            self.enabled_box.setChecked(enabled)
+            self.enabled_box.blockSignals(False)
+            self.current = saved
         self._workflows_changed(f"{template.display_name} {'enabled' if enabled else 'disabled'}.")
 
-    # ---- editor ----
+    # ---- import, remove, restore ----
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a workflow exported from ComfyUI (Export (API))",
+                                              str(Path.home()), "Workflows (*.json)")
+        if path:
+            self.import_file(Path(path))
+
+    def import_file(self, path: Path, name: str | None = None) -> WorkflowTemplate | None:
+        """Copy the workflow in and show its proposed manifest as the form; Save (enabled) confirms."""
+        try:
+            imported = self.catalog.import_workflow(path, name=name)
+        except WorkflowError as exc:
+            if "already have a workflow named" in str(exc) and name is None:
+                name, ok = QInputDialog.getText(self, "Name taken", f"{exc}\n\nName for the imported workflow:")
+                return self.import_file(path, name) if ok and name else None
+            self.notice.show_message(f"Not imported: {error_text(exc)}", error=True)
+            return None
+        self.reload(select=imported.template.name)
+        self._show_problems([], notes=list(imported.notes))
+        self.notice.show_message(f"Imported {imported.template.name}: check the form, tick Enabled and Save.",
+                                 timeout_ms=8000)
+        self._workflows_changed(None)
+        return imported.template
+
+    def remove_current(self) -> None:
+        if self.current is None:
+            return
+        name, shipped = self.current.name, self.current.shipped
+        try:
+            self.catalog.remove(name)
+        except (WorkflowError, OSError) as exc:
+            self.notice.show_message(f"Could not remove {name}: {error_text(exc)}", error=True)
+            return
+        self.current = None
+        self.reload()
+        self._workflows_changed(f"Removed {name}" + (" (Restore defaults brings it back)." if shipped else "."))
+
+    def restore_defaults(self) -> None:
+        restored = self.catalog.restore_defaults()
+        self.reload(select=restored[0] if restored else None)
+        self._workflows_changed("Restored " + (", ".join(restored) or "nothing") + ".")
+
+    # ---- the form ----
     def show_template(self, template: WorkflowTemplate | None) -> None:
         self.current = template
         if template is None:
             return
-        self.title.setText(f"<b>{template.display_name}</b> — {template.name}.json · {template.kind}"
-                           + (" · <i>manifest proposed, check and save to enable</i>" if template.manifest_proposed else ""))
+        self._loading = True
+        manifest, graph = template.manifest, dict(template.graph)
         self.editor.blockSignals(True)
-        self.editor.setPlainText(json.dumps(dict(template.graph), indent=2, ensure_ascii=False))
+        self.editor.setPlainText(json.dumps(graph, indent=2, ensure_ascii=False))
         self.editor.blockSignals(False)
         self.editor.mark_lines()
+        self.name_edit.setText(manifest.display_name)
+        self.kind_box.setCurrentIndex(self.kind_box.findData(manifest.kind))
+        self.enabled_box.setChecked(manifest.enabled and not template.manifest_proposed)
+        self.description_edit.setText(manifest.description)
+        live = live_nodes(graph)
+        for role, row in self.role_rows.items():
+            row.load(graph, live, tuple(manifest.inputs.get(role, ())))
         self._build_model_form(template)
-        self._show_problems(list(template.proposal_notes))
+        self._build_lora_form(template)
+        self._build_number_form(template)
+        self._show_problems(list(template.notes), notes=list(template.proposal_notes))
         self.test_status.setText("")
         self.test_image.setPixmap(QPixmap())
+        self.remove_button.setText("Remove (hide the default)" if template.shipped else "Remove")
+        self._update_test_inputs()
+        self._loading = False
+        self._set_dirty(False)
+
+    def _title_text(self) -> str:
+        template = self.current
+        if template is None:
+            return ""
+        text = f"<b>{template.display_name}</b> — {template.name}.json · {template.kind}"
+        if template.shipped:
+            text += " · <i>shipped default (changes are saved in your workflows folder)</i>"
+        if template.manifest_proposed:
+            text += " · <i>manifest proposed: check the form, tick Enabled and Save</i>"
+        elif not template.enabled:
+            text += " · <i>disabled: not offered to users</i>"
+        if self.dirty:
+            text += " · <span style='color:#B45309'><b>● unsaved changes</b></span>"
+        return text
+
+    def _mark_dirty(self, *_args) -> None:
+        if not self._loading:
+            self._set_dirty(True)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        self.dirty = dirty
+        self.save_button.setEnabled(dirty or bool(self.current and self.current.manifest_proposed))
+        self.title.setText(self._title_text())
 
     def _build_model_form(self, template: WorkflowTemplate) -> None:
         while self.models_form.rowCount():
@@ -231,20 +497,81 @@ class WorkflowsTab(QWidget):
             box.setEditable(True)
             box.addItem(setting.value)
             box.setToolTip(f"node {setting.node}, input {setting.input}")
+            box.currentTextChanged.connect(self._mark_dirty)
             self.models_form.addRow(setting.label, box)
             self.model_boxes.append((setting, box))
         if not template.manifest.models:
             self.models_form.addRow(QLabel("This workflow names no model files."))
         self._fill_model_options()
 
+    def _build_lora_form(self, template: WorkflowTemplate) -> None:
+        while self.loras_form.rowCount():
+            self.loras_form.removeRow(0)
+        self.lora_rows = []
+        for slot in template.manifest.loras:
+            box = QComboBox()
+            box.setEditable(True)
+            box.addItem(slot.value)
+            strength = QDoubleSpinBox()
+            strength.setRange(slot.strength_range.min, slot.strength_range.max)
+            strength.setSingleStep(0.05)
+            strength.setValue(slot.strength)
+            box.currentTextChanged.connect(self._mark_dirty)
+            strength.valueChanged.connect(self._mark_dirty)
+            row = QHBoxLayout()
+            row.addWidget(box, 1)
+            row.addWidget(QLabel("strength"))
+            row.addWidget(strength)
+            self.loras_form.addRow(f"{slot.label} (node {slot.node})", row)
+            self.lora_rows.append((slot, box, strength))
+        self.loras_group.setVisible(bool(template.manifest.loras))
+
+    def _build_number_form(self, template: WorkflowTemplate) -> None:
+        while self.numbers_grid.count():
+            widget = self.numbers_grid.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        self.number_rows = {}
+        manifest = template.manifest
+        for column, header in enumerate(("", "default", "min", "max")):
+            self.numbers_grid.addWidget(QLabel(f"<i>{header}</i>"), 0, column)
+        line = 1
+        for role in (*INT_ROLES, *FLOAT_ROLES):
+            if role not in manifest.inputs:
+                continue
+            limit = manifest.limits.for_role(role)
+            boxes = []
+            for value in (manifest.defaults.get(role), limit.min, limit.max):
+                if role in FLOAT_ROLES:
+                    box = QDoubleSpinBox()
+                    box.setDecimals(2)
+                    box.setRange(0.0, 1000.0)
+                    box.setSingleStep(0.05)
+                else:
+                    box = QSpinBox()
+                    box.setRange(0, 1_000_000)
+                if value is None:             # no default: the graph's own value stays
+                    box.setSpecialValueText("—")
+                box.setValue(box.minimum() if value is None else value)
+                box.valueChanged.connect(self._mark_dirty)
+                boxes.append(box)
+            self.numbers_grid.addWidget(QLabel(ROLE_LABELS[role]), line, 0)
+            for column, box in enumerate(boxes, 1):
+                self.numbers_grid.addWidget(box, line, column)
+            self.number_rows[role] = tuple(boxes)
+            line += 1
+        self.numbers_group.setVisible(bool(self.number_rows))
+
     def _fill_model_options(self) -> None:
         if not self.object_info or self.current is None:
             return
-        for setting, box in self.model_boxes:
+        for setting, box in [*self.model_boxes, *[(slot, box) for slot, box, _ in self.lora_rows]]:
             node = self.current.graph.get(setting.node, {})
             spec = (self.object_info.get(node.get("class_type"), {}).get("input", {}).get("required", {})
                     .get(setting.input))
             options = spec[0] if spec and isinstance(spec[0], list) else []
+            if spec and spec[0] == "COMBO" and len(spec) > 1 and isinstance(spec[1], dict):
+                options = list(spec[1].get("options", []))
             current = box.currentText()
             box.blockSignals(True)
             box.clear()
@@ -257,28 +584,62 @@ class WorkflowsTab(QWidget):
     def _on_text_changed(self) -> None:
         if self.editor.extraSelections():
             self.editor.mark_lines()
+        self._mark_dirty()
+
+    def form_manifest_data(self) -> dict[str, Any]:
+        """The manifest as the form has it (JSON shape, for parse_manifest)."""
+        base = self.current.manifest
+        data = base.to_dict()
+        data.update(display_name=self.name_edit.text().strip(), kind=self.kind_box.currentData(),
+                    enabled=self.enabled_box.isChecked(), description=self.description_edit.text())
+        inputs = {}
+        for role, row in self.role_rows.items():
+            refs = row.refs()
+            if refs:
+                inputs[role] = [ref.to_dict() for ref in refs] if len(refs) > 1 else refs[0].to_dict()
+        data["inputs"] = inputs
+        defaults = {k: v for k, v in base.defaults.items() if k not in (*INT_ROLES, *FLOAT_ROLES) and k in inputs}
+        limits = base.limits
+        for role, (default_box, min_box, max_box) in self.number_rows.items():
+            if role not in inputs:
+                continue
+            if default_box.value() != default_box.minimum() or not default_box.specialValueText():
+                defaults[role] = default_box.value()
+            old = limits.for_role(role)
+            new = (FloatRange(min_box.value(), max_box.value()) if isinstance(old, FloatRange)
+                   else Range(min_box.value(), max_box.value(), old.multiple_of))
+            limits = replace(limits, **{role: new})
+        data["defaults"], data["limits"] = defaults, limits.to_dict()
+        values = {(s.node, s.input): box.currentText().strip() for s, box in self.model_boxes}
+        for model in data["models"]:
+            model["value"] = values.get((model["node"], model["input"]), model["value"])
+        for slot_data, (_, box, strength) in zip(data.get("loras", []), self.lora_rows):
+            slot_data["value"], slot_data["strength"] = box.currentText().strip(), strength.value()
+        return data
 
     def edited_template(self) -> WorkflowTemplate:
-        """The template as the editor and the model boxes have it; raises InvalidWorkflow."""
+        """The template as the form and the JSON editor have it; raises InvalidWorkflow."""
         if self.current is None:
             raise InvalidWorkflow("Select a workflow first.")
         graph = parse_editor_json(self.editor.toPlainText())
-        manifest = self.current.manifest
-        for setting, box in self.model_boxes:
-            manifest = manifest.with_model_value(setting.node, setting.input, box.currentText().strip())
         try:
-            manifest = parse_manifest(manifest.to_dict(), graph)
+            manifest = parse_manifest(self.form_manifest_data(), graph)
         except WorkflowError as exc:
-            raise InvalidWorkflow(f"The manifest does not fit the edited graph: {exc}") from exc
+            raise InvalidWorkflow(f"The form does not fit the workflow: {exc}") from exc
         return replace(self.current, graph=graph, manifest=manifest)
 
     # ---- problems ----
-    def _show_problems(self, problems: list[str], *, error: bool = False, ok: str | None = None) -> None:
+    def _show_problems(self, problems: list[str], *, error: bool = False, ok: str | None = None,
+                       notes: list[str] = ()) -> None:
         self.problems = list(problems)
         self.problem_list.clear()
         for text in problems:
             item = QListWidgetItem(("✗ " if error else "⚠ ") + text)
             item.setForeground(QBrush(QColor("#C53030" if error else "#92400E")))
+            self.problem_list.addItem(item)
+        for text in notes:                  # what the proposal found: information, not a problem
+            item = QListWidgetItem("· " + text)
+            item.setForeground(QBrush(QColor("#374151")))
             self.problem_list.addItem(item)
         if ok and not problems:
             item = QListWidgetItem("✓ " + ok)
@@ -288,11 +649,13 @@ class WorkflowsTab(QWidget):
     def _go_to_problem(self, item) -> None:
         line = item.data(Qt.ItemDataRole.UserRole)
         if line:
+            self.advanced_group.setChecked(True)
             self.editor.go_to(int(line))
 
     def _invalid(self, exc: InvalidWorkflow) -> None:
         self._show_problems([str(exc)], error=True)
         if exc.line:
+            self.advanced_group.setChecked(True)
             self.problem_list.item(0).setData(Qt.ItemDataRole.UserRole, exc.line)
             self.editor.mark_lines(error_lines=[exc.line])
             self.editor.go_to(exc.line, exc.column or 1)
@@ -322,7 +685,9 @@ class WorkflowsTab(QWidget):
                     f"ComfyUI at {self.services.settings.comfy_url} is not answering ({error_text(exc)}): start "
                     "it from the tray menu, then validate again.") from exc
             problems = validate(template, self.object_info)
+            loading, self._loading = self._loading, True
             self._fill_model_options()
+            self._loading = loading
             lines = self.editor.node_lines()
             self._show_problems([str(p) for p in problems], ok="ComfyUI has every node and model this workflow needs.")
             for row, problem in enumerate(problems):
@@ -359,18 +724,58 @@ class WorkflowsTab(QWidget):
         self.reload(select=saved.name)
         return True
 
-    def _workflows_changed(self, message: str) -> None:
-        """Hand the reloaded folder to the queue, so new jobs use it."""
+    def _workflows_changed(self, message: str | None) -> None:
+        """Hand the reloaded catalog to the queue, so new jobs use it."""
         self.services.job_service.set_workflows(self.catalog.load())
-        self.notice.show_message(message, timeout_ms=5000)
+        if message:
+            self.notice.show_message(message, timeout_ms=5000)
 
     # ---- test run ----
+    def _update_test_inputs(self) -> None:
+        kind = self.kind_box.currentData()
+        takes_image = kind in ("edit", "upscale", "vary")
+        self.test_image_button.setVisible(takes_image)
+        self.test_image_label.setVisible(takes_image)
+        self.test_prompt.setEnabled(kind != "upscale")
+        self.test_prompt.setPlaceholderText("No prompt: an upscale takes only an image" if kind == "upscale"
+                                            else "Prompt for a test run")
+        if takes_image and self.test_image_path is None:
+            self.test_image_label.setText("<i>choose the image to " + KIND_WORDS[kind].split(" ", 1)[0].rstrip("s")
+                                          + "</i>")
+
+    def choose_test_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Image for the test run", str(Path.home()), IMAGE_FILTER)
+        if path:
+            self.set_test_image(Path(path))
+
+    def set_test_image(self, path: Path) -> None:
+        self.test_image_path = path
+        self.test_image_label.setText(path.name)
+
     def test_run(self) -> asyncio.Task | None:
         if self.current is None:
             return None
-        prompt = self.test_prompt.text().strip() or "a lighthouse on a cliff at sunset, watercolour"
-        request = JobRequest(user_id=TRAY_USER_ID, user_name="tray (admin)", workflow=self.current.name, prompt=prompt,
-                             source="tray", is_admin=True)
+        template = self.current
+        image = None
+        if template.takes_image:
+            if self.test_image_path is None:
+                self.test_status.setText("<span style='color:#C53030'>Choose an image first: "
+                                         f"{template.display_name} {KIND_WORDS[template.kind]}.</span>")
+                return None
+            try:
+                image = self.test_image_path.read_bytes()
+            except OSError as exc:
+                self.test_status.setText(f"<span style='color:#C53030'>Cannot read {self.test_image_path.name}: "
+                                         f"{exc.strerror}</span>")
+                return None
+        prompt = self.test_prompt.text().strip()
+        if not prompt and template.prompt_required:
+            prompt = "a lighthouse on a cliff at sunset, watercolour"
+        if not template.takes_prompt:
+            prompt = ""
+        request = JobRequest(user_id=TRAY_USER_ID, user_name="tray (admin)", workflow=template.name, prompt=prompt,
+                             source="tray", is_admin=True, input_image=image,
+                             input_image_name=self.test_image_path.name if image else None)
         self.test_button.setEnabled(False)
         self.test_status.setText("Submitting…")
         self.test_image.setPixmap(QPixmap())

@@ -91,10 +91,22 @@ async def test_delete_only_by_owner_or_admin(world: World):
     r = await w.bob.click(first, label="Delete")
     assert r.ephemeral and r.response.content.startswith("Only the person who asked")
     assert any(m.id == first.id for m in session.history())
-    await w.alice.click(first, label="Delete")
+    # Delete asks first; Keep leaves the image, Delete removes it and says so.
+    r = await w.alice.click(first, label="Delete")
+    assert r.ephemeral and r.response.content == "Delete this image? This cannot be undone."
+    r = await w.alice.click(r.response, label="Keep")
+    assert r.response.content == "Kept: nothing was deleted." and not r.response.components
+    assert any(m.id == first.id for m in session.history())
+    r = await w.alice.click(first, label="Delete")
+    r = await w.alice.click(r.response, label="Delete")
+    assert r.response.content == "Image deleted." and not r.response.components
     assert all(m.id != first.id for m in session.history())
     _, second = await make_result(w, w.alice, prompt="another")
-    await w.admin.click(second, label="Delete")
+    SPANISH_USERS.add(w.admin.id)
+    r = await w.admin.click(second, label="Delete")
+    assert r.response.content == "¿Borrar esta imagen? No se puede deshacer."
+    r = await w.admin.click(r.response, label="Borrar")
+    assert r.response.content == "Imagen borrada."
     assert all(m.id != second.id for m in session.history())
 
 

@@ -11,7 +11,8 @@ import pytest
 import simcord.http.router
 
 from bot.feedback import CHANNEL_EDITS, CHANNEL_WINDOW_S, EDIT_INTERVAL_S, progress_bar
-from core.jobs import BackendHealthChanged, JobFailed, JobFinished, JobPositionChanged, JobStarted
+from comfy.supervisor import ComfyStateChanged, SupervisorState
+from core.jobs import JobFailed, JobFinished, JobPositionChanged, JobStarted
 from tests.bot.conftest import SPANISH_USERS, World
 
 MODEL = "z_image_turbo"
@@ -51,7 +52,8 @@ async def test_position_counts_down_then_progress_then_the_result(world: World, 
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
     session = w.session_of(w.alice)
     status = session.last_message
-    assert status.content.startswith("⏳ **Z-Image Turbo** · Pos: **5** · Queue: 5")
+    # Paused: the place, and why it does not move; no ETA is promised.
+    assert status.content == "⏸️ **Z-Image Turbo** · Pos: **5** · The queue is paused by the host; your job keeps its place."
 
     def shown() -> str:
         return next(m for m in session.history() if m.id == status.id).content
@@ -112,16 +114,41 @@ async def test_edits_are_throttled_and_only_when_the_text_changes(world: World, 
     await w.until(lambda: result_of(session) is not None, advance=2)
 
 
-async def test_failure_and_cancellation_become_the_final_message(world: World, fake_comfy):
+async def test_a_failure_says_why_and_offers_a_retry_with_the_same_seed(world: World, fake_comfy):
     w = world
-    fake_comfy.fail_next_prompt(exception_type="RuntimeError", message="CUDA out of memory")
-    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="will fail")
+    fake_comfy.fail_next_prompt(exception_type="RuntimeError", message="boom")
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="will fail", seed=7)
     session = w.session_of(w.alice)
     await w.until(lambda: "failed" in (session.last_message.content or ""), advance=2)
+    failure = session.last_message
+    assert failure.content == (f"❌ <@{w.alice.id}> job #1 failed: the image server reported an error. Try another "
+                               "prompt or model; if it keeps failing, tell an admin.")
+    assert [c.label for row in failure.components for c in row.children] == ["Retry"]
+    r = await w.alice.click(failure, label="Retry")
+    assert "Job #2 is queued" in r.response.content
+    await w.until(lambda: result_of(session) is not None, advance=2)
+    again = await w.job_service.get(2)
+    assert again.seed == 7 and again.request.prompt == "will fail" and again.request.parent_job_id == 1
+
+
+@pytest.mark.parametrize("spanish", [False, True])
+async def test_out_of_memory_says_try_a_smaller_size(world: World, fake_comfy, spanish):
+    w = world
+    if spanish:
+        SPANISH_USERS.add(w.alice.id)
+    fake_comfy.fail_next_prompt(exception_type="torch.OutOfMemoryError", message="Allocation on device")
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="huge")
+    session = w.session_of(w.alice)
+    await w.until(lambda: "❌" in (session.last_message.content or ""), advance=2)
     text = session.last_message.content
-    assert text.startswith(f"❌ <@{w.alice.id}> job #1 failed: ")
-    assert "Traceback" not in text and "CUDA" not in text
-    assert not session.last_message.components
+    if spanish:
+        assert text == (f"❌ <@{w.alice.id}> el trabajo #1 falló: la tarjeta gráfica del servidor de imágenes se quedó "
+                        "sin memoria. Prueba un tamaño menor (otro `formato`) o inténtalo cuando el servidor esté "
+                        "menos ocupado.")
+    else:
+        assert text == (f"❌ <@{w.alice.id}> job #1 failed: the image server's graphics card ran out of memory. Try a "
+                        "smaller size (a smaller `aspect`), or try again when the server is less busy.")
+    assert "Allocation" not in text and "torch" not in text
 
 
 async def test_a_deleted_status_message_does_not_lose_the_result(world: World, gate):
@@ -142,12 +169,16 @@ async def test_an_offline_image_server_is_shown_to_waiting_jobs(world: World, co
     await w.job_service.pause()
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
     session = w.session_of(w.alice)
-    core_bus.publish(BackendHealthChanged(fake_comfy.url, False, "connection refused"))
+    core_bus.publish(ComfyStateChanged(SupervisorState.WAITING, fake_comfy.url, "not answering", False, 0))
     await w.until(lambda: "image server is offline" in session.last_message.content, advance=2)
+    assert session.last_message.content == ("⏳ **Z-Image Turbo** · Pos: **1** · The image server is offline; your job "
+                                            "keeps its place and starts when it is back.")
     r = await w.bob.slash(w.general, "imagine", model=MODEL, prompt="later")
     assert "image server is offline right now. Your job keeps its place" in r.response.content
-    core_bus.publish(BackendHealthChanged(fake_comfy.url, True, ""))
-    await w.until(lambda: "Pos: **1**" in session.last_message.content, advance=2)
+    r = await w.bob.slash(w.general, "queue")
+    assert r.response.content.startswith("The image server is offline: jobs keep their place")
+    core_bus.publish(ComfyStateChanged(SupervisorState.UP, fake_comfy.url, "up", False, 0))
+    await w.until(lambda: "paused by the host" in session.last_message.content, advance=2)
 
 
 @pytest.mark.parametrize("world_options", [{"user_job_limit": 4}])
@@ -329,3 +360,47 @@ async def test_waiting_users_are_told_the_host_uses_the_gpu_in_their_language(wo
     await w.until(lambda: "El anfitrión está usando la GPU; vuelve pronto." in bob.last_message.content, advance=2)
     await host.give_back()                                     # "Share my GPU again": the jobs run
     await w.until(lambda: "Done" in alice.last_message.content, advance=2)
+
+
+@pytest.mark.parametrize("world_options", [DEPTH_1])
+async def test_a_job_with_the_image_server_says_when_it_goes_offline_and_when_it_is_retried(world: World, gate,
+                                                                                             core_bus, fake_comfy):
+    w = world
+    await w.job_service.pause()        # (the job starts outside the bot's own tasks, as in production)
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="mine")
+    session = w.session_of(w.alice)
+    status = session.last_message
+
+    def shown() -> str:
+        return next(m for m in session.history() if m.id == status.id).content
+
+    await w.job_service.resume()
+    await w.until(lambda: shown() == "📤 **Z-Image Turbo** · Your turn: starting in a moment", advance=2)
+    core_bus.publish(ComfyStateChanged(SupervisorState.WAITING, fake_comfy.url, "not answering", False, 0))
+    await w.until(lambda: shown() == ("⚠️ **Z-Image Turbo** · The image server went offline; your job keeps its place "
+                                      "and runs as soon as it is back."), advance=2)
+    core_bus.publish(ComfyStateChanged(SupervisorState.UP, fake_comfy.url, "up", False, 0))
+    await w.until(lambda: shown().startswith("📤"), advance=2)
+    # ComfyUI lost it and the queue takes it back: the same message says it is being retried.
+    core_bus.publish(JobPositionChanged(1, w.alice.id, 1, 1, 4.0))
+    await w.until(lambda: shown() == "🔁 **Z-Image Turbo** · Retrying · Pos: **1** · ETA ~4.0 s", advance=2)
+    gate.release()
+    await w.until(lambda: result_of(session) is not None, advance=2)
+
+
+@pytest.mark.parametrize("spanish", [False, True])
+async def test_cancel_of_a_finished_job_says_it_finished(world: World, spanish):
+    w = world
+    if spanish:
+        SPANISH_USERS.add(w.alice.id)
+    await w.alice.slash(w.general, "imagine", model=MODEL, prompt="quick")
+    session = w.session_of(w.alice)
+    await w.until(lambda: result_of(session) is not None, advance=2)
+    r = await w.alice.slash(w.general, "cancel", job_id=1)
+    r2 = await w.alice.slash(w.general, "cancel", job_id=99)
+    if spanish:
+        assert r.response.content == "El trabajo #1 ya ha terminado: no hay nada que cancelar."
+        assert r2.response.content == "No hay ningún trabajo #99."
+    else:
+        assert r.response.content == "Job #1 has already finished: there is nothing to cancel."
+        assert r2.response.content == "There is no job #99."

@@ -50,10 +50,10 @@ def test_no_text_leaves_the_plural_to_the_reader():
 
 def test_plural_forms_follow_the_language():
     catalog = default_catalog()
-    assert catalog.text("queue.summary", "en", length=1, running=0) == "Queue: 1 job waiting, 0 generating."
-    assert catalog.text("queue.summary", "en", length=3, running=1) == "Queue: 3 jobs waiting, 1 generating."
-    assert catalog.text("queue.summary", "es", length=1, running=0) == "Cola: 1 trabajo esperando, 0 generándose."
-    assert catalog.text("queue.summary", "es", length=0, running=0) == "Cola: 0 trabajos esperando, 0 generándose."
+    assert catalog.text("queue.summary", "en", length=1, running=0) == "Queue: 1 job waiting, 0 with the image server."
+    assert catalog.text("queue.summary", "en", length=3, running=1) == "Queue: 3 jobs waiting, 1 with the image server."
+    assert catalog.text("queue.summary", "es", length=1, running=0) == "Cola: 1 trabajo esperando, 0 en el servidor de imágenes."
+    assert catalog.text("queue.summary", "es", length=0, running=0) == "Cola: 0 trabajos esperando, 0 en el servidor de imágenes."
 
 
 def test_spanish_texts_name_the_commands_the_spanish_client_shows():

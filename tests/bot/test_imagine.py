@@ -141,7 +141,7 @@ async def test_queue_and_cancel(world: World):
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="second")
     r = await w.alice.slash(w.general, "queue")
     text = r.response.content
-    assert "paused by the host" in text and "Queue: 2 jobs waiting, 0 generating." in text
+    assert "paused by the host" in text and "Queue: 2 jobs waiting, 0 with the image server." in text
     assert "Your job #2: position 2" in text
     # Someone else's job cannot be cancelled.
     r = await w.alice.slash(w.general, "cancel", job_id=1)

@@ -138,3 +138,11 @@ def test_problems_carry_typed_fields(workflows, object_info):
     problem = validate(template, object_info)[0]
     assert str(problem) == problem.message
     assert isinstance(problem.kind, ProblemKind) and problem.kind == "missing_class"
+
+
+def test_a_node_connected_to_nothing_is_not_checked_as_comfyui_ignores_it(workflows, object_info):
+    template = workflows.get("flux_edit")
+    graph = copy.deepcopy(dict(template.graph))
+    graph["81"] = {"class_type": "LoadImage", "inputs": {"image": "pink_tone_chair.png"}}     # the original bot's leftover
+    graph["82"] = {"class_type": "NoSuchNode", "inputs": {"image": ["81", 0]}}
+    assert validate(replace(template, graph=graph), object_info) == []

@@ -17,8 +17,9 @@ from core.errors import JobRefused
 from core.events import EventBus
 from core.jobservice import WorkflowInfo
 from core.status import BotStateChanged
-from core.jobs import (Accepted, Job, JobCancelled, JobFailed, JobFinished, JobPositionChanged, JobProgress,
-                       JobQueued, JobRequest, JobStarted, JobState, Priority, QueuePausedChanged, RefusalCode)
+from core.jobs import (Accepted, BackendSnapshot, Job, JobCancelled, JobFailed, JobFinished, JobPositionChanged, JobProgress,
+                       JobQueued, JobRequest, JobStarted, JobState, Priority, QueuePausedChanged, QueueSnapshot,
+                       RefusalCode)
 
 
 @dataclass
@@ -32,11 +33,13 @@ class FakeJobService:
     _finished: list[Job] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     backend: str = "http://127.0.0.1:8188"
+    backend_healthy: bool = True
+    store_ok: bool = True
 
     # ---- contract ----
     async def submit(self, request: JobRequest) -> Accepted:
         self.calls.append(("submit", request))
-        if not request.prompt.strip():
+        if not request.prompt.strip() and request.input_image is None:   # upscale/vary may go without
             raise JobRefused(RefusalCode.EMPTY_PROMPT, "The prompt is empty.")
         job = Job(id=next(self._ids), request=request, state=JobState.QUEUED,
                   priority=Priority.ADMIN if request.is_admin else Priority.USER,
@@ -46,6 +49,7 @@ class FakeJobService:
         self._sort()
         position = self.position(job.id)
         self.bus.publish(JobQueued(job.id, job.user_id, job=job, position=position))
+        self._publish_snapshot()
         return Accepted(job=job, position=position, eta_s=None, paused=self.paused)
 
     async def cancel(self, job_id: int, *, by_user_id: int | None = None, is_admin: bool = False) -> Job:
@@ -57,6 +61,7 @@ class FakeJobService:
         job.finished_at = datetime.now(timezone.utc)
         self._order.remove(job_id)
         self.bus.publish(JobCancelled(job.id, job.user_id, job=job, by_user_id=by_user_id))
+        self._publish_snapshot()
         self._announce_positions()
         return job
 
@@ -80,11 +85,13 @@ class FakeJobService:
         self.calls.append(("pause",))
         self.paused = True
         self.bus.publish(QueuePausedChanged(True))
+        self._publish_snapshot()
 
     async def resume(self) -> None:
         self.calls.append(("resume",))
         self.paused = False
         self.bus.publish(QueuePausedChanged(False))
+        self._publish_snapshot()
 
     def queued(self) -> list[Job]:
         return [self._jobs[i] for i in self._order]
@@ -107,7 +114,22 @@ class FakeJobService:
         return list(reversed(self._finished))[:limit]
 
     def backend_status(self) -> list[tuple[str, bool]]:
-        return [(self.backend, True)]
+        return [(self.backend, self.backend_healthy)]
+
+    def snapshot(self) -> QueueSnapshot:
+        running = [i for i in self._order if self._jobs[i].state is JobState.RUNNING]
+        pending = tuple(i for i in self._order if self._jobs[i].state is JobState.SUBMITTED)
+        backend = BackendSnapshot(self.backend, self.backend_healthy, "" if self.backend_healthy else "not answering",
+                                  running[0] if running else None, pending)
+        return QueueSnapshot(tuple(self._waiting()), (backend,), self.paused, self.store_ok)
+
+    def set_health(self, *, backend: bool | None = None, store: bool | None = None) -> None:
+        """What the scheduler's health records would report (the snapshot follows)."""
+        if backend is not None:
+            self.backend_healthy = backend
+        if store is not None:
+            self.store_ok = store
+        self._publish_snapshot()
 
     def workflows(self) -> list[WorkflowInfo]:
         return [WorkflowInfo("flux_schnell", "Flux Schnell", "imagine"),
@@ -126,6 +148,7 @@ class FakeJobService:
         job.started_at = datetime.now(timezone.utc)
         job.backend = self.backend
         self.bus.publish(JobStarted(job.id, job.user_id, job=job, backend=self.backend))
+        self._publish_snapshot()
         self._announce_positions()
         return job
 
@@ -144,6 +167,7 @@ class FakeJobService:
         self.bus.publish(JobFinished(job.id, job.user_id, job=job, images=tuple(images),
                                      queue_wait_s=job.queue_wait_s or 0.0, generation_s=job.generation_s or 0.0,
                                      seed=job.seed, backend=self.backend))
+        self._publish_snapshot()
 
     def fail(self, job_id: int, code: str = "comfy_error", text: str = "ComfyUI rejected the workflow") -> None:
         job = self._jobs[job_id]
@@ -151,6 +175,7 @@ class FakeJobService:
         job.error_code, job.error_text = code, text
         self._order.remove(job_id)
         self.bus.publish(JobFailed(job.id, job.user_id, job=job, code=code, text=text))
+        self._publish_snapshot()
 
     def age(self, job_id: int, seconds: float) -> None:
         """Pretend the job was created `seconds` earlier (for realistic wait times in screenshots)."""
@@ -160,6 +185,9 @@ class FakeJobService:
             job.started_at -= timedelta(seconds=seconds / 4)
 
     # ---- internals ----
+    def _publish_snapshot(self) -> None:
+        self.bus.publish(self.snapshot())
+
     def _waiting(self) -> list[int]:
         return [i for i in self._order if self._jobs[i].state is JobState.QUEUED]
 

@@ -30,11 +30,11 @@ async def test_jobs_flow_through_queue_and_history(qtbot, app_paths, core_bus, j
                 for n in range(1, 4)]
     await until(lambda: queue.rowCount() == 3)
     assert [queue.job_at(r).id for r in range(3)] == [a.job.id for a in accepted]
-    assert app.status.snapshot.waiting == 3
+    await until(lambda: app.status.snapshot.waiting == 3)          # from the core's coalesced QueueSnapshot
 
     await job_service.resume()
     await until(lambda: queue.rowCount() == 0 and history.rowCount() == 3, timeout=20)
-    assert app.status.snapshot.jobs == 0
+    await until(lambda: app.status.snapshot.jobs == 0)
     newest = history.index(0).data(PathRole)
     assert newest and newest.endswith(".png")
 

@@ -28,7 +28,7 @@ def gui_files():
         yield pytest.param(path, id=name, marks=marks)
 
 
-@pytest.mark.parametrize("path", gui_files())
+@pytest.mark.parametrize("path", list(gui_files()))
 def test_no_window_picks_its_own_colours(path):
     assert not COLOUR.findall(path.read_text(encoding="utf-8")), "use palette roles (gui/theme.py)"
 

@@ -293,3 +293,37 @@ async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(
     assert service.paused and is_error and title == "The GPU memory was not freed"
     assert "http://127.0.0.1:8188" in text
     await app.close()
+
+
+async def test_the_tray_renders_the_queue_snapshot_and_the_database_health(qtbot, gui_services):
+    from core.status import StoreHealthChanged
+
+    service = gui_services.job_service
+    for n in range(3):
+        await service.submit(make_request(n))
+    await service.pause()                      # as a queue paused before a restart comes back
+    app = build(qtbot, gui_services)
+    assert (app.status.snapshot.waiting, app.status.snapshot.paused) == (3, True)
+    assert app.actions.pause_queue.text() == "Resume queue"
+    await service.resume()
+    job = service.start_next()
+    service._jobs[service._waiting()[0]].state = JobState.SUBMITTED   # the next one already sent to ComfyUI
+    service.set_health()
+    assert (app.status.snapshot.waiting, app.status.snapshot.running, app.status.snapshot.pending) == (1, 1, 1)
+    assert "1 waiting, 1 running, 1 next in ComfyUI" in app.tray.icon.toolTip()
+
+    notices = []
+    app.tray.fallback_notice.connect(lambda *args: notices.append(args))
+    gui_services.bus.publish(StoreHealthChanged(False, "connection refused by 127.0.0.1:5432"))
+    assert app.status.snapshot.level == "down"
+    assert app.dashboard.status_label.text().startswith("Database unreachable")
+    assert notices[-1][0] == "Database unreachable" and "5432" in notices[-1][1]
+    gui_services.bus.publish(StoreHealthChanged(True))
+    assert app.dashboard.notice.isHidden() and not app.dashboard.status_label.text().startswith("Database")
+
+    service.set_health(backend=False)          # attach mode: the snapshot's backend health is the truth
+    assert app.status.snapshot.comfy == "waiting" and notices[-1][0] == "ComfyUI is not answering"
+    service.set_health(backend=True)
+    assert app.status.snapshot.comfy == "up" and app.dashboard.notice.isHidden()
+    assert job.id in service.snapshot().running
+    await app.close()

@@ -719,10 +719,6 @@
         <translation>Generando ahora</translation>
     </message>
     <message>
-        <source>{waiting} waiting · {running} running</source>
-        <translation>{waiting} en espera · {running} generando</translation>
-    </message>
-    <message>
         <source>{what} failed: {reason}</source>
         <translation>{what} ha fallado: {reason}</translation>
     </message>
@@ -943,8 +939,16 @@
         <translation>{waiting} en espera, {running} generando</translation>
     </message>
     <message>
+        <source>, {pending} next in ComfyUI</source>
+        <translation>, {pending} a continuación en ComfyUI</translation>
+    </message>
+    <message>
         <source>Bot: {bot}   ·   ComfyUI: {comfy}   ·   Queue: {queue}</source>
         <translation>Bot: {bot}   ·   ComfyUI: {comfy}   ·   Cola: {queue}</translation>
+    </message>
+    <message>
+        <source>Database unreachable</source>
+        <translation>Base de datos inalcanzable</translation>
     </message>
     <message>
         <source>Not set up: open “Set up the bot…” in this menu</source>
@@ -972,6 +976,14 @@
     <message>
         <source>this desktop has no system tray, so the app runs in this window. Closing it quits the app.</source>
         <translation>este escritorio no tiene bandeja del sistema, así que la aplicación funciona en esta ventana. Al cerrarla, la aplicación se cierra.</translation>
+    </message>
+    <message>
+        <source>Database unreachable</source>
+        <translation>Base de datos inalcanzable</translation>
+    </message>
+    <message>
+        <source>New requests are refused until it answers again; running jobs finish. ({details})</source>
+        <translation>Las peticiones nuevas se rechazan hasta que vuelva a responder; los trabajos en curso terminan. ({details})</translation>
     </message>
     <message>
         <source>ComfyUI crashed — restarting</source>

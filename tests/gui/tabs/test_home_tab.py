@@ -60,6 +60,7 @@ async def test_home_says_who_the_bot_is_and_what_comfyui_runs(qtbot, gui_service
     lines = home.comfy_details.text().splitlines()
     assert lines[0].startswith(f"{fake_comfy.url} — ComfyUI 0.3.64 · ") and "GB free" in lines[0]
     assert "VRAM" in lines[0] and " of " in lines[0]
+    assert "cuda:0" not in lines[0] and "cudaMallocAsync" not in lines[0]       # the GPU's own name
     assert lines[1] == f"{not_comfy} — this port answers, but it is not ComfyUI: check the address (ComfyUI " \
                        "Desktop uses port 8000, the portable ComfyUI 8188)."
     assert lines[2].startswith("http://127.0.0.1:9 — not answering: start ComfyUI")

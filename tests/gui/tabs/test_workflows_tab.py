@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -77,7 +78,7 @@ async def test_missing_node_and_model_are_shown_inline(tab, gui_services):
     select(tab, "z_image_turbo")
     await tab.validate_now()
     found = problems(tab)
-    assert any("ModelSamplingAuraFlow is not installed" in p for p in found), found
+    assert any("ModelSamplingAuraFlow is a ComfyUI core node that this ComfyUI does not have" in p for p in found), found
     assert any("node 3" in p for p in found), found            # the VAE file ComfyUI does not have
     lines = tab.editor.node_lines()
     assert lines["4"] in tab.editor.marked_lines() and lines["3"] in tab.editor.marked_lines()
@@ -135,3 +136,80 @@ async def test_test_run_goes_through_the_job_service(tab, gui_services, tmp_path
     assert "Done in" in tab.test_status.text()
     assert not tab.test_image.pixmap().isNull()
     assert service._jobs[job.id].state is JobState.DONE
+
+
+# ---- the form ----------------------------------------------------------------------------------
+
+ORIGINAL = Path(__file__).resolve().parents[2] / "fixtures" / "workflows" / "original"
+
+
+def test_an_imagine_workflow_is_selected_first_and_shown_as_a_form(tab):
+    assert tab.current.kind == "imagine"
+    select(tab, "z_image_turbo")
+    prompt = tab.role_rows["prompt"]
+    assert (prompt.node_box.currentData(), prompt.input_box.currentText()) == ("5", "text")
+    assert prompt.node_box.currentText() == "5 · CLIPTextEncode · Prompt"
+    assert tab.role_rows["seed"].now.text() == "now 0"
+    assert tab.role_rows["image"].node_box.currentText() == "(not mapped)"
+    assert tab.kind_box.currentData() == "imagine" and tab.enabled_box.isChecked()
+    assert not tab.dirty and not tab.save_button.isEnabled()
+    assert not tab.advanced_group.isChecked()            # the raw JSON waits under Advanced
+
+
+def test_changing_a_role_marks_unsaved_changes_and_save_writes_it(tab):
+    select(tab, "z_image_turbo")
+    steps_default, steps_min, steps_max = tab.number_rows["steps"]
+    steps_max.setValue(12)
+    assert tab.dirty and tab.save_button.isEnabled() and "unsaved changes" in tab.title.text()
+    negative = tab.role_rows["negative_prompt"]
+    negative.node_box.setCurrentIndex(negative.node_box.findData("6"))
+    negative.input_box.setCurrentText("text")
+    assert tab.save_now() is True
+    manifest = json.loads(tab.templates["z_image_turbo"].manifest_path.read_text())
+    assert manifest["inputs"]["negative_prompt"] == {"node": "6", "input": "text"}
+    assert manifest["limits"]["steps"]["max"] == 12
+    assert not tab.dirty and "unsaved" not in tab.title.text()
+
+
+def test_a_kind_that_needs_an_image_without_one_is_refused(tab):
+    select(tab, "z_image_turbo")
+    tab.kind_box.setCurrentIndex(tab.kind_box.findData("edit"))
+    assert tab.save_now() is False
+    assert "'edit' workflow needs inputs.image" in problems(tab)[0]
+
+
+def test_import_shows_the_proposal_and_enable_confirms_it(tab, gui_services):
+    template = tab.import_file(ORIGINAL / "flux_edit.json", name="klein_edit")
+    assert tab.current.name == "klein_edit" and tab.current.kind == "edit"
+    assert tab.role_rows["image"].node_box.currentData() == "103"       # the LoadImage that is used
+    assert any("never run: nodes 81" in p for p in problems(tab))
+    assert "manifest proposed" in tab.title.text() or not template.enabled
+    assert not tab.enabled_box.isChecked()
+    tab.enabled_box.setChecked(True)
+    assert tab.save_now() is True
+    assert tab.templates["klein_edit"].enabled
+    assert gui_services.job_service.calls[-1][0] == "set_workflows"
+
+
+def test_a_removed_default_comes_back_with_restore_defaults(tab):
+    select(tab, "flux_schnell")
+    assert tab.current.shipped and not tab.restore_button.isEnabled()
+    tab.remove_current()
+    assert "flux_schnell" not in tab.templates and tab.restore_button.isEnabled()
+    tab.restore_defaults()
+    assert "flux_schnell" in tab.templates and not tab.restore_button.isEnabled()
+
+
+async def test_an_upscale_test_run_needs_an_image_and_sends_it(tab, gui_services, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+    select(tab, "upscale")
+    assert tab.test_image_button.isVisibleTo(tab) and not tab.test_prompt.isEnabled()
+    assert tab.test_run() is None and "Choose an image first" in tab.test_status.text()
+    image = QImage(32, 32, QImage.Format.Format_RGB32)
+    image.fill(QColor("blue"))
+    path = tmp_path / "in.png"
+    image.save(str(path))
+    tab.set_test_image(path)
+    await tab.test_run()
+    request = gui_services.job_service.calls[-1][1]
+    assert (request.workflow, request.prompt, request.input_image) == ("upscale", "", path.read_bytes())
