@@ -84,7 +84,7 @@ class BackendPool:
         self._backends = {client.base_url: Backend(client.base_url, client) for client in clients}
         self._listeners: list[HealthListener] = []
         self._task: asyncio.Task | None = None
-        self._wake = asyncio.Event()
+        self._check_asap = False               # someone wants a check on the next short tick
         self._suspect: set[str] = set()         # reported failing by a client: down on the next failure
         self._socket_listeners: dict[str, Callable] = {}
         self._watch_sockets = self.connect_websockets   # a websocket nobody connects says nothing
@@ -183,7 +183,7 @@ class BackendPool:
         self._suspect.add(backend.url)
         backend.answering, backend.checked = False, True
         self._changed(backend, reason)
-        self._wake.set()
+        self._check_asap = True
 
     def set_supervisor(self, url: str, up: bool, reason: str) -> None:
         """The supervisor's word on a local ComfyUI (its URL, or the only backend there is)."""
@@ -204,14 +204,17 @@ class BackendPool:
         await self.close()
 
     async def _loop(self) -> None:
+        """Ticks every recheck_interval_s; checks on the long interval, or on this tick when a
+        backend is down, suspect, or someone asked."""
+        since_check = 0.0
         while True:
-            hurry = self._suspect or any(b.checked and not b.answering for b in self._backends.values())
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.recheck_interval_s if hurry else self.check_interval_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            await self.check_now()
+            await asyncio.sleep(min(self.recheck_interval_s, self.check_interval_s))
+            since_check += min(self.recheck_interval_s, self.check_interval_s)
+            hurry = (self._check_asap or self._suspect
+                     or any(b.checked and not b.answering for b in self._backends.values()))
+            if hurry or since_check >= self.check_interval_s:
+                self._check_asap, since_check = False, 0.0
+                await self.check_now()
 
     async def check_now(self) -> None:
         await asyncio.gather(*(self._check(b) for b in self._backends.values()))
@@ -242,7 +245,7 @@ class BackendPool:
         if healthy == backend.announced:
             return
         if not backend.checked:          # the probe has not spoken yet: ask it now, announce after
-            self._wake.set()
+            self._check_asap = True
             return
         if backend.announced is None and not healthy and not backend.socket_up and backend.answering:
             return                       # starting: its websocket has not connected yet, nothing is wrong
