@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ class AppServices:
     supervisor: Any | None
     bot: Any                                   # bot.runner.BotRunner
     host_gpu: Any                              # core.gpu_mode.HostGpu: the host's "I need my GPU"
+    retention: Any                             # core.retention.Retention: old results and uploads go
     catalog: Any = None                        # comfy.catalog.WorkflowCatalog: shipped defaults + the user's folder
     watcher: Any = None                        # core.workflow_watch.WorkflowWatcher: reload on disk change, revalidate
 
@@ -43,6 +44,7 @@ class AppServices:
 
         await self.backends.start()
         await self.jobs.start()
+        await self.retention.start()           # a first pass now (in the background), then hourly
         if self.watcher is not None:
             await self.watcher.start()
         await self.host_gpu.start()            # a schedule window or a game already on holds the queue now
@@ -58,7 +60,8 @@ class AppServices:
         """Bot first (no new requests), then the queue (jobs stay stored), ComfyUI, connections."""
         steps = [("bot stopped", self.bot.stop), ("host GPU watch stopped", self.host_gpu.stop),
                  *([("workflow watch stopped", self.watcher.stop)] if self.watcher is not None else []),
-                 ("job queue stopped (jobs stay stored)", self.jobs.stop)]
+                 ("job queue stopped (jobs stay stored)", self.jobs.stop),
+                 ("retention stopped", self.retention.close)]
         if self.supervisor is not None:
             steps.append(("ComfyUI supervisor stopped", self.supervisor.stop))
         steps += [("ComfyUI connections closed", self.backends.close), ("database closed", self.db.close),
@@ -82,12 +85,15 @@ async def build_services(settings) -> AppServices:
     from core.events import EventBus
     from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
+    from core.joblog import log_job_lifecycle
     from core.jobservice import JobService
+    from core.retention import Retention, RetentionPolicy, comfy_input_folder
     from core.sessions import SessionService
     from core.store import Database
     from core.workflow_watch import WorkflowWatcher
 
     bus = EventBus()
+    log_job_lifecycle(bus)             # queued / started / finished / failed / cancelled, one line each
     db = await Database.open(settings.database_url, settings.paths.data_dir)
     backends = BackendPool(list(settings.comfy_urls), api_key=settings.comfy_api_key, logins=settings.comfy_logins)
     catalog = workflow_catalog(settings)
@@ -103,15 +109,19 @@ async def build_services(settings) -> AppServices:
             extra_args=settings.comfy_extra_args, allow_non_loopback=settings.comfy_allow_non_loopback,
             ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish)
     prefs = GuildPrefsStore(db)
+    # a bot (re)built later gets the settings in force then (saved while running: apply_settings)
     runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, prefs=prefs, bus=bus,
-                                        settings=settings),
+                                        settings=services.settings),
                        settings.discord_token, bus)
     host_gpu = HostGpu(queue=jobs, backends=lambda: [b.client for b in backends.backends], publish=bus.publish,
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
+    retention = Retention(db=db, bus=bus, paths=settings.paths, policy=RetentionPolicy.from_settings(settings),
+                          comfy_input_dir=comfy_input_folder(settings.comfy_folder, settings.comfy_extra_args))
     watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
-    return AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu, catalog,
-                       watcher)
+    services = AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu,
+                           retention, catalog, watcher)
+    return services
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -206,9 +216,12 @@ async def _bot_stack_check(settings) -> tuple[bool, str, str]:
         import discord
 
         from bot.bot import EXTENSIONS, ImageBot
+        from bot.i18n import LANGS, babel_locale
         from core.events import EventBus
         for extension in EXTENSIONS:
             importlib.import_module(extension)
+        for lang in LANGS:  # the CLDR data of each language the bot speaks (the build ships only those)
+            babel_locale(lang).plural_form(2)
         bus = EventBus()
         logging.disable(logging.WARNING)  # voice-support and empty-allowlist warnings say nothing here
         try:
@@ -284,7 +297,22 @@ def instance_name(settings) -> str:
     return f"FuLLetLabsImageBot-{hashlib.sha256(folder).hexdigest()[:12]}"
 
 
-def run_tray(settings, log_ring) -> int:
+def show_starting_window():
+    """A window at once: reading the settings asks the OS keyring, which may first ask the user to
+    unlock it; without it, nothing would show that the app is starting. None when Qt cannot start."""
+    try:
+        from gui.app import create_application, starting_window
+        from gui.i18n import install_translations
+
+        app = create_application(sys.argv)
+        install_translations(app, "system")
+        return starting_window()
+    except Exception as exc:      # a broken Qt: run_tray says why
+        log.debug("no starting window: %s", exc)
+        return None
+
+
+def run_tray(settings, log_ring, splash=None) -> int:
     from gui.app import create_application
     from gui.single_instance import SingleInstance
 
@@ -307,8 +335,11 @@ def run_tray(settings, log_ring) -> int:
     import qasync
 
     from bot.runner import check_token
+    from core.autostart import Autostart
     from gui.app import run_tray_app
     from gui.services import GuiServices, comfy_probe, read_system_stats
+
+    restart = asyncio.Event()      # "Restart now": shut down in order, then start this program again
 
     async def amain() -> None:
         shutdown = asyncio.Event()
@@ -321,11 +352,13 @@ def run_tray(settings, log_ring) -> int:
             workflow_catalog=services.catalog,
             token_checker=check_token, comfy_probe=comfy_probe,
             comfy_stats=lambda url: read_system_stats(url, gui_services.settings.comfy_api_key),
-            on_settings_saved=lambda changes: _apply_saved_settings(services, changes))
+            autostart=Autostart(),
+            on_settings_saved=lambda changes: _apply_saved_settings(services, changes, gui_services),
+            restart=lambda: (restart.set(), shutdown.set()))
         starting = asyncio.create_task(services.start(with_bot=False))
         bot_start = asyncio.create_task(_start_bot_when_configured(services, starting))
         try:
-            await run_tray_app(gui_services, shutdown, on_activate=instance.activated)
+            await run_tray_app(gui_services, shutdown, on_activate=instance.activated, starting=splash)
         finally:
             log.info("Shutting down: bot, job queue, ComfyUI connections, database")
             for task in (bot_start, starting):
@@ -337,18 +370,56 @@ def run_tray(settings, log_ring) -> int:
 
     qasync.run(amain())
     del app
+    if restart.is_set():
+        log.info("Restarting")
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     return 0
 
 
-async def _apply_saved_settings(services: AppServices, changes: dict) -> None:
-    """A token saved in the wizard takes effect at once; other changes at the next start."""
-    if changes.get("discord_token"):
+# Settings a running app cannot take over: Settings says "restart needed" and offers "Restart now".
+RESTART_SETTINGS = ("database_url", "comfy_urls", "comfy_folder", "comfy_python", "comfy_extra_args",
+                    "comfy_api_key", "workflows_dir", "language")
+
+
+def apply_settings(services: AppServices, settings) -> list[str]:
+    """Put saved settings in force while running: the server list, limits, priorities, admin roles,
+    session minutes, logging. Returns the names that need a restart (RESTART_SETTINGS that changed)."""
+    before, services.settings = services.settings, settings
+    services.jobs.use_settings(settings)
+    services.sessions.use_settings(settings)
+    bot = services.bot.bot
+    if bot is not None:                       # the running bot: allowed servers, admin roles, limits
+        bot.settings = settings
+    logging.getLogger().setLevel(settings.log_level)
+    changed = [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(settings, name)]
+    log.info("Settings applied%s", f"; after a restart: {', '.join(changed)}" if changed else "")
+    return changed
+
+
+async def _apply_saved_settings(services: AppServices, changes: dict, gui_services=None) -> list[str]:
+    """Everything saved in the wizard that can take effect now does (a new token restarts the bot);
+    returns what needs a restart."""
+    from core.settings import load_settings
+
+    settings = await asyncio.to_thread(load_settings, services.settings.paths)
+    token = changes.get("discord_token")
+    if token:            # from the keyring, or (no keyring) only in this run: keep what the admin typed
+        settings = replace(settings, discord_token=token)
+    restart = apply_settings(services, settings)
+    if gui_services is not None:            # the tray app: its colours follow at once too
+        from PySide6.QtWidgets import QApplication
+
+        from gui.theme import apply_theme
+        gui_services.settings = settings
+        apply_theme(QApplication.instance(), settings.theme)
+    if token:
         services.bot.set_token(changes["discord_token"])
         await services.bot.stop()
         try:
             await services.bot.start()
         except RuntimeError as exc:
             log.error("%s", exc)
+    return restart
 
 
 async def _start_bot_when_configured(services: AppServices, starting: asyncio.Task) -> None:
@@ -380,18 +451,48 @@ def fail(message: str, *, dialog: bool) -> int:
     return 1
 
 
+def attach_parent_console() -> None:
+    """The Windows build is a windowed app: it has no console, so `--help` and `--self-test` typed in
+    a terminal would print nothing (PyInstaller leaves sys.stdout None). Attach to the console of the
+    terminal that started it and write there, in UTF-8 whatever its code page. Started from
+    Explorer there is no such console, and nothing changes."""
+    if sys.platform != "win32" or (sys.stdout is not None and sys.stderr is not None):
+        return
+    import ctypes
+
+    if not ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+        return
+    # "CONOUT$" opens as a console file, which takes UTF-8 and shows it right on any code page.
+    sys.stdout = sys.stdout or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    sys.stderr = sys.stderr or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    print()  # the terminal's prompt is already on the line: start below it
+
+
+def never_fail_on_output() -> None:
+    """Printing a path or a name the output's encoding cannot show (a Windows code page such as
+    cp1252, output piped to a file) shows '?' instead of ending the app with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if sys.argv[1:] if argv is None else argv:
+        attach_parent_console()  # a command-line use; a plain double-click opens no console
+    never_fail_on_output()
     args = parse_args(argv)
     from core.errors import CoreError
     from core.logs import setup_logging
 
+    workflow_file = args.import_workflow or args.propose_manifest
+    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+    starting = show_starting_window() if tray else None    # before the keyring, which may ask to be unlocked
     try:
         settings = load_configuration(args)
     except CoreError as exc:
-        return fail(str(exc), dialog=not (args.headless or args.self_test or args.check_workflows
-                                          or args.import_workflow or args.propose_manifest))
-    workflow_file = args.import_workflow or args.propose_manifest
-    tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+        if starting is not None:
+            starting.close()
+        return fail(str(exc), dialog=tray)
     quiet = args.self_test or args.check_workflows or workflow_file
     logs = setup_logging(None if quiet else settings.paths.logs_dir, "WARNING" if quiet else settings.log_level,
                          settings.secret_values())
@@ -406,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             return workflow_file_command(settings, args)
         if args.headless:
             return asyncio.run(run_headless(settings))
-        return run_tray(settings, logs.ring)
+        return run_tray(settings, logs.ring, starting)
     except CoreError as exc:  # e.g. the database cannot be opened
         return fail(str(exc), dialog=tray)
     except KeyboardInterrupt:

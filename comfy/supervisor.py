@@ -13,6 +13,12 @@ onto the core event bus, where the scheduler holds jobs while ComfyUI is not UP.
 The child's stdout and stderr (merged) go line by line to the `comfyui` logger, and the last
 `log_lines` lines stay available through `recent_lines()`.
 
+Stopping ends ComfyUI's whole process tree. On Linux and macOS the child leads its own process
+group: SIGTERM, then SIGKILL after `stop_timeout_s`. On Windows it runs without a console window
+inside a job object (`comfy/winjob.py`), which is terminated as a whole; `taskkill /F /T` is the
+fallback where a job object cannot be made. There is no graceful step on Windows: a windowed app
+has no console to send Ctrl-Break through, and ComfyUI keeps nothing it would save on one.
+
 Only stdlib and aiohttp here: no Qt, no discord.
 """
 from __future__ import annotations
@@ -36,11 +42,14 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from comfy.errors import ComfyError
+from comfy.winjob import ProcessTreeJob
 
 log = logging.getLogger(__name__)
 comfy_log = logging.getLogger("comfyui")  # the child's own output; the Logs window shows it
 
 IS_WINDOWS = os.name == "nt"
+_CREATE_NEW_PROCESS_GROUP = 0x00000200
+_CREATE_NO_WINDOW = 0x08000000          # a console program started from the windowed app: no black window
 RESTARTING_MESSAGE = "ComfyUI is restarting, your job keeps its place"
 _LAST_LINES_IN_MESSAGES = 15
 
@@ -99,7 +108,7 @@ class SupervisorConfig:
     restart_backoff_max_s: float = 60.0
     max_quick_crashes: int = 3             # this many crashes within the window: give up
     quick_crash_window_s: float = 120.0
-    stop_timeout_s: float = 10.0           # SIGTERM, then SIGKILL after this
+    stop_timeout_s: float = 10.0           # SIGTERM, then SIGKILL after this; the most a stop waits
     log_lines: int = 500
     max_line_chars: int = 4000
 
@@ -141,6 +150,7 @@ class ComfySupervisor:
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._job: ProcessTreeJob | None = None   # Windows: the launched child's process tree
         self._reader: asyncio.Task | None = None
         self._exit_task: asyncio.Task | None = None
         self._first_outcome: asyncio.Future | None = None
@@ -334,10 +344,11 @@ class ComfySupervisor:
                 return found
             raise SupervisorError(f"comfy_python {text} was not found: set comfy_python to the "
                                   f"Python that runs ComfyUI (or leave it empty to use the folder's venv)")
-        candidates = [folder / v / ("Scripts/python.exe" if IS_WINDOWS else "bin/python")
-                      for v in ("venv", ".venv")]
-        if IS_WINDOWS:
-            candidates.append(folder.parent / "python_embeded" / "python.exe")
+        # The folder's venv (this OS's layout first), then the Windows portable package's own
+        # Python beside the ComfyUI folder ("python_embeded" is ComfyUI's spelling).
+        layouts = ["Scripts/python.exe", "bin/python"] if IS_WINDOWS else ["bin/python", "Scripts/python.exe"]
+        candidates = [folder / venv / layout for venv in ("venv", ".venv") for layout in layouts]
+        candidates.append(folder.parent / "python_embeded" / "python.exe")
         for candidate in candidates:
             if candidate.is_file():
                 return str(candidate)
@@ -394,7 +405,7 @@ class ComfySupervisor:
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
         kwargs: dict = {}
         if IS_WINDOWS:
-            kwargs["creationflags"] = 0x00000200  # CREATE_NEW_PROCESS_GROUP: Ctrl-Break reaches only it
+            kwargs["creationflags"] = _CREATE_NEW_PROCESS_GROUP | _CREATE_NO_WINDOW
         else:
             kwargs["start_new_session"] = True    # its own process group: stop() signals all of it
         log.info("launching ComfyUI: %s %s (in %s)", plan.python, shlex.join(plan.args), plan.folder)
@@ -403,6 +414,8 @@ class ComfySupervisor:
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, **kwargs)
         self._proc = proc
+        if IS_WINDOWS:
+            self._job = _job_for(proc.pid)
         self._run_first_line = self._lines_total
         self._started_by_us = True
         self._url = plan.url
@@ -590,60 +603,74 @@ class ComfySupervisor:
     # ---- ending the child -----------------------------------------------------------------------
 
     async def _end_child(self, *, graceful: bool) -> None:
-        """End the child we launched and its process group (terminate, then kill). No-op if none."""
+        """End the child we launched and all it started (terminate, then kill). No-op if none."""
         proc, self._proc = self._proc, None
+        job, self._job = self._job, None
         exit_task, self._exit_task = self._exit_task, None
         reader, self._reader = self._reader, None
         if proc is None:
             return
         deadline = time.monotonic() + (self._config.stop_timeout_s if graceful else 0.0)
-        if proc.returncode is None and graceful:
-            await self._signal_group(proc, "terminate")
-            try:
-                await asyncio.wait_for(asyncio.shield(proc.wait()), max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
-                log.warning("ComfyUI did not stop within %g s (stop_timeout_s); killing it",
-                            self._config.stop_timeout_s)
-        if not IS_WINDOWS:
-            # Whatever is left of its group (ComfyUI's own children) goes too, so the port is freed.
-            while proc.returncode is not None and _group_alive(proc.pid) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            if _group_alive(proc.pid):
-                await self._signal_group(proc, "kill")
+        if IS_WINDOWS:
+            await self._end_tree_windows(proc, job)
+        else:
+            await self._end_group_posix(proc, graceful=graceful, deadline=deadline)
         if proc.returncode is None:
-            await self._signal_group(proc, "kill")
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
         await proc.wait()
         if exit_task is not None:
             await asyncio.gather(exit_task, return_exceptions=True)
         if reader is not None:
-            try:  # let the last lines arrive; the pipe closes once the whole group is gone
+            try:  # let the last lines arrive; the pipe closes once the whole tree is gone
                 await asyncio.wait_for(asyncio.shield(reader), 2.0)
             except asyncio.TimeoutError:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
         log.info("ComfyUI (pid %s) ended with code %s", proc.pid, proc.returncode)
 
-    async def _signal_group(self, proc: asyncio.subprocess.Process, how: str) -> None:
+    async def _end_group_posix(self, proc: asyncio.subprocess.Process, *, graceful: bool, deadline: float) -> None:
+        """SIGTERM to the child's process group, then SIGKILL to what is left by the deadline."""
+        if proc.returncode is None and graceful:
+            _signal_group(proc.pid, signal.SIGTERM)
+            _signal_group(proc.pid, signal.SIGCONT)  # a stopped process handles SIGTERM only once resumed
+            try:
+                await asyncio.wait_for(asyncio.shield(proc.wait()), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                log.warning("ComfyUI did not stop within %g s (stop_timeout_s); killing it",
+                            self._config.stop_timeout_s)
+        # Whatever is left of its group (ComfyUI's own children) goes too, so the port is freed.
+        while proc.returncode is not None and _group_alive(proc.pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if proc.returncode is None or _group_alive(proc.pid):
+            _signal_group(proc.pid, signal.SIGKILL)
+
+    async def _end_tree_windows(self, proc: asyncio.subprocess.Process, job: ProcessTreeJob | None) -> None:
+        """Terminate the child's job object and wait until its last process is gone; `taskkill /F /T`
+        where there is no job (or it would not end)."""
+        gone_by = time.monotonic() + max(self._config.stop_timeout_s, 1.0)
         try:
-            if IS_WINDOWS:
-                if how == "terminate":
-                    os.kill(proc.pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
-                    return
-                # TerminateProcess ends only the child; taskkill /T ends its whole tree.
+            if job is not None:
+                try:
+                    job.terminate()
+                    while job.active_processes() and time.monotonic() < gone_by:
+                        await asyncio.sleep(0.05)
+                    if not job.active_processes():
+                        return
+                    log.warning("ComfyUI's processes outlived their job object; using taskkill")
+                except OSError as exc:
+                    log.warning("could not end ComfyUI's job object (%s); using taskkill", exc)
+            if proc.returncode is None or job is not None:
                 killer = await asyncio.create_subprocess_exec(
-                    "taskkill", "/F", "/T", "/PID", str(proc.pid),
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                    "taskkill", "/F", "/T", "/PID", str(proc.pid), stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                    creationflags=_CREATE_NO_WINDOW)
                 await killer.wait()
-                if proc.returncode is None:
-                    proc.kill()
-                return
-            if how == "terminate":
-                os.killpg(proc.pid, signal.SIGTERM)
-                os.killpg(proc.pid, signal.SIGCONT)  # a stopped process handles SIGTERM only once resumed
-            else:
-                os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:  # already gone
-            pass
+        finally:
+            if job is not None:
+                job.close()  # KILL_ON_JOB_CLOSE: anything still in it ends here
 
     # ---- publishing -----------------------------------------------------------------------------
 
@@ -718,6 +745,29 @@ def _host_port(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return f"{parts.hostname}:{port}"
+
+
+def _job_for(pid: int) -> ProcessTreeJob | None:
+    """A job object holding `pid` (and all it will start), or None where Windows refuses one."""
+    try:
+        job = ProcessTreeJob()
+    except OSError as exc:
+        log.warning("no job object for ComfyUI (%s): stop falls back to taskkill", exc)
+        return None
+    try:
+        job.add(pid)
+    except OSError as exc:
+        job.close()
+        log.warning("could not put ComfyUI in a job object (%s): stop falls back to taskkill", exc)
+        return None
+    return job
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except OSError:  # already gone
+        pass
 
 
 def _group_alive(pgid: int) -> bool:

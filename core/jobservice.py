@@ -107,6 +107,13 @@ class JobService:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
+    def use_settings(self, settings) -> None:
+        """Settings saved while running take effect for the next request: limits, priorities, batch
+        size, prompt length, admin roles, export folder, attempts (ComfyUI URLs and the database need
+        a restart)."""
+        self._settings = settings
+        self._scheduler.settings = settings
+
     async def start(self) -> None:
         """Load the queue from the database, find in-flight jobs again in ComfyUI, start dispatching."""
         if self._started:

@@ -77,6 +77,24 @@ class LogRing(logging.Handler):
                 pass
 
 
+OWN_LOGGERS = ("core", "comfy", "comfyui", "bot", "gui", "main", "__main__")
+# discord.py's warnings that say nothing to this app: it never joins voice, and it reads slash commands
+_IRRELEVANT = (("discord.client", "PyNaCl is not installed"), ("discord.ext.commands.bot", "Privileged message content"))
+
+
+class LibraryNoise(logging.Filter):
+    """Libraries' lines below WARNING (aiohttp, discord.py, SQLAlchemy...) and their warnings that do
+    not apply to this app stay out of the log; the app's own lines all pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] in OWN_LOGGERS:
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        message = record.getMessage()
+        return not any(record.name == name and text in message for name, text in _IRRELEVANT)
+
+
 @dataclass
 class LogSystem:
     redactor: SecretRedactor
@@ -107,7 +125,9 @@ def setup_logging(logs_dir: Path | None, level: str = "INFO", secrets: Iterable[
         stream = logging.StreamHandler()
         stream.setFormatter(logging.Formatter(FORMAT))
         handlers.append(stream)
+    noise = LibraryNoise()
     for handler in handlers:
+        handler.addFilter(noise)
         handler.addFilter(redactor)
         handler._imagebot = True  # type: ignore[attr-defined]
         root.addHandler(handler)

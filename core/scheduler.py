@@ -64,6 +64,7 @@ from core.jobstore import JobStore, LoadedJob, StoredImage
 from core.lifecycle import Phase, check_move
 from core.paths import AppPaths, write_file
 from core.queue import RunQueue
+from core.retention import comfy_upload_name
 from core.tasks import TaskManager
 
 log = logging.getLogger(__name__)
@@ -534,8 +535,8 @@ class Scheduler:
         image_name = None
         if entry.input_path:
             data = await asyncio.to_thread((self.paths.data_dir / entry.input_path).read_bytes)
-            uploaded = await backend.client.upload_image(data, f"imagebot_job{job.id}.png", subfolder="imagebot",
-                                                        overwrite=True)
+            subfolder, name = comfy_upload_name(job.id)    # core.retention removes it when the job ends
+            uploaded = await backend.client.upload_image(data, name, subfolder=subfolder, overwrite=True)
             image_name = uploaded.load_image_value
         request = job.request
         try:

@@ -63,9 +63,7 @@ class SessionService:
         self._db = db
         self._bus = bus
         self._clock = clock or (lambda: datetime.now(UTC))
-        self.idle = timedelta(minutes=max(1, settings.session_idle_minutes))
-        # The warning window never reaches back before the session started; 0 minutes means no warning.
-        self.warning = min(timedelta(minutes=max(0, settings.session_warning_minutes)), self.idle)
+        self.use_settings(settings)
 
     def now(self) -> datetime:
         return _utc(self._clock())
@@ -89,6 +87,13 @@ class SessionService:
 
     def _publish(self, user_id: int, guild_id: int, action: str, info: SessionInfo | None) -> None:
         self._bus.publish(SessionChanged(user_id, guild_id, action, info))
+
+    def use_settings(self, settings: Settings) -> None:
+        """New idle and warning minutes (saved while running): they count from each session's next
+        activity (deadlines already set stay)."""
+        self.idle = timedelta(minutes=max(1, settings.session_idle_minutes))
+        # The warning window never reaches back before the session started; 0 minutes means no warning.
+        self.warning = min(timedelta(minutes=max(0, settings.session_warning_minutes)), self.idle)
 
     async def _update(self, user_id: int, guild_id: int, action: str, change: Callable[[UserSessionRow], None]) -> SessionInfo | None:
         try:

@@ -4,10 +4,12 @@ balloon or dashboard banner) and the app keeps running."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Signal
 from PySide6.QtGui import QAction
 
+from core.errors import CoreError
 from core.gpu_mode import HostGpuChanged
 from gui.services import GuiServices
 from gui.status import COMFY_RUNNING, AppStatus
@@ -30,6 +32,8 @@ class AppActions(QObject):
         self.toggle_bot = QAction(self.tr("Start bot"), self)
         self.toggle_comfy = QAction(self.tr("Start ComfyUI"), self)
         self.settings = QAction(self.tr("Settings…"), self)
+        self.start_at_login = QAction(self.tr("Start with Windows") if sys.platform == "win32" else self.tr("Start at login"),
+                                      self)
         self.quit = QAction(self.tr("Quit"), self)
         self.open_dashboard.triggered.connect(self.open_dashboard_requested)
         self.settings.triggered.connect(self.open_settings_requested)
@@ -41,6 +45,11 @@ class AppActions(QObject):
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
         self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
         self.toggle_comfy.setEnabled(services.supervisor is not None)
+        autostart = services.autostart
+        self.start_at_login.setCheckable(True)
+        self.start_at_login.setVisible(autostart is not None and autostart.supported)
+        self.start_at_login.setChecked(bool(autostart and autostart.supported and autostart.enabled))
+        self.start_at_login.toggled.connect(self.on_start_at_login_toggled)
         status.changed.connect(self.refresh)
         self.refresh(status.snapshot)
 
@@ -48,7 +57,7 @@ class AppActions(QObject):
         """Menu order; None is a separator."""
         host_gpu = [self.host_gpu] if self.services.host_gpu is not None else []
         return [self.open_dashboard, None, self.pause_queue, *host_gpu, self.toggle_bot, self.toggle_comfy, None,
-                self.settings, None, self.quit]
+                self.settings, self.start_at_login, None, self.quit]
 
     def refresh(self, snapshot) -> None:
         self.settings.setText(self.tr("Set up the bot…") if snapshot.bot == "absent" else self.tr("Settings…"))
@@ -62,6 +71,18 @@ class AppActions(QObject):
     # ---- handlers ----
     def _fail(self, title: str):
         return lambda exc: self.notice.emit(title, error_text(exc), True)
+
+    def on_start_at_login_toggled(self, wanted: bool) -> None:
+        """The OS's own login entry is the setting (core.autostart); on failure the tick goes back."""
+        autostart = self.services.autostart
+        if autostart is None:
+            return
+        try:
+            autostart.set(wanted)
+        except CoreError as exc:
+            self.notice.emit(self.tr("Could not change starting at login"), str(exc), True)
+        with QSignalBlocker(self.start_at_login):
+            self.start_at_login.setChecked(autostart.enabled)
 
     def on_pause_toggled(self) -> None:
         service = self.services.job_service

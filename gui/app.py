@@ -22,8 +22,8 @@ import asyncio
 import logging
 import sys
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from gui.actions import AppActions
 from gui.bridge import CoreBridge
@@ -209,8 +209,23 @@ class TrayApp:
         await cancel_all()
 
 
+def starting_window() -> QWidget:
+    """"Starting…", shown before anything slow (the keyring, the database); run_tray_app closes it."""
+    window = QLabel(QCoreApplication.translate(
+        "TrayApp", "FuLLetLabs Image Bot is starting…\nIf your system asks to unlock its keyring, the app keeps "
+                   "the bot token there."))
+    window.setWindowTitle("FuLLetLabs Image Bot")
+    window.setWindowIcon(app_icon())
+    window.setMargin(24)
+    window.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
+    window.show()
+    window.raise_()
+    QApplication.processEvents()
+    return window
+
+
 async def run_tray_app(services: GuiServices, shutdown: asyncio.Event, *,
-                       ready: asyncio.Event | None = None, on_activate=None) -> None:
+                       ready: asyncio.Event | None = None, on_activate=None, starting: QWidget | None = None) -> None:
     """Show the tray (or the dashboard where there is no tray) and the first-run wizard; return when
     `shutdown` is set. `ready` (optional) is set once the tray icon or the window is shown;
     `on_activate` (optional Qt signal: a second launch of the app) brings the dashboard forward."""
@@ -219,6 +234,8 @@ async def run_tray_app(services: GuiServices, shutdown: asyncio.Event, *,
     if on_activate is not None:
         on_activate.connect(tray_app.dashboard.open)
     tray_app.start()
+    if starting is not None:
+        starting.close()
     log.info("Tray app ready: %s", "tray icon shown" if tray_app.tray.available
              else "no system tray, the dashboard window is shown")
     if ready is not None:

@@ -18,6 +18,7 @@ from core.jobs import (BackendHealthChanged, JobCancelled, JobFailed, JobFinishe
 from core.logs import LogLine, LogRing
 from core.sessions import SessionChanged
 from core.status import BotStateChanged, StoreHealthChanged
+from core.workflow_watch import WorkflowsChecked, WorkflowsReloaded
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class CoreBridge(QObject):
     session_changed = Signal(object)   # core.sessions.SessionChanged
     host_gpu = Signal(object)          # core.gpu_mode.HostGpuChanged
     log_line = Signal(object)          # core.logs.LogLine (emitted from any thread: queued to ours)
+    workflows_reloaded = Signal(object)  # core.workflow_watch.WorkflowsReloaded (files changed on disk)
+    workflows_checked = Signal(object)   # core.workflow_watch.WorkflowsChecked (validated after ComfyUI came up)
 
     def __init__(self, bus: EventBus, log_ring: LogRing | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +59,8 @@ class CoreBridge(QObject):
             BotStateChanged: self.bot_state,
             SessionChanged: self.session_changed,
             HostGpuChanged: self.host_gpu,
+            WorkflowsReloaded: self.workflows_reloaded,
+            WorkflowsChecked: self.workflows_checked,
         }
         self._unsubscribe: list[Callable[[], None]] = [bus.subscribe(object, self._on_event)]
         if log_ring is not None:

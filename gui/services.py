@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from core.autostart import Autostart
 from core.events import EventBus
 from core.logs import LogRing
 from core.paths import AppPaths
@@ -59,6 +60,9 @@ class GuiServices:
     comfy_probe: ComfyProbe | None = None
     # url -> ComfyUI's /system_stats there (Home: version, GPU, VRAM); raises a ComfyError when none answers
     comfy_stats: Callable[[str], Awaitable[Any]] | None = None
+    # "Restart now" (settings that need one: the database, ComfyUI addresses): stop in order, start again
+    restart: Callable[[], None] | None = None
+    autostart: Autostart | None = None            # "Start with Windows"/"Start at login"; None: not offered
     # called after the settings window saved changes (e.g. to reload settings / restart the bot)
     on_settings_saved: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
 

@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt, QTimer
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QStyle, QStyledItemDelegate,
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, QStyle, QStyledItemDelegate,
                                QStyleOptionProgressBar, QToolButton, QWidget)
 
 from gui.models.queue_model import ProgressRole
+
+
+def confirm(parent: QWidget, title: str, text: str) -> bool:
+    """Ask before an action that affects everyone (cancel someone's job, close their channel); No is
+    the default, so Enter never does it by accident."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 class NoticeBar(QWidget):

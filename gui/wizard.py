@@ -17,13 +17,12 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QRadioButton, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from comfy.errors import ComfyAuthError, NotComfyUIError
 from core.errors import CoreError, SettingsError
-from core.secrets import NO_KEYRING_MESSAGE
-from core.settings import SECRET_FIELDS, import_dotenv, save_settings, split_url_password
+from core.settings import FIELDS, SECRET_FIELDS, import_dotenv, save_settings, split_url_password
 from core.status import BotIdentity, TokenRejected
 from core.store import database_url
 from gui.icons import app_icon
@@ -132,8 +131,10 @@ class DiscordPage(QWizardPage):
         self.token.textChanged.connect(self._token_edited)
         self.guilds.textChanged.connect(lambda _: self.guild_status.clear())
         if not wizard.keyring_available:
-            say(self.keyring_status, NO_KEYRING_MESSAGE + " " + self.tr(
-                "Set DISCORD_TOKEN in the environment or in .env; the other settings are saved as usual."), Tone.PROBLEM)
+            say(self.keyring_status, self.tr(
+                "No OS keyring is available on this machine, so secrets (the bot token, the ComfyUI API key, the "
+                "database password) cannot be saved here: set DISCORD_TOKEN in the environment or in .env; the other "
+                "settings are saved as usual."), Tone.PROBLEM)
 
     def _token_edited(self) -> None:
         self.token_status.clear()
@@ -403,6 +404,83 @@ class DatabasePage(QWizardPage):
         return True
 
 
+class AppPage(QWizardPage):
+    """Settings mode only: the queue's limits, priorities, sessions, logging, language and colours.
+    Saved, they take effect at once (main.py puts them in force); the language at the next start."""
+
+    def __init__(self, wizard: "SetupWizard") -> None:
+        super().__init__()
+        self.setup = wizard
+        settings = wizard.services.settings
+        self.setTitle(self.tr("Queue, sessions and the app"))
+        self.setSubTitle(self.tr("These take effect as soon as you save."))
+        self.user_job_limit = self._spin(settings.user_job_limit, 1, 100)
+        self.queue_cap = self._spin(settings.queue_cap, 1, 100_000)
+        self.max_batch_size = self._spin(settings.max_batch_size, 1, 64)
+        self.max_prompt_length = self._spin(settings.max_prompt_length, 1, 10_000)
+        self.session_idle_minutes = self._spin(settings.session_idle_minutes, 1, 24 * 60)
+        self.session_warning_minutes = self._spin(settings.session_warning_minutes, 0, 24 * 60)
+        self.admin_roles = QLineEdit(", ".join(str(r) for r in settings.admin_role_ids))
+        self.admin_roles.setPlaceholderText(self.tr("role IDs, comma-separated"))
+        self.role_priorities = QLineEdit(",".join(f"{r}:{p}" for r, p in settings.role_priorities.items()))
+        self.role_priorities.setPlaceholderText(self.tr("role_id:priority, lower runs first, e.g. 1234:5"))
+        self.log_level = QComboBox()
+        for level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            self.log_level.addItem(level, level)
+        self.log_level.setCurrentIndex(max(0, self.log_level.findData(settings.log_level)))
+        self.language = QComboBox()
+        for value, label in (("system", self.tr("As the system")), ("en", "English"), ("es", "Español")):
+            self.language.addItem(label, value)
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        self.theme = QComboBox()
+        for value, label in (("system", self.tr("As the system")), ("light", self.tr("Light")),
+                             ("dark", self.tr("Dark"))):
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        self.status = _status_label()
+        form = QFormLayout(self)
+        form.addRow(self.tr("Active jobs per user"), self.user_job_limit)
+        form.addRow(self.tr("Jobs waiting, at most"), self.queue_cap)
+        form.addRow(self.tr("Images per request, at most"), self.max_batch_size)
+        form.addRow(self.tr("Prompt length, at most"), self.max_prompt_length)
+        form.addRow(self.tr("Session channel deleted after (idle minutes)"), self.session_idle_minutes)
+        form.addRow(self.tr("Warning before deletion (minutes)"), self.session_warning_minutes)
+        form.addRow(self.tr("Admin roles"), self.admin_roles)
+        form.addRow(self.tr("Role priorities"), self.role_priorities)
+        form.addRow(self.tr("Log level"), self.log_level)
+        form.addRow(self.tr("Language (after a restart)"), self.language)
+        form.addRow(self.tr("Colours"), self.theme)
+        form.addRow(self.status)
+
+    @staticmethod
+    def _spin(value: int, low: int, high: int) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(low, high)
+        box.setValue(value)
+        return box
+
+    def changes(self) -> dict:
+        """The values as typed, parsed the way the settings file is read (ValueError says what is wrong)."""
+        return {
+            "user_job_limit": self.user_job_limit.value(), "queue_cap": self.queue_cap.value(),
+            "max_batch_size": self.max_batch_size.value(), "max_prompt_length": self.max_prompt_length.value(),
+            "session_idle_minutes": self.session_idle_minutes.value(),
+            "session_warning_minutes": self.session_warning_minutes.value(),
+            "admin_role_ids": FIELDS["admin_role_ids"].parse(self.admin_roles.text()),
+            "role_priorities": FIELDS["role_priorities"].parse(self.role_priorities.text()),
+            "log_level": self.log_level.currentData(), "language": self.language.currentData(),
+            "theme": self.theme.currentData(),
+        }
+
+    def validatePage(self) -> bool:
+        try:
+            self.changes()
+        except ValueError as exc:
+            say(self.status, self.tr("Not a role list: {reason}").format(reason=exc), Tone.PROBLEM)
+            return False
+        return True
+
+
 class InvitePage(QWizardPage):
     def __init__(self, wizard: "SetupWizard") -> None:
         super().__init__()
@@ -472,12 +550,20 @@ class SetupWizard(QWizard):
         self.discord_page = DiscordPage(self)
         self.comfy_page = ComfyPage(self)
         self.database_page = DatabasePage(self)
+        self.app_page = None if first_run else AppPage(self)     # the first run stays short
         self.invite_page = InvitePage(self)
-        for page in (self.discord_page, self.comfy_page, self.database_page, self.invite_page):
-            self.addPage(page)
+        for page in (self.discord_page, self.comfy_page, self.database_page, self.app_page, self.invite_page):
+            if page is not None:
+                self.addPage(page)
+        self.restart_button = QPushButton(self.tr("Restart now"))
+        self.restart_button.hide()
+        self.restart_button.clicked.connect(self._restart)
+        self.invite_page.layout().insertWidget(3, self.restart_button)
+        self.restart_needed: list[str] = []
         fit_to_screen(self, 720, 460)
         self._saving: asyncio.Task | None = None
         self._close_next = False
+        self._saved = False
 
     def application_id(self) -> int | None:
         page = self.discord_page
@@ -532,6 +618,7 @@ class SetupWizard(QWizard):
         comfy = self.comfy_page
         settings = {
             **self.imported,
+            **(self.app_page.changes() if self.app_page is not None else {}),
             "allowed_guild_ids": parse_guild_ids(self.discord_page.guilds.text()),
             "comfy_urls": check_comfy_urls(comfy.url.text()),
             "comfy_folder": check_comfy_folder(comfy.folder.text()) if comfy.launch.isChecked() else None,
@@ -548,7 +635,9 @@ class SetupWizard(QWizard):
 
     def save_now(self) -> None:
         """Save from any page ("Save and check later"): the first page that holds a bad value is shown."""
-        for page in (self.discord_page, self.comfy_page, self.database_page):
+        for page in (self.discord_page, self.comfy_page, self.database_page, self.app_page):
+            if page is None:
+                continue
             if page is self.discord_page:
                 valid = page.guilds_ok()
             else:
@@ -620,17 +709,22 @@ class SetupWizard(QWizard):
         self.has_saved_token = bool(self.services.settings.discord_token)
         self.saved.emit(settings)
         callback = self.services.on_settings_saved
+        self.restart_needed = []
         if callback is not None:  # with the stored secrets too: a new token restarts the bot at once
             result = callback({**settings, **stored})
             if asyncio.iscoroutine(result):
-                await result
+                result = await result
+            self.restart_needed = list(result or [])     # what the running app cannot take over
         return problems
 
     def _save_done(self, problems: list[str]) -> None:
         self.button(QWizard.WizardButton.FinishButton).setEnabled(True)
+        if self.restart_needed:
+            self.notes.append(self.tr("Saved; in force now except {names}: they take effect after a restart.")
+                              .format(names=", ".join(self.restart_needed)))
+            self.restart_button.setVisible(self.services.restart is not None)
         if problems or self.notes:
-            while self.currentPage() is not self.invite_page:
-                self.next()
+            self.show_last_page()
             text = " ".join(self.notes)
             if problems:
                 text = self.tr("Settings saved, but these secrets were not stored: {list}. Set them as environment "
@@ -642,6 +736,25 @@ class SetupWizard(QWizard):
             return
         say(self.invite_page.status, self.tr("Saved."), Tone.OK)
         super().accept()
+
+    def show_last_page(self) -> None:
+        """Go to the last page (where the outcome of saving is said) without checking the pages again:
+        everything was checked and saved already."""
+        self._saved = True
+        try:
+            for _ in self.pageIds():
+                if self.currentPage() is self.invite_page:
+                    break
+                self.next()
+        finally:
+            self._saved = False
+
+    def validateCurrentPage(self) -> bool:
+        return self._saved or super().validateCurrentPage()
+
+    def _restart(self) -> None:
+        super().accept()
+        self.services.restart()
 
     def _save_failed(self, exc: BaseException) -> None:
         self.button(QWizard.WizardButton.FinishButton).setEnabled(True)

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import psutil
+
 from comfy.supervisor import ComfyStateChanged, SupervisorState
 from core.bootstrap import ensure_user_files
 from core.jobs import JobFinished, JobRequest
@@ -36,11 +38,7 @@ def comfy_folder(path: Path) -> Path:
 
 
 def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return psutil.pid_exists(pid)
 
 
 async def test_the_app_launches_comfyui_runs_a_job_and_stops_what_it_started(app_paths, tmp_path):
@@ -114,3 +112,87 @@ async def test_a_login_in_the_comfyui_url_authenticates_but_never_reaches_the_da
     sent = {h.get("Authorization") for _, path, h in fake_comfy.request_log if not path.startswith("/__")}
     assert sent == {"Basic Ym90Omh1bnRlcjItczNjcmV0"}          # bot:hunter2-s3cret
     assert "hunter2" not in caplog.text and "hunter2" not in repr(services.backends)
+
+
+async def test_the_app_cleans_old_results_at_start_and_the_uploads_of_its_jobs_from_comfyuis_input_folder(
+        app_paths, tmp_path):
+    import io
+    from datetime import datetime, timedelta, timezone
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from core.store import Database, ImageRow, JobRow
+
+    long_ago = datetime.now(timezone.utc) - timedelta(days=31)
+    db = await Database.open(None, app_paths.data_dir)
+    async with db.sessions() as session:                    # a result delivered a month ago
+        old = JobRow(state="done", priority=100, user_id=1, user_name="alice", source="discord", workflow="z_image_turbo",
+                     prompt="old", params={}, created_at=long_ago, finished_at=long_ago, delivered_at=long_ago)
+        session.add(old)
+        await session.flush()
+        session.add(ImageRow(job_id=old.id, index=0, path="images/old/job1_0.png", width=8, height=8, size_bytes=3,
+                             created_at=long_ago))
+        await session.commit()
+    await db.close()
+    (app_paths.data_dir / "images" / "old").mkdir(parents=True)
+    (app_paths.data_dir / "images" / "old" / "job1_0.png").write_bytes(b"png")
+
+    folder = comfy_folder(tmp_path / "ComfyUI")
+    settings = Settings(paths=app_paths, comfy_urls=(f"http://127.0.0.1:{free_port()}",), comfy_python=sys.executable,
+                        comfy_folder=str(folder), comfy_extra_args=f"--root {folder}", comfy_ready_timeout_s=60)
+    ensure_user_files(app_paths)
+    services = await build_services(settings)
+    events = EventLog(services.bus)
+    try:
+        await services.start(with_bot=False)
+        await services.retention.wait_pass(1)
+        assert not (app_paths.data_dir / "images" / "old").exists()
+        async with services.db.sessions() as session:
+            assert (await session.scalars(select(JobRow.prompt))).all() == ["old"]     # the job row stays
+            assert (await session.scalars(select(ImageRow.id))).all() == []
+        picture = io.BytesIO()
+        Image.new("RGB", (64, 64), "red").save(picture, "PNG")
+        accepted = await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="flux_edit",
+                                                         prompt="make it night", input_image=picture.getvalue()))
+        await events.wait_final([accepted.job.id], timeout=30)
+        assert events.of(JobFinished, accepted.job.id)
+        await services.retention.settled()
+        uploads = folder / "input" / "imagebot"
+        assert uploads.is_dir() and list(uploads.iterdir()) == []      # uploaded there, gone now
+    finally:
+        await services.stop()
+
+
+async def test_settings_saved_while_running_take_effect_at_once(app_paths, fake_comfy):
+    """Limits, session minutes, allowed servers and logging apply live; the database and ComfyUI
+    addresses are named as needing a restart."""
+    import json
+    import logging
+
+    from core.errors import JobRefused
+    from main import _apply_saved_settings
+
+    settings = Settings(paths=app_paths, comfy_urls=(fake_comfy.url,), allowed_guild_ids=(1,))
+    ensure_user_files(app_paths)
+    services = await build_services(settings)
+    try:
+        await services.start(with_bot=False)
+        app_paths.settings_file.parent.mkdir(parents=True, exist_ok=True)
+        app_paths.settings_file.write_text(json.dumps({
+            "max_prompt_length": 10, "session_idle_minutes": 5, "allowed_guild_ids": [1, 2], "log_level": "DEBUG",
+            "comfy_urls": [fake_comfy.url, "http://127.0.0.1:9"], "database_url": "postgresql://bot@db/imagebot"}))
+        restart = await _apply_saved_settings(services, {"max_prompt_length": 10})
+        assert restart == ["database_url", "comfy_urls"]
+        try:
+            await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="z_image_turbo",
+                                                  prompt="a prompt longer than ten characters"))
+            raise AssertionError("the new prompt limit was not applied")
+        except JobRefused as refused:
+            assert refused.params.get("limit") == 10 or "10" in refused.message
+        assert services.sessions.idle.total_seconds() == 5 * 60
+        assert services.settings.allowed_guild_ids == (1, 2)
+        assert logging.getLogger().level == logging.DEBUG
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)
+        await services.stop()

@@ -28,6 +28,15 @@ def test_self_test_passes_on_a_fresh_home_and_sets_it_up(tmp_path):
     assert "[ok] workflows: 6 in" in result.stdout
 
 
+def test_self_test_prints_names_its_output_encoding_cannot_show(tmp_path):
+    """A Windows code page (cp1252 here) cannot show every user's folder name: the self-test still
+    reports, with '?' in place of what it cannot show."""
+    home = tmp_path / "Ő家 home"
+    result = run_main(home, "--self-test", env={"PYTHONIOENCODING": "cp1252"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "self-test passed" in result.stdout and "?? home" in result.stdout
+
+
 def test_a_corrupt_settings_file_is_one_clear_line_and_kept(tmp_path):
     home = tmp_path / "home"
     (home / "config").mkdir(parents=True)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from core.jobs import Priority
 from gui.models.queue_model import COL_PROGRESS, COL_PROMPT, QueueModel
 from gui.tasks import error_text, spawn
+from gui import widgets
 from gui.widgets import NoticeBar, ProgressDelegate
 
 PRIORITIES = ((QT_TRANSLATE_NOOP("QueueTab", "Admin (first)"), int(Priority.ADMIN)),
@@ -148,7 +149,11 @@ class QueueTab(QWidget):
 
     def cancel_selected(self) -> None:
         job_id = self.selected_job_id()
-        if job_id is not None:
+        job = self.model.job_at(self.model.row_of(job_id)) if job_id is not None else None
+        if job is not None and widgets.confirm(
+                self, self.tr("Cancel job #{id}?").format(id=job_id),
+                self.tr("The job of {user} is cancelled and they are told so. This cannot be undone.")
+                .format(user=job.request.user_name)):
             self._act(self.job_service.cancel(job_id, is_admin=True), self.tr("Cancelling job {id}").format(id=job_id))
 
     def move_selected(self, steps: int) -> None:

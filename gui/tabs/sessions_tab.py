@@ -6,6 +6,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from gui.models.session_model import SessionModel
 from gui.tasks import error_text, spawn
+from gui import widgets
 from gui.widgets import NoticeBar
 
 class SessionsTab(QWidget):
@@ -68,6 +69,12 @@ class SessionsTab(QWidget):
               name=what)
 
     def close_selected(self) -> None:
+        row = self.selected()
+        if row is not None and not widgets.confirm(
+                self, self.tr("Close the session of {user}?").format(user=row.user),
+                self.tr("The bot deletes their private channel {channel} now, with its images.")
+                .format(channel=row.channel or "")):
+            return
         self._act(self.service.expire, self.tr("Closing the session"))
 
     def keep_selected(self) -> None:

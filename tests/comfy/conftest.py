@@ -11,7 +11,7 @@ RECORDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "comfyui"
 
 
 def load_recording(name: str) -> dict:
-    return json.loads((RECORDINGS / name).read_text())
+    return json.loads((RECORDINGS / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 A "ComfyUI folder" here is a temp folder whose main.py runs `tests.fake_comfyui`: the supervisor
 launches it exactly as it launches a real checkout (that folder's Python running main.py).
-Intervals are tiny so nothing waits longer than it must.
+Intervals are tiny so nothing waits longer than it must. The same tests run on Windows, where
+ComfyUI's process tree lives in a job object instead of a process group.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 from aiohttp import web
 
@@ -33,7 +36,7 @@ from comfy.supervisor import (
 REPO = Path(__file__).resolve().parents[2]
 FAKE_MODULE = "tests.fake_comfyui"
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups and signals")
+IS_WINDOWS = sys.platform == "win32"
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -45,6 +48,8 @@ def free_port() -> int:
 
 
 def pid_alive(pid: int) -> bool:
+    if IS_WINDOWS:
+        return psutil.pid_exists(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -60,6 +65,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def group_alive(pgid: int) -> bool:
+    if IS_WINDOWS:  # no process groups: the test's helper process stands for the rest of the tree
+        return pid_alive(pgid)
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -73,6 +80,14 @@ def make_folder(path: Path, *bodies: str) -> Path:
     code = "".join(textwrap.dedent(body).strip() + "\n" for body in bodies)
     (path / "main.py").write_text(f"import sys\nsys.path.insert(0, {str(REPO)!r})\n" + code)
     return path
+
+
+def kill_hard(pid: int) -> None:
+    """What a crash looks like: SIGKILL, or TerminateProcess on Windows."""
+    if IS_WINDOWS:
+        psutil.Process(pid).kill()
+    else:
+        os.kill(pid, signal.SIGKILL)
 
 
 RUN_THE_FAKE = f"""
@@ -217,6 +232,54 @@ async def test_launches_waits_until_ready_captures_logs_and_stops_the_whole_grou
     assert not await answers_like_comfy(f"http://127.0.0.1:{port}")
 
 
+WINDOWED_APP = """
+import asyncio, ctypes, json, sys
+sys.path.insert(0, {repo!r})
+from comfy.supervisor import ComfySupervisor, SupervisorConfig
+
+async def main():
+    sup = ComfySupervisor(SupervisorConfig(url="http://127.0.0.1:{port}", folder={folder!r}, python={python!r},
+                                           ready_timeout_s=60, ready_poll_interval_s=0.05))
+    result = {{"console": bool(ctypes.windll.kernel32.GetConsoleWindow())}}
+    try:
+        await sup.start()
+        result["pid"] = sup.pid
+        await sup.stop()
+        result["state"] = sup.state.value
+    except BaseException as exc:
+        result["error"] = repr(exc)
+    with open({out!r}, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not IS_WINDOWS, reason="a windowed app without a console is a Windows thing")
+async def test_a_windowed_app_stops_comfyui_and_everything_it_started(tmp_path):
+    """The double-click build has no console: stop() must still end ComfyUI's whole tree."""
+    port = free_port()
+    folder = make_folder(tmp_path / "ComfyUI", """
+        import subprocess
+        helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open("helper.pid", "w").write(str(helper.pid))
+    """, RUN_THE_FAKE)
+    script, out = tmp_path / "app.py", tmp_path / "result.json"
+    script.write_text(WINDOWED_APP.format(repo=str(REPO), port=port, folder=str(folder), python=sys.executable,
+                                          out=str(out)), encoding="utf-8")
+    pythonw = Path(sys.executable).with_name("pythonw.exe")
+
+    app = await asyncio.create_subprocess_exec(str(pythonw), str(script), stdin=asyncio.subprocess.DEVNULL,
+                                               stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    assert await asyncio.wait_for(app.wait(), 120) == 0
+
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result == {"console": False, "pid": result["pid"], "state": "stopped"}
+    assert not pid_alive(result["pid"]) and not pid_alive(int((folder / "helper.pid").read_text()))
+    assert not await answers_like_comfy(f"http://127.0.0.1:{port}")
+
+
+@pytest.mark.skipif(IS_WINDOWS, reason="fakes the venv's python with a shell script")
 async def test_finds_the_folders_venv_python(tmp_path, supervisors):
     port = free_port()
     folder = fake_folder(tmp_path / "ComfyUI")
@@ -231,6 +294,26 @@ async def test_finds_the_folders_venv_python(tmp_path, supervisors):
     assert sup.recent_lines()[0] == "venv python"
 
 
+@pytest.mark.skipif(IS_WINDOWS, reason="fakes python_embeded's python.exe with a shell script")
+@pytest.mark.parametrize("given", ["ComfyUI_windows_portable", "ComfyUI_windows_portable/ComfyUI"])
+async def test_finds_the_portable_packages_embedded_python(tmp_path, supervisors, given):
+    """ComfyUI's Windows portable package: ComfyUI/main.py beside python_embeded/python.exe; the
+    user may pick either folder."""
+    port = free_port()
+    portable = tmp_path / "ComfyUI_windows_portable"
+    fake_folder(portable / "ComfyUI")
+    embedded = portable / "python_embeded" / "python.exe"
+    embedded.parent.mkdir(parents=True)
+    embedded.write_text(f'#!/bin/sh\necho "embedded python"\nexec {sys.executable} "$@"\n')
+    embedded.chmod(0o755)
+    sup, _ = supervisors(config(tmp_path / given, port, python=None))
+
+    await sup.start()
+
+    assert sup.recent_lines()[0] == "embedded python"
+    assert await answers_like_comfy(sup.url)
+
+
 # ---- crash and hang handling ---------------------------------------------------------------------
 
 async def test_killed_child_is_restarted(tmp_path, supervisors):
@@ -240,11 +323,11 @@ async def test_killed_child_is_restarted(tmp_path, supervisors):
     old_pid = sup.pid
     seen = len(rec.events)
 
-    os.kill(old_pid, signal.SIGKILL)
+    kill_hard(old_pid)
 
     down = await rec.wait_state(SupervisorState.RESTARTING, after=seen)
     assert not down.is_up and down.message.startswith(RESTARTING_MESSAGE)
-    assert "was killed by SIGKILL" in down.message
+    assert ("exited with code" if IS_WINDOWS else "was killed by SIGKILL") in down.message
     up = await rec.wait_state(SupervisorState.UP, after=seen)
     assert up.restarts == 1 and up.started_by_us
     assert sup.pid not in (None, old_pid) and up.pid == sup.pid
@@ -258,7 +341,7 @@ async def test_hung_child_is_killed_and_restarted(tmp_path, supervisors):
     old_pid = sup.pid
     seen = len(rec.events)
 
-    os.kill(old_pid, signal.SIGSTOP)  # still listening, never answering: a hang
+    psutil.Process(old_pid).suspend()  # still listening, never answering: a hang
     try:
         down = await rec.wait_state(SupervisorState.RESTARTING, after=seen)
         assert "stopped answering" in down.message and RESTARTING_MESSAGE in down.message
@@ -267,7 +350,7 @@ async def test_hung_child_is_killed_and_restarted(tmp_path, supervisors):
         assert not pid_alive(old_pid)
     finally:
         if pid_alive(old_pid):
-            os.kill(old_pid, signal.SIGKILL)
+            kill_hard(old_pid)
 
 
 async def test_gives_up_after_repeated_quick_crashes(tmp_path, supervisors):

@@ -1,4 +1,6 @@
 """Secrets in a real Secret Service, and the no-keyring path of a headless server."""
+import sys
+
 import pytest
 
 from core.errors import SettingsError
@@ -29,3 +31,18 @@ def test_no_keyring_is_said_once_and_clearly(no_keyring, caplog):
     assert caplog.text.count("No OS keyring is available") == 1
     with pytest.raises(SettingsError, match="cannot be saved"):
         store.set("discord_token", "t")
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="the Windows Credential Manager")
+async def test_secret_round_trip_in_the_windows_credential_manager():
+    import keyring
+    from keyring.backends.Windows import WinVaultKeyring
+
+    backend = keyring.get_keyring()  # what a Windows user gets, no setup (chained when tests add one)
+    assert any(isinstance(b, WinVaultKeyring) for b in getattr(backend, "backends", [backend]))
+    store = SecretStore(service="ImageBotTest-winvault")
+    assert store.available
+    await store.set_async("discord_token", "tökén:with-ünïcode")
+    assert await store.get_async("discord_token") == "tökén:with-ünïcode"
+    store.set("discord_token", "")
+    assert store.get("discord_token") is None

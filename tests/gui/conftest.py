@@ -32,6 +32,23 @@ def no_quit_on_last_window(qapp):
     qapp.setQuitOnLastWindowClosed(False)
 
 
+@pytest.fixture(autouse=True)
+def confirmations(monkeypatch):
+    """The admin's answers to "are you sure?" questions: yes unless a test sets `answer` to False.
+    Records (title, text) of each question asked."""
+    class Answers(list):
+        answer = True
+
+    asked = Answers()
+
+    def confirm(parent, title, text):
+        asked.append((title, text))
+        return asked.answer
+
+    monkeypatch.setattr("gui.widgets.confirm", confirm)
+    return asked
+
+
 class MemoryKeyring(KeyringBackend):
     """A keyring backend that keeps passwords in a dict: the keyring API without a Secret Service."""
     priority = 1

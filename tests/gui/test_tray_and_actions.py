@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from comfy.supervisor import ComfyStateChanged, SupervisorState
+from core.autostart import Autostart
 from core.jobs import JobState
 from gui.app import TrayApp
 from gui.status import StatusSnapshot
@@ -36,7 +38,7 @@ def test_status_levels_and_tooltip():
     assert "Bot: connected" in tip and "ComfyUI: up" in tip and "Queue: paused: 3 waiting, 1 running" in tip
 
 
-async def test_queue_actions_call_the_service(qtbot, gui_services):
+async def test_queue_actions_call_the_service(qtbot, gui_services, confirmations):
     app = build(qtbot, gui_services)
     service = gui_services.job_service
     for n in range(3):
@@ -57,6 +59,13 @@ async def test_queue_actions_call_the_service(qtbot, gui_services):
     await until(lambda: tab.model.job_at(0).id == 3)
 
     tab.select_job(2)
+    confirmations.answer = False                      # "Cancel job #2?" — No: nothing happens
+    tab.cancel_selected()
+    await asyncio.sleep(0.05)
+    assert ("cancel", 2) not in service.calls and tab.model.rowCount() == 3
+    assert confirmations[-1] == ("Cancel job #2?", "The job of user1 is cancelled and they are told so. "
+                                                   "This cannot be undone.")
+    confirmations.answer = True
     tab.cancel_selected()
     await until(lambda: tab.model.rowCount() == 2)
     assert ("cancel", 2) in service.calls
@@ -136,7 +145,7 @@ async def test_quit_sets_the_shutdown_event(qtbot, gui_services):
     app = build(qtbot, gui_services)
     app.start()
     assert not app.shutdown.is_set()
-    assert [a.text() for a in app.tray.menu.actions() if a.text()] == [
+    assert [a.text() for a in app.tray.menu.actions() if a.text() and a.isVisible()] == [
         "Open dashboard", "Pause queue", "Start bot", "Start ComfyUI", "Settings…", "Quit"]
     app.actions.quit.trigger()
     assert app.shutdown.is_set()
@@ -223,6 +232,8 @@ async def test_without_a_tray_closing_the_dashboard_quits_through_the_event(qtbo
     assert not no_app_quit
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM on Windows: os.kill(SIGTERM) is TerminateProcess "
+                                                  "and would end pytest itself")
 @pytest.mark.parametrize("has_tray", [True, False], ids=["tray", "no-tray"])
 async def test_sigterm_ends_the_tray_app_through_the_shutdown_event(gui_services, monkeypatch, no_app_quit, has_tray):
     from gui.app import run_tray_app
@@ -243,6 +254,40 @@ async def test_sigterm_ends_the_tray_app_through_the_shutdown_event(gui_services
             loop.remove_signal_handler(sig)
     assert shutdown.is_set() and not no_app_quit
     assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+async def test_start_at_login_is_the_os_login_entry(qtbot, gui_services, tmp_path):
+    gui_services.autostart = Autostart(["/opt/FuLLetLabsImageBot/FuLLetLabsImageBot"], platform="linux",
+                                       xdg_config_home=tmp_path)
+    entry = tmp_path / "autostart" / "FuLLetLabsImageBot.desktop"
+    app = build(qtbot, gui_services)
+    action = app.actions.start_at_login
+    assert action in app.tray.menu.actions() and action.isVisible() and not action.isChecked()
+
+    action.trigger()
+    assert action.isChecked() and entry.is_file()
+
+    action.trigger()
+    assert not action.isChecked() and not entry.exists()
+
+
+async def test_start_at_login_that_fails_says_why_and_stays_unticked(qtbot, gui_services, tmp_path):
+    (tmp_path / "autostart").write_text("a file where the folder should be", encoding="utf-8")
+    gui_services.autostart = Autostart(["/opt/bot"], platform="linux", xdg_config_home=tmp_path)
+    app = build(qtbot, gui_services)
+    notices = []
+    app.tray.fallback_notice.connect(lambda *args: notices.append(args))
+
+    app.actions.start_at_login.trigger()
+
+    assert not app.actions.start_at_login.isChecked()
+    assert notices and notices[0][0] == "Could not change starting at login" and notices[0][2]
+    assert "FuLLetLabsImageBot.desktop" in notices[0][1]
+
+
+async def test_no_start_at_login_entry_without_an_autostart_service(qtbot, gui_services):
+    app = build(qtbot, gui_services)
+    assert not app.actions.start_at_login.isVisible()
 
 
 async def test_a_token_refused_at_start_up_is_a_notification(qtbot, gui_services):
@@ -327,3 +372,17 @@ async def test_the_tray_renders_the_queue_snapshot_and_the_database_health(qtbot
     assert app.status.snapshot.comfy == "up" and app.dashboard.notice.isHidden()
     assert job.id in service.snapshot().running
     await app.close()
+
+
+async def test_a_window_shows_before_the_keyring_and_goes_when_the_app_is_up(gui_services, monkeypatch):
+    from gui.app import run_tray_app, starting_window
+
+    monkeypatch.setattr("gui.tray.tray_available", lambda: True)
+    starting = starting_window()                   # main.py shows it before reading the keyring
+    assert starting.isVisible() and "starting" in starting.text()
+    shutdown, ready = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(run_tray_app(gui_services, shutdown, ready=ready, starting=starting))
+    await asyncio.wait_for(ready.wait(), 5)
+    assert not starting.isVisible()
+    shutdown.set()
+    await asyncio.wait_for(running, 5)

@@ -305,3 +305,44 @@ async def test_first_start_says_when_no_comfyui_answers(qtbot, fresh_services):
     await page.find_local_comfy()
     await until(lambda: "No ComfyUI answers" in page.status.text())
     assert page.url.text() == "http://127.0.0.1:8188"
+
+
+async def test_settings_apply_live_and_say_what_needs_a_restart(qtbot, gui_services, memory_keyring):
+    """Settings mode adds the queue/session/app page; what main.py cannot take over while running is
+    named, with "Restart now"."""
+    applied, restarts = [], []
+
+    async def on_saved(changes):
+        applied.append(changes)
+        return ["database_url"]
+
+    gui_services.on_settings_saved = on_saved
+    gui_services.restart = lambda: restarts.append(True)
+    wizard = SetupWizard(gui_services, first_run=False)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    page = wizard.app_page
+    assert page is not None and page.user_job_limit.value() == 2
+    page.user_job_limit.setValue(3)
+    page.session_idle_minutes.setValue(10)
+    page.role_priorities.setText("111:5, 222:60")
+    page.log_level.setCurrentIndex(page.log_level.findData("DEBUG"))
+    page.theme.setCurrentIndex(page.theme.findData("dark"))
+    wizard.accept()
+    await until(lambda: "after a restart" in wizard.invite_page.status.text())
+    assert applied[0]["user_job_limit"] == 3 and applied[0]["role_priorities"] == {111: 5, 222: 60}
+    saved = load_settings(gui_services.paths, env={})
+    assert (saved.user_job_limit, saved.session_idle_minutes, saved.log_level, saved.theme) == (3, 10, "DEBUG", "dark")
+    assert "database_url" in wizard.invite_page.status.text()
+    assert wizard.restart_button.isVisible()
+    wizard.restart_button.click()
+    assert restarts == [True] and not wizard.isVisible()
+
+
+async def test_a_bad_role_list_is_explained(qtbot, gui_services):
+    wizard = SetupWizard(gui_services, first_run=False)
+    qtbot.addWidget(wizard)
+    wizard.app_page.role_priorities.setText("admins:first")
+    assert wizard.app_page.validatePage() is False
+    assert "not a whole number" in wizard.app_page.status.text()
+    assert SetupWizard(gui_services, first_run=True).app_page is None       # the first run stays short

@@ -1,5 +1,6 @@
 """The Sessions tab over the real SessionService (SQLite): rows come from the service and follow
 its events; Close now and Keep act on the selected session."""
+import asyncio
 from datetime import timedelta
 
 from core.events import EventBus
@@ -13,7 +14,7 @@ from tests.gui.conftest import until
 GUILD = 123456789012345678
 
 
-async def test_close_now_and_keep_act_on_the_selected_session(app_paths, tmp_path):
+async def test_close_now_and_keep_act_on_the_selected_session(app_paths, tmp_path, confirmations):
     db = await Database.open(None, tmp_path)
     bus = EventBus()
     service = SessionService(db=db, bus=bus, settings=Settings(paths=app_paths))
@@ -26,7 +27,13 @@ async def test_close_now_and_keep_act_on_the_selected_session(app_paths, tmp_pat
         assert tab.model.row_at(0).channel == "#555"
 
         tab.table.selectRow(0)
+        confirmations.answer = False               # "Close the session of alice?" — No
         tab.close_selected()
+        await asyncio.sleep(0.05)
+        assert await service.due_deletions() == []
+        confirmations.answer = True
+        tab.close_selected()
+        assert confirmations[-1][0] == "Close the session of alice?" and "#555" in confirmations[-1][1]
         await until(lambda: tab.model.row_at(0) and tab.model.row_at(0).deletes_at <= service.now())
         assert [s.user_id for s in await service.due_deletions()] == [7]
 

@@ -213,3 +213,28 @@ async def test_an_upscale_test_run_needs_an_image_and_sends_it(tab, gui_services
     await tab.test_run()
     request = gui_services.job_service.calls[-1][1]
     assert (request.workflow, request.prompt, request.input_image) == ("upscale", "", path.read_bytes())
+
+
+async def test_a_file_dropped_in_the_folder_shows_up_and_a_revalidation_is_shown(tab, gui_services):
+    import shutil
+    from core.workflow_watch import WorkflowsChecked, WorkflowsReloaded
+    shutil.copy(ORIGINAL / "anima.json", tab.folder / "anima.json")
+    gui_services.bus.publish(WorkflowsReloaded(tab.catalog.load()))
+    await gui_services.bus.drain()
+    assert "anima" in tab.templates
+    select(tab, "z_image_turbo")
+    problem = "node 4: ModelSamplingAuraFlow is not installed"
+    gui_services.bus.publish(WorkflowsChecked("http://127.0.0.1:8188", {"z_image_turbo": (problem,)}))
+    await gui_services.bus.drain()
+    assert problems(tab) == ["⚠ " + problem]
+
+
+async def test_a_disk_change_never_throws_away_an_edit(tab, gui_services):
+    from core.workflow_watch import WorkflowsReloaded
+    select(tab, "z_image_turbo")
+    tab.name_edit.setText("Mine")
+    tab.name_edit.textEdited.emit("Mine")
+    gui_services.bus.publish(WorkflowsReloaded(tab.catalog.load()))
+    await gui_services.bus.drain()
+    assert tab.dirty and tab.name_edit.text() == "Mine"
+    assert "changed on disk" in tab.notice.label.text()

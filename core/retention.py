@@ -1,0 +1,247 @@
+"""Retention: what the app stores does not grow forever.
+
+- Result images are kept `RESULT_RETENTION_DAYS` (default 30) and, when `RESULT_RETENTION_MAX_GB` is
+  set, under that size, the oldest removed first. An image whose job is not delivered yet
+  (`jobs.delivered_at` is NULL: its user was not told) is never removed: it may be the only copy.
+  Job rows stay (they are small, and History shows them); their image rows and files go.
+- The input image the app uploads to ComfyUI for an edit job is removed from ComfyUI's input folder
+  when the job ends, where the app knows that folder (it launched ComfyUI from COMFY_FOLDER). A
+  remote ComfyUI keeps those uploads, and ComfyUI's own output folder is never touched.
+
+A pass runs at start and then every `interval_s`, on a task this object owns; the file work runs
+in a thread so the event loop never waits for the disk.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+
+from core.events import EventBus
+from core.jobs import JobCancelled, JobFailed, JobFinished, JobState
+from core.paths import AppPaths
+from core.store import Database, ImageRow, JobRow
+from core.tasks import TaskManager
+
+log = logging.getLogger(__name__)
+
+GB = 1024 ** 3
+DEFAULT_INTERVAL_S = 3600.0
+UPLOAD_SUBFOLDER = "imagebot"            # in ComfyUI's input folder: only the app's own uploads
+_UPLOAD_NAME = re.compile(r"^imagebot_job(\d+)\.png$")
+_ACTIVE = (JobState.QUEUED.value, JobState.SUBMITTED.value, JobState.RUNNING.value)
+_DELETE_BATCH = 500
+
+
+def comfy_upload_name(job_id: int) -> tuple[str, str]:
+    """(subfolder, file name) under which a job's input image is uploaded to ComfyUI."""
+    return UPLOAD_SUBFOLDER, f"imagebot_job{job_id}.png"
+
+
+def comfy_input_folder(comfy_folder: str | None, extra_args: str = "") -> Path | None:
+    """ComfyUI's input folder when the app launches ComfyUI itself, else None (a remote ComfyUI's
+    folders are out of reach). `--input-directory` in COMFY_EXTRA_ARGS wins, as in ComfyUI."""
+    if not comfy_folder:
+        return None
+    try:
+        args = shlex.split(extra_args or "", posix=os.name != "nt")
+    except ValueError:
+        args = []
+    for index, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name == "--input-directory":
+            value = value if eq else (args[index + 1] if index + 1 < len(args) else "")
+            if value:
+                return Path(value.strip("\"'")).expanduser()
+    folder = Path(comfy_folder).expanduser()
+    if not (folder / "main.py").is_file() and (folder / "ComfyUI" / "main.py").is_file():
+        folder = folder / "ComfyUI"      # the Windows portable package's outer folder
+    return folder / "input"
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    max_age: timedelta
+    max_bytes: int | None = None         # None: no size cap
+
+    @classmethod
+    def from_settings(cls, settings) -> "RetentionPolicy":
+        cap = settings.result_retention_max_gb
+        return cls(timedelta(days=settings.result_retention_days), None if cap is None else int(cap * GB))
+
+
+@dataclass(frozen=True)
+class Pruned:
+    images: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class _Image:
+    id: int
+    path: str
+    size: int
+
+
+class Retention:
+    def __init__(self, *, db: Database, bus: EventBus, paths: AppPaths, policy: RetentionPolicy,
+                 comfy_input_dir: Path | None = None, interval_s: float = DEFAULT_INTERVAL_S,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self._db = db
+        self._bus = bus
+        self._paths = paths
+        self.policy = policy
+        self._uploads_dir = comfy_input_dir / UPLOAD_SUBFOLDER if comfy_input_dir is not None else None
+        self.interval_s = interval_s
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._tasks = TaskManager("retention")
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._loop_task: asyncio.Task | None = None
+        self.passes = 0                  # completed passes (tests wait on it)
+        self._pass_done = asyncio.Event()
+
+    async def start(self) -> None:
+        """Listen for jobs that end, then prune now and every `interval_s` in the background."""
+        if self._uploads_dir is not None:
+            for kind in (JobFinished, JobFailed, JobCancelled):
+                self._unsubscribe.append(self._bus.subscribe(kind, self._on_job_ended))
+        self._loop_task = self._tasks.spawn(self._loop(), name="prune")
+
+    async def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        await self._tasks.close()
+
+    async def settled(self) -> None:
+        """Until the uploads of jobs that ended are removed (tests)."""
+        await asyncio.gather(*(t for t in self._tasks.running if t is not self._loop_task), return_exceptions=True)
+
+    async def wait_pass(self, count: int) -> None:
+        """Until `count` passes have completed (tests)."""
+        while self.passes < count:
+            self._pass_done.clear()
+            await self._pass_done.wait()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                pruned = await self.prune()
+                removed_uploads = await self.sweep_uploads()
+            except Exception as exc:   # e.g. the database went away: try again next time
+                log.warning("cleaning up old result images failed (%s: %s); trying again in %.0f s",
+                            type(exc).__name__, exc, self.interval_s)
+            else:
+                if pruned.images or removed_uploads:
+                    log.info("retention: removed %d result image(s) (%.1f MB) and %d upload(s) from ComfyUI's "
+                             "input folder", pruned.images, pruned.bytes / 1e6, removed_uploads)
+            self.passes += 1
+            self._pass_done.set()
+            await asyncio.sleep(self.interval_s)
+
+    # ---- result images --------------------------------------------------------------------
+
+    async def prune(self) -> Pruned:
+        """One pass: remove delivered results older than the policy allows, then the oldest
+        delivered ones while all results together are over the size cap."""
+        cutoff = self._clock() - self.policy.max_age
+        async with self._db.sessions() as session:
+            delivered = (await session.execute(
+                select(ImageRow.id, ImageRow.path, ImageRow.size_bytes, ImageRow.created_at)
+                .join(JobRow, JobRow.id == ImageRow.job_id)
+                .where(JobRow.delivered_at.is_not(None))
+                .order_by(ImageRow.created_at, ImageRow.id))).all()
+            total = int(await session.scalar(select(func.coalesce(func.sum(ImageRow.size_bytes), 0))))
+        doomed: list[_Image] = []
+        cap = self.policy.max_bytes
+        for id_, path, size, created in delivered:        # oldest first
+            if _aware(created) < cutoff or (cap is not None and total > cap):
+                doomed.append(_Image(id_, path, size))
+                total -= size
+        if cap is not None and total > cap:
+            log.warning("result images take %.2f GB, over RESULT_RETENTION_MAX_GB (%.2f GB): the rest belong to "
+                        "jobs whose users were not told yet, and are kept until they are", total / GB, cap / GB)
+        await self._forget(doomed)
+        return Pruned(len(doomed), sum(image.size for image in doomed))
+
+    async def _forget(self, images: list[_Image]) -> None:
+        """Rows first, then files: a crash in between leaves a stray file, never a row without one."""
+        if not images:
+            return
+        ids = [image.id for image in images]
+        async with self._db.engine.begin() as conn:
+            for start in range(0, len(ids), _DELETE_BATCH):
+                await conn.execute(delete(ImageRow).where(ImageRow.id.in_(ids[start:start + _DELETE_BATCH])))
+        await asyncio.to_thread(_remove_results, self._paths, [image.path for image in images])
+
+    # ---- uploads in ComfyUI's input folder ----------------------------------------------------
+
+    def _on_job_ended(self, event: JobFinished | JobFailed | JobCancelled) -> None:
+        assert self._uploads_dir is not None
+        path = self._uploads_dir / comfy_upload_name(event.job_id)[1]
+        try:
+            self._tasks.spawn(asyncio.to_thread(_unlink, path), name=f"remove upload of job {event.job_id}")
+        except RuntimeError:             # closing: the next start's sweep removes it
+            pass
+
+    async def sweep_uploads(self) -> int:
+        """Remove the app's uploads whose job is no longer active (left by a crash or a restart)."""
+        if self._uploads_dir is None:
+            return 0
+        names = await asyncio.to_thread(_upload_names, self._uploads_dir)
+        if not names:
+            return 0
+        async with self._db.sessions() as session:
+            active = set((await session.scalars(select(JobRow.id).where(JobRow.state.in_(_ACTIVE)))).all())
+        stale = [self._uploads_dir / name for job_id, name in names if job_id not in active]
+        return sum(await asyncio.to_thread(lambda: [_unlink(path) for path in stale]))
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite and MariaDB hand back naive datetimes; the app only ever stores UTC.
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _remove_results(paths: AppPaths, relatives: Iterable[str]) -> None:
+    images_dir = paths.images_dir.resolve()
+    folders: set[Path] = set()
+    for relative in relatives:
+        path = (paths.data_dir / relative).resolve()
+        if not path.is_relative_to(images_dir):      # only ever a file the app wrote there
+            continue
+        _unlink(path)
+        folders.add(path.parent)
+    for folder in folders:                           # a month folder left empty goes too
+        if folder != images_dir:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def _unlink(path: Path) -> int:
+    try:
+        path.unlink()
+        return 1
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)
+        return 0
+
+
+def _upload_names(folder: Path) -> list[tuple[int, str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return [(int(match[1]), entry.name) for entry in entries
+                    if (match := _UPLOAD_NAME.match(entry.name)) and entry.is_file(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
