@@ -144,10 +144,8 @@ class BackendPool:
         """Stop the poller and stop watching the websockets (the clients stay open)."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            # however it ended (cancelled, or a loop being torn down under it), it has ended
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         for url, listener in self._socket_listeners.items():
             self._backends[url].client.remove_listener(listener)
