@@ -22,7 +22,7 @@ import aiohttp
 from .client import ComfyClient, SystemStats
 from .errors import ComfyError
 from .events import SocketConnected, SocketDisconnected
-from .urls import ComfyLogin
+from .urls import ComfyLogin, split_login, without_login
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class BackendPool:
         return list(self._backends.values())
 
     def backend(self, url: str) -> Backend:
-        return self._backends[url.rstrip("/")]
+        return self._backends[split_login(url)[0]]
 
     def client(self, url: str) -> ComfyClient:
         return self.backend(url).client
@@ -175,7 +175,7 @@ class BackendPool:
 
     def report_unreachable(self, url: str, reason: str) -> None:
         """A client saw `url` fail (a refused connection): down now, checked often until it answers."""
-        backend = self._backends.get(url.rstrip("/"))
+        backend = self._backends.get(without_login(url))
         if backend is None:
             return
         self._suspect.add(backend.url)
@@ -185,7 +185,7 @@ class BackendPool:
 
     def set_supervisor(self, url: str, up: bool, reason: str) -> None:
         """The supervisor's word on a local ComfyUI (its URL, or the only backend there is)."""
-        url = url.rstrip("/")
+        url = without_login(url)
         targets = [b for b in self._backends.values() if b.url == url]
         if not targets and len(self._backends) == 1:
             targets = list(self._backends.values())

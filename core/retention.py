@@ -5,7 +5,8 @@
   (`jobs.delivered_at` is NULL: its user was not told) is never removed: it may be the only copy.
   Job rows stay (they are small, and History shows them); their image rows and files go.
 - The input image the app uploads to ComfyUI for an edit job is removed from ComfyUI's input folder
-  when the job ends, where the app knows that folder (it launched ComfyUI from COMFY_FOLDER). A
+  when the job ends, where the app knows that folder (it launches ComfyUI from COMFY_FOLDER:
+  `comfy.supervisor.input_folder`). A
   remote ComfyUI keeps those uploads, and ComfyUI's own output folder is never touched.
 
 A pass runs at start and then every `interval_s`, on a task this object owns; the file work runs
@@ -17,7 +18,6 @@ import asyncio
 import logging
 import os
 import re
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -44,27 +44,6 @@ _DELETE_BATCH = 500
 def comfy_upload_name(job_id: int) -> tuple[str, str]:
     """(subfolder, file name) under which a job's input image is uploaded to ComfyUI."""
     return UPLOAD_SUBFOLDER, f"imagebot_job{job_id}.png"
-
-
-def comfy_input_folder(comfy_folder: str | None, extra_args: str = "") -> Path | None:
-    """ComfyUI's input folder when the app launches ComfyUI itself, else None (a remote ComfyUI's
-    folders are out of reach). `--input-directory` in COMFY_EXTRA_ARGS wins, as in ComfyUI."""
-    if not comfy_folder:
-        return None
-    try:
-        args = shlex.split(extra_args or "", posix=os.name != "nt")
-    except ValueError:
-        args = []
-    for index, arg in enumerate(args):
-        name, eq, value = arg.partition("=")
-        if name == "--input-directory":
-            value = value if eq else (args[index + 1] if index + 1 < len(args) else "")
-            if value:
-                return Path(value.strip("\"'")).expanduser()
-    folder = Path(comfy_folder).expanduser()
-    if not (folder / "main.py").is_file() and (folder / "ComfyUI" / "main.py").is_file():
-        folder = folder / "ComfyUI"      # the Windows portable package's outer folder
-    return folder / "input"
 
 
 @dataclass(frozen=True)

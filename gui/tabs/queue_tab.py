@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from core.jobs import Priority
 from gui.models.queue_model import COL_PROGRESS, COL_PROMPT, QueueModel
-from gui.tasks import error_text, spawn
+from gui.tasks import error_details, error_text, spawn
 from gui import widgets
 from gui.widgets import NoticeBar, ProgressDelegate
 
@@ -144,7 +144,8 @@ class QueueTab(QWidget):
     # ---- actions ----
     def _act(self, coro, what: str, reload: bool = False) -> None:
         def failed(exc: BaseException) -> None:
-            self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True)
+            self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True,
+                                     details=error_details(exc))
         spawn(coro, on_error=failed, on_done=(lambda _: self.reload()) if reload else None, name=what)
 
     def cancel_selected(self) -> None:

@@ -97,3 +97,12 @@ async def test_one_health_record_fed_by_probe_websocket_and_supervisor():
     finally:
         await pool.close()
         await fake.stop()
+
+
+def test_a_backend_is_found_by_its_address_however_it_is_written():
+    from comfy.urls import ComfyLogin
+
+    pool = BackendPool(["http://bot:pw@GPU:80/", "http://other:8188"], logins={"http://other:8188": ComfyLogin("a", "b")})
+    assert pool.urls == ["http://gpu", "http://other:8188"]
+    assert pool.client("http://GPU:80").base_url == pool.client("http://gpu/").base_url == "http://gpu"
+    assert "pw" not in repr(pool) and "'b'" not in repr(pool)

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from core.events import EventBus
 from core.jobs import JobCancelled, JobFailed, JobFinished, JobState
-from core.retention import GB, Retention, RetentionPolicy, comfy_input_folder, comfy_upload_name
+from core.retention import GB, Retention, RetentionPolicy, comfy_upload_name
 from core.settings import Settings
 from core.store import Database, ImageRow, JobRow
 from tests.fixtures_core import EDIT, EventLog
@@ -178,17 +178,6 @@ async def test_at_start_uploads_of_jobs_no_longer_active_are_swept(database, app
     files = {job_id: upload(inputs, job_id) for job_id in (running, ended, 9999)}
     assert await retention(database, app_paths, comfy_input_dir=inputs).sweep_uploads() == 2
     assert [job_id for job_id, path in files.items() if path.exists()] == [running]
-
-
-def test_the_comfyui_input_folder_is_known_only_when_the_app_launches_comfyui(tmp_path):
-    assert comfy_input_folder(None) is None
-    comfy = tmp_path / "ComfyUI"
-    comfy.mkdir()
-    (comfy / "main.py").write_text("")
-    assert comfy_input_folder(str(comfy)) == comfy / "input"
-    assert comfy_input_folder(str(tmp_path)) == comfy / "input"       # the portable package's outer folder
-    assert comfy_input_folder(str(comfy), "--lowvram --input-directory /data/in") == Path("/data/in")
-    assert comfy_input_folder(str(comfy), "--input-directory=/data/in2 --port 8190") == Path("/data/in2")
 
 
 async def test_an_edit_jobs_upload_leaves_comfyuis_input_folder_when_it_is_done(make_job_service, fake_comfy,

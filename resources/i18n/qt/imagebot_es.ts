@@ -467,6 +467,13 @@
     </message>
 </context>
 <context>
+    <name>Errors</name>
+    <message>
+        <source>something went wrong (details in the log)</source>
+        <translation>algo ha fallado (los detalles están en el registro)</translation>
+    </message>
+</context>
+<context>
     <name>HistoryTab</name>
     <message>
         <source>Open file</source>
@@ -921,6 +928,14 @@
     <message>
         <source>Restart now</source>
         <translation>Reiniciar ahora</translation>
+    </message>
+    <message>
+        <source>Discard your changes?</source>
+        <translation>¿Descartar los cambios?</translation>
+    </message>
+    <message>
+        <source>What you changed here is not saved. Close without saving?</source>
+        <translation>Lo que has cambiado aquí no está guardado. ¿Cerrar sin guardar?</translation>
     </message>
     <message>
         <source>Import settings from a .env file</source>
