@@ -132,15 +132,16 @@ class Retention:
         """One pass: remove delivered results older than the policy allows, then the oldest
         delivered ones while all results together are over the size cap."""
         cutoff = self._clock() - self.policy.max_age
+        cap = self.policy.max_bytes
+        candidates = (select(ImageRow.id, ImageRow.path, ImageRow.size_bytes, ImageRow.created_at)
+                      .join(JobRow, JobRow.id == ImageRow.job_id).where(JobRow.delivered_at.is_not(None))
+                      .order_by(ImageRow.created_at, ImageRow.id))
+        if cap is None:                                   # without a cap only the expired ones matter
+            candidates = candidates.where(ImageRow.created_at < cutoff)
         async with self._db.sessions() as session:
-            delivered = (await session.execute(
-                select(ImageRow.id, ImageRow.path, ImageRow.size_bytes, ImageRow.created_at)
-                .join(JobRow, JobRow.id == ImageRow.job_id)
-                .where(JobRow.delivered_at.is_not(None))
-                .order_by(ImageRow.created_at, ImageRow.id))).all()
+            delivered = (await session.execute(candidates)).all()
             total = int(await session.scalar(select(func.coalesce(func.sum(ImageRow.size_bytes), 0))))
         doomed: list[_Image] = []
-        cap = self.policy.max_bytes
         for id_, path, size, created in delivered:        # oldest first
             if _aware(created) < cutoff or (cap is not None and total > cap):
                 doomed.append(_Image(id_, path, size))

@@ -219,6 +219,9 @@ class Scheduler:
                 self._wait_again(entry)
                 continue
             entry.recovered = True
+            model = self._model_of(entry.job.workflow)
+            if model:                 # what it will hold once the jobs it still has are done
+                self.dispatcher.backend(backend.url).loaded = model
             entry.phase = Phase.RUNNING if entry.job.state == JobState.RUNNING else Phase.SENT
             entry.attempts_at_dispatch = max(0, entry.job.attempts - 1)
             self._occupy(entry, backend)
@@ -562,23 +565,23 @@ class Scheduler:
         refs = [r for r in result.images if r.type == "output"]
         if not refs and not result.image_data:
             refs = list(result.images)
-        images: list[StoredImage] = []
         folder = Path("images") / job.created_at.strftime("%Y-%m")
         # Saved images are fetched with /view; SaveImageWebsocket's came with the result itself.
-        blobs: list[bytes] = []
-        for ref in refs:
-            try:
-                blobs.append(await self._fetch(backend, ref))
-            except ComfyError as exc:
-                await self._fail(entry, FailureCode.OUTPUT_UNAVAILABLE,
-                                 f"The image was made but could not be downloaded from ComfyUI: {exc}")
-                return
+        # A batch's images are fetched, cleaned and written side by side: the user waits for the slowest only.
+        try:
+            blobs = list(await asyncio.gather(*(self._fetch(backend, ref) for ref in refs)))
+        except ComfyError as exc:
+            await self._fail(entry, FailureCode.OUTPUT_UNAVAILABLE,
+                             f"The image was made but could not be downloaded from ComfyUI: {exc}")
+            return
         blobs += result.image_data
-        for index, data in enumerate(blobs):
+
+        async def keep(index: int, data: bytes) -> StoredImage:
             clean = await sanitize_output(data, limit_bytes=self.upload_limit_bytes)
             relative = folder / f"job{job.id}_{index}{clean.extension}"
             await self._write_image(self.paths.data_dir / relative, clean.data)
-            images.append(StoredImage(relative.as_posix(), clean.width, clean.height, len(clean.data)))
+            return StoredImage(relative.as_posix(), clean.width, clean.height, len(clean.data))
+        images = list(await asyncio.gather(*(keep(index, data) for index, data in enumerate(blobs))))
         now = self.clock()
         started = job.started_at or now
         fields = dict(finished_at=now, started_at=started, error_code=None, error_text=None)
