@@ -184,7 +184,8 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
             # Nowhere to show it: take the job back rather than run it for nobody.
             await _withdraw(bot, accepted.job.id)
             raise
-    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s else ""
+    held = accepted.paused or bot.feedback.backends_down()      # no ETA while nothing can start
+    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s and not held else ""
     key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
     text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
     if bot.feedback.host_gpu.in_use:

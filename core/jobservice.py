@@ -417,6 +417,11 @@ class JobService:
     async def recent(self, limit: int = 50) -> list[Job]:
         return await self._store.recent(limit)
 
+    async def results_of(self, user_id: int, *, limit: int = 1, offset: int = 0) -> tuple[list[Job], int]:
+        """The user's results whose images are still kept (the bot's /gallery), newest first, and how
+        many there are."""
+        return await self._store.results_of(user_id, limit, offset)
+
     async def last_result(self, user_id: int) -> Job | None:
         return await self._store.last_result(user_id)
 

@@ -336,6 +336,17 @@ class JobStore:
             return [self._to_job(row) for row in rows]
         return await self._read(query)
 
+    async def results_of(self, user_id: int, limit: int, offset: int) -> tuple[list[Job], int]:
+        """A user's finished jobs that still have images, newest first: one page and the total."""
+        kept = (JobRow.user_id == user_id, JobRow.state == JobState.DONE.value, JobRow.images.any())
+
+        async def query(session) -> tuple[list[Job], int]:
+            total = await session.scalar(select(func.count()).select_from(JobRow).where(*kept))
+            rows = (await session.scalars(select(JobRow).where(*kept).order_by(JobRow.id.desc())
+                                          .limit(limit).offset(offset))).all()
+            return [self._to_job(row) for row in rows], int(total or 0)
+        return await self._read(query)
+
     async def last_result(self, user_id: int) -> Job | None:
         async def query(session) -> Job | None:
             row = await session.scalar(

@@ -106,10 +106,13 @@ class Admin(commands.Cog):
                 if w.kind == "imagine" and (current in w.name.lower() or current in w.display_name.lower())][:25]
 
     @admin.command(name=_("defaults"), description=_("The model /imagine uses when none is given, for the server or one channel"))
-    @app_commands.rename(model=_("model"), channel=_("channel"))
-    @app_commands.describe(model=_("The default model"), channel=_("Only in this channel (left out: the whole server)"))
+    @app_commands.rename(model=_("model"), channel=_("channel"), count=_("count"), notices=_("notices"))
+    @app_commands.describe(model=_("The default model"), channel=_("Only in this channel (left out: the whole server)"),
+                           count=_("Images per /imagine when the user gives no count"),
+                           notices=_("Where to tell users their channel was deleted, when they take no DMs"))
     async def defaults(self, interaction: discord.Interaction, model: str | None = None,
-                       channel: discord.TextChannel | None = None) -> None:
+                       channel: discord.TextChannel | None = None, count: app_commands.Range[int, 1, 4] | None = None,
+                       notices: discord.TextChannel | None = None) -> None:
         if not await self._check(interaction):
             return
         lang = interaction_lang(interaction)
@@ -127,8 +130,16 @@ class Admin(commands.Cog):
                                              channel_models={**current.channel_models, str(channel.id): info.name})
             log.info("default model of guild %s%s set to %s by %s", interaction.guild_id,
                      f" channel {channel.id}" if channel else "", info.name, interaction.user.id)
+        if count is not None or notices is not None:
+            changes = {"default_count": count} if count is not None else {}
+            if notices is not None:
+                changes["notice_channel_id"] = notices.id
+            current = await prefs.update(interaction.guild_id, **changes)
         server = default_model(self.bot, current.default_model, "imagine")
-        lines = [catalog.text("admin.default_model", lang, model=self._model_name(server))]
+        lines = [catalog.text("admin.default_model", lang, model=self._model_name(server)),
+                 catalog.text("admin.default_count", lang, count=current.default_count)]
+        if current.notice_channel_id:
+            lines.append(catalog.text("admin.notices", lang, channel=f"<#{current.notice_channel_id}>"))
         for channel_id, name in sorted(current.channel_models.items()):
             lines.append(catalog.text("admin.channel_model", lang, channel=f"<#{channel_id}>", model=self._model_name(name)))
         await reply(interaction, "\n".join(lines))

@@ -207,7 +207,8 @@ class ImageCommands(commands.Cog):
                 lines.append(catalog.text("queue.yours_running", lang, job_id=job.id))
             else:
                 eta_s = service.eta_s(job.id)
-                eta = catalog.text("eta", lang, eta=format_duration(eta_s, lang)) if eta_s else ""
+                held = snapshot.paused or bool(backends) and not any(b.healthy for b in backends)
+                eta = catalog.text("eta", lang, eta=format_duration(eta_s, lang)) if eta_s and not held else ""
                 lines.append(catalog.text("queue.yours_waiting", lang, job_id=job.id, position=position, eta=eta))
         if not mine:
             lines.append(catalog.text("queue.none_yours", lang))
