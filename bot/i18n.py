@@ -195,6 +195,11 @@ def format_duration(seconds: float | None, lang: str = DEFAULT_LANG) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def format_number(value: float, lang: str = DEFAULT_LANG) -> str:
+    """1.5 / 1,5; 2 (no needless decimals)."""
+    return _decimal(value, "#,##0.##", lang)
+
+
 def format_size(size_bytes: int, lang: str = DEFAULT_LANG) -> str:
     """5 KB, 1.2 MB / 1,2 MB, 32 MB."""
     if size_bytes < 1024 * 1024:

@@ -6,6 +6,7 @@ user's language; the job's progress and result appear in their session channel (
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import math
 import re
@@ -16,7 +17,7 @@ import discord
 
 from bot.checks import is_admin, role_ids
 from bot.errors import UserError
-from bot.i18n import format_duration, format_size, interaction_lang
+from bot.i18n import format_duration, format_number, format_size, interaction_lang
 from comfy.workflows import Range
 from core.errors import JobRefused
 from core.jobs import Accepted, Job, JobRequest
@@ -149,7 +150,8 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative
 async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
-                 count: int | None = None, parent_job_id: int | None = None, spoiler: bool = False) -> Accepted | None:
+                 count: int | None = None, parent_job_id: int | None = None, spoiler: bool = False,
+                 loras: tuple[tuple[str, float | None], ...] = ()) -> Accepted | None:
     """Check, queue, then open the user's session channel, and say what happened (None: refused).
 
     The job is queued before any Discord call it does not need: the GPU may start while the
@@ -175,6 +177,7 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
             guild_id=guild.id, channel_id=opening.existing.id if opening.existing else None,
             role_ids=role_ids(member), is_admin=is_admin(bot.settings, member), locale=lang,
             parent_job_id=parent_job_id, spoiler=spoiler or interaction.channel_id in prefs.spoiler_channels,
+            loras=loras,
         )
         try:
             accepted = await bot.job_service.submit(request)
@@ -199,6 +202,37 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
         text += "\n" + catalog.text("imagine.backend_down", lang)
     await reply(interaction, text)
     return accepted
+
+
+async def choose_lora(bot: "ImageBot", info: WorkflowInfo, allowed: tuple[str, ...], name: str | None,
+                      strength: float | None, lang: str) -> tuple[tuple[str, float | None], ...]:
+    """The request's LoRA for the workflow's first slot, checked: the model has a slot, ComfyUI has
+    the file, the admins allow it, the strength is in the manifest's range. UserError otherwise."""
+    if name is None and strength is None:
+        return ()
+    if not info.loras:
+        raise UserError("refusal.no_lora", model=info.display_name)
+    slot = info.loras[0]
+    if name is not None:
+        offered = await lora_choices(bot, info, allowed)
+        if name not in offered:
+            if not offered:
+                raise UserError("refusal.no_loras_allowed")
+            closest = difflib.get_close_matches(name, offered, n=3, cutoff=0.3) or offered[:3]
+            raise UserError("refusal.unknown_lora", lora=name[:100], closest=", ".join(f"`{c}`" for c in closest))
+    if strength is not None and not slot.strength_range.min <= strength <= slot.strength_range.max:
+        raise UserError("refusal.lora_strength", min=format_number(slot.strength_range.min, lang),
+                        max=format_number(slot.strength_range.max, lang))
+    return ((name if name is not None else slot.value, strength),)
+
+
+async def lora_choices(bot: "ImageBot", info: WorkflowInfo | None, allowed: tuple[str, ...]) -> list[str]:
+    """The LoRA files a user may pick for a workflow: ComfyUI has them, the admins allow them, and
+    the manifest's slot offers them (when it limits the choice)."""
+    if info is None or not info.loras or not allowed:
+        return []
+    slot_choices = info.loras[0].choices
+    return [f for f in await bot.job_service.lora_files() if f in allowed and (not slot_choices or f in slot_choices)]
 
 
 def _banned(words: tuple[str, ...], *texts: str) -> tuple[str, dict] | None:
@@ -336,4 +370,4 @@ async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int,
                  negative_prompt=request.negative_prompt, width=request.width, height=request.height,
                  seed=(job.seed if job.seed is not None else request.seed) if keep_seed else None,
                  input_image=input_image, input_image_name=input_name, count=count or request.batch_size,
-                 parent_job_id=job_id, spoiler=request.spoiler)
+                 parent_job_id=job_id, spoiler=request.spoiler, loras=request.loras)

@@ -51,7 +51,7 @@ from comfy.backends import Backend, BackendPool
 from comfy.client import ComfyClient
 from comfy.errors import (ComfyConnectionError, ComfyError, ComfyHTTPError, ComfyTimeoutError, ExecutionFailed,
                           PromptInterrupted, PromptLost, WorkflowRejected)
-from comfy.workflows import FillParams, WorkflowError
+from comfy.workflows import WorkflowError
 from core.dispatch import BackendView, Dispatcher, Fairness, Model, Planned, model_of, plan
 from core.errors import ImageError
 from core.gpu_mode import HostGpuChanged
@@ -543,9 +543,7 @@ class Scheduler:
             image_name = uploaded.load_image_value
         request = job.request
         try:
-            filled = template.fill(FillParams(
-                prompt=request.prompt, negative_prompt=request.negative_prompt or None, seed=job.seed,
-                width=request.width, height=request.height, batch_size=request.batch_size, image=image_name))
+            filled = template.fill(request.fill_params(seed=job.seed, image=image_name))
         except WorkflowError as exc:
             raise _Refused(FailureCode.BAD_PARAMETER, str(exc)) from exc
         await self._take_permit(entry, backend)        # prepared: wait for a place in ComfyUI's queue

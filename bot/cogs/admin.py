@@ -189,6 +189,28 @@ class Admin(commands.Cog):
                          channels=", ".join(f"<#{c}>" for c in current.spoiler_channels) or none),
         ]))
 
+    @admin.command(name=_("loras"), description=_("The LoRA files members may pick in /imagine"))
+    @app_commands.rename(allow=_("allow"))
+    @app_commands.describe(allow=_("File names, comma-separated (- allows none)"))
+    async def loras(self, interaction: discord.Interaction, allow: str | None = None) -> None:
+        if not await self._check(interaction):
+            return
+        lang = interaction_lang(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        catalog = self.bot.catalog
+        if allow is not None:
+            names = () if allow.strip() == "-" else tuple(dict.fromkeys(n.strip() for n in allow.split(",") if n.strip()))
+            await self.bot.prefs.update(interaction.guild_id, lora_allow=names)
+        allowed = (await self.bot.prefs.get(interaction.guild_id)).lora_allow
+        available = await self.bot.job_service.lora_files()
+        none = catalog.text("admin.none", lang)
+        missing = [n for n in allowed if n not in available]
+        lines = [catalog.text("admin.loras_allowed", lang, names=", ".join(f"`{n}`" for n in allowed) or none),
+                 catalog.text("admin.loras_available", lang, names=", ".join(f"`{n}`" for n in available[:40]) or none)]
+        if missing:
+            lines.append(catalog.text("admin.loras_missing", lang, names=", ".join(f"`{n}`" for n in missing)))
+        await reply(interaction, "\n".join(lines))
+
     @admin.command(name=_("pause"), description=_("Pause the queue: the running job finishes, the others wait"))
     async def pause(self, interaction: discord.Interaction) -> None:
         if not await self._check(interaction):
