@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IMAGE_KINDS = ("edit", "vary", "upscale")      # workflows that take an image
+PROMPT_KINDS = ("imagine", "edit")              # workflows that need a prompt
 ASPECTS = {"square": (1, 1), "portrait": (2, 3), "landscape": (3, 2), "tall": (9, 16), "wide": (16, 9)}
 DEFAULT_SIDE = 1024
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
@@ -118,21 +120,25 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment, lang:
 
 
 def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative_prompt: str,
-                   has_image: bool) -> tuple[str, dict] | None:
-    if not prompt.strip():
+                   has_image: bool, count: int | None) -> tuple[str, dict] | None:
+    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
+    if not prompt.strip() and (info is None or info.kind in PROMPT_KINDS):
         return "refusal.empty_prompt", {}
     limit = bot.settings.max_prompt_length
     if len(prompt) > limit:
         return "refusal.prompt_too_long", {"length": len(prompt), "limit": limit}
-    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
     if info is None:
         return "refusal.unknown_workflow", {"workflow": workflow}
-    if info.kind == "edit" and not has_image:
+    takes_image = info.kind in IMAGE_KINDS
+    if takes_image and not has_image:
         return "refusal.image_required", {"workflow": workflow}
-    if info.kind != "edit" and has_image:
+    if not takes_image and has_image:
         return "refusal.wrong_kind", {"workflow": workflow}
     if negative_prompt.strip() and "negative_prompt" not in info.inputs:
         return "refusal.no_negative", {"model": info.display_name}
+    if count is not None and count > info.limits.batch_max:
+        key = "refusal.count_one" if info.limits.batch_max == 1 else "refusal.count_too_many"
+        return key, {"model": info.display_name, "count": count, "limit": info.limits.batch_max}
     active, user_limit = bot.job_service.active_count(member.id), bot.settings.user_job_limit
     if active >= user_limit and not is_admin(bot.settings, member):
         return "refusal.user_limit", {"active": active, "limit": user_limit}
@@ -142,7 +148,7 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative
 async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
-                 parent_job_id: int | None = None) -> Accepted | None:
+                 count: int | None = None, parent_job_id: int | None = None) -> Accepted | None:
     """Check, queue, then open the user's session channel, and say what happened (None: refused).
 
     The job is queued before any Discord call it does not need: the GPU may start while the
@@ -153,7 +159,7 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     catalog = bot.catalog
     guild, member = interaction.guild, interaction.user
     # Cheap checks first, in the user's words; the service checks everything again (and more).
-    early = _early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None)
+    early = _early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None, count)
     if early is not None:
         key, params = early
         await reply(interaction, catalog.text(key, lang, **params))
@@ -162,7 +168,7 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
         request = JobRequest(
             user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,
             negative_prompt=negative_prompt or "", width=width, height=height, seed=seed,
-            input_image=input_image, input_image_name=input_image_name, source="discord",
+            batch_size=count if count and count > 1 else None, input_image=input_image, input_image_name=input_image_name, source="discord",
             guild_id=guild.id, channel_id=opening.existing.id if opening.existing else None,
             role_ids=role_ids(member), is_admin=is_admin(bot.settings, member), locale=lang,
             parent_job_id=parent_job_id,
@@ -203,9 +209,12 @@ def _output_path(bot: "ImageBot", path: Path | str) -> Path:
     return path if path.is_absolute() else bot.settings.paths.data_dir / path
 
 
-async def read_result_image(bot: "ImageBot", job: Job) -> bytes | None:
-    """The first image a finished job produced, or None when its files are gone."""
-    for path in job.outputs or ():
+async def read_result_image(bot: "ImageBot", job: Job, index: int | None = None) -> bytes | None:
+    """Image `index` (0-based) of a finished job, or its first readable one; None when the files are gone."""
+    paths = list(job.outputs or ())
+    if index is not None:
+        paths = paths[index:index + 1]
+    for path in paths:
         try:
             return await asyncio.to_thread(_output_path(bot, path).read_bytes)
         except OSError:
@@ -250,14 +259,52 @@ async def retry(bot: "ImageBot", interaction: discord.Interaction, job_id: int) 
     await _again(bot, interaction, job_id, keep_seed=True)
 
 
-async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool) -> None:
+async def upscale(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
+    """U<n>: image n of the result, made bigger by the upscale workflow (a child job that replies to it)."""
+    job = await _pressed_on(bot, interaction, job_id)
+    if job is None:
+        return
+    lang = interaction_lang(interaction)
+    info = workflow_info(bot, None, "upscale")
+    if info is None:
+        await reply(interaction, bot.catalog.text("upscale.no_model", lang))
+        return
+    data = await read_result_image(bot, job, index)
+    if data is None:
+        await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
+        return
+    await submit(bot, interaction, workflow=info.name, prompt="", input_image=data,
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id)
+
+
+async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
+    """V<n>: a variation of image n. With a `vary` workflow, image-to-image from it with the same
+    prompt; without one, the same request with a new seed (one image)."""
+    info = workflow_info(bot, None, "vary")
+    if info is None:
+        await _again(bot, interaction, job_id, keep_seed=False, count=1)
+        return
+    job = await _pressed_on(bot, interaction, job_id)
+    if job is None:
+        return
+    data = await read_result_image(bot, job, index)
+    if data is None:
+        lang = interaction_lang(interaction)
+        await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
+        return
+    await submit(bot, interaction, workflow=info.name, prompt=job.request.prompt, input_image=data,
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id)
+
+
+async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool,
+                 count: int | None = None) -> None:
     job = await _pressed_on(bot, interaction, job_id)
     if job is None:
         return
     request = job.request
     input_image, input_name = None, request.input_image_name
-    is_edit = any(w.name == request.workflow and w.kind == "edit" for w in bot.job_service.workflows())
-    if is_edit or input_name is not None:
+    takes_image = any(w.name == request.workflow and w.kind in IMAGE_KINDS for w in bot.job_service.workflows())
+    if takes_image or input_name is not None:
         # The service keeps the (checked) image an edit was given; the request in the DB has no bytes.
         input_image = await bot.job_service.input_image(job_id)
         if input_image is None:
@@ -267,4 +314,5 @@ async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int,
     await submit(bot, interaction, workflow=request.workflow, prompt=request.prompt,
                  negative_prompt=request.negative_prompt, width=request.width, height=request.height,
                  seed=(job.seed if job.seed is not None else request.seed) if keep_seed else None,
-                 input_image=input_image, input_image_name=input_name, parent_job_id=job_id)
+                 input_image=input_image, input_image_name=input_name, count=count or request.batch_size,
+                 parent_job_id=job_id)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEED_MAX = 2**53 - 1          # Discord's largest integer option
+MAX_COUNT = 4                 # images per request: one grid
 ASPECT_CHOICES = [
     app_commands.Choice(name=_("Square (1:1)"), value="square"),
     app_commands.Choice(name=_("Portrait (2:3)"), value="portrait"),
@@ -61,36 +62,41 @@ class ImageCommands(commands.Cog):
     # ---------------------------------------------------------------- /imagine
 
     @app_commands.command(name=_("imagine"), description=_("Generate an image from a text prompt"))
-    @app_commands.rename(prompt=_("prompt"), model=_("model"), negative=_("negative"), aspect=_("aspect"), seed=_("seed"))
+    @app_commands.rename(prompt=_("prompt"), model=_("model"), count=_("count"), negative=_("negative"),
+                         aspect=_("aspect"), seed=_("seed"))
     @app_commands.describe(prompt=_("What to draw"), model=_("Which model draws it (the server's default if left out)"),
+                           count=_("How many images, shown as one grid (1-4)"),
                            negative=_("What to keep out of the image (only models that take it)"),
                            aspect=_("Shape of the image"), seed=_("Same seed and prompt give the same image"))
     @app_commands.choices(aspect=ASPECT_CHOICES)
     @app_commands.guild_only()
     async def imagine(self, interaction: discord.Interaction, prompt: str, model: str | None = None,
-                      negative: str | None = None, aspect: app_commands.Choice[str] | None = None,
+                      count: app_commands.Range[int, 1, MAX_COUNT] | None = None, negative: str | None = None,
+                      aspect: app_commands.Choice[str] | None = None,
                       seed: app_commands.Range[int, 0, SEED_MAX] | None = None) -> None:
-        await self.bot.run_guarded(interaction, self._imagine(interaction, model, prompt, negative, aspect, seed))
+        await self.bot.run_guarded(interaction, self._imagine(interaction, model, prompt, negative, aspect, seed, count))
 
     imagine.autocomplete("model")(imagine_models)
     imagine.autocomplete("prompt")(example_prompts)
 
     async def _imagine(self, interaction: discord.Interaction, model: str | None, prompt: str, negative: str | None,
-                       aspect: app_commands.Choice[str] | None, seed: int | None) -> None:
+                       aspect: app_commands.Choice[str] | None, seed: int | None, count: int | None) -> None:
         lang = interaction_lang(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         if not any(w.kind == "imagine" for w in self.bot.job_service.workflows()):
             await reply(interaction, self.bot.catalog.text("imagine.no_models", lang))
             return
+        prefs = await self.bot.prefs.get(interaction.guild_id)
         if model is None:
-            prefs = await self.bot.prefs.get(interaction.guild_id)
             model = default_model(self.bot, prefs.model_for(interaction.channel_id), "imagine")
         info = workflow_info(self.bot, model, "imagine")
+        if count is None and info is not None:     # the server's default, within what the model can batch
+            count = min(prefs.default_count, info.limits.batch_max)
         # Unknown or not an imagine model: the name goes on as given, to be refused with its reason.
         workflow = info.name if info is not None else model
         width, height = size_for(info, aspect.value if aspect else None)
         await submit(self.bot, interaction, workflow=workflow, prompt=prompt, negative_prompt=negative or "",
-                     width=width, height=height, seed=seed)
+                     width=width, height=height, seed=seed, count=count)
 
     # ---------------------------------------------------------------- /edit
 

@@ -67,11 +67,13 @@ async def test_interactions_from_a_foreign_guild_do_nothing(world: World):
 
 async def test_buttons_in_a_dm_are_refused(world: World):
     w = world
-    from bot.delivery import result_view
+    from bot.results import RerollButton
 
     user = await w.bot.fetch_user(w.alice.id)
     dm = await user.create_dm()
-    message = await dm.send("old result", view=result_view(1, w.alice.id, "en", w.bot.catalog))
+    view = discord.ui.View(timeout=None)
+    view.add_item(RerollButton(1, label="Reroll"))
+    message = await dm.send("old result", view=view)
     await w.env.settle()
     r = await w.alice.user.click(message, label="Reroll")
     assert r.ephemeral and r.response.content.startswith("This bot only works inside its server")
