@@ -332,7 +332,9 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
     async def show_the_wizard(wizard, folder: Path, where: str) -> None:
         wizard.discord_page.token.setText(settings.discord_token)
         await wizard.discord_page.check_token()
-        for name in ("discord", "comfyui", "database", "invite"):
+        names = ["discord", "comfyui", "database", "settings", "invite"] if wizard.app_page else \
+            ["discord", "comfyui", "database", "invite"]
+        for name in names:
             await asyncio.sleep(0.3)
             shoot(wizard, folder, f"wizard-{name}")
             measure(wizard, f"{where} wizard-{name}")

@@ -386,3 +386,13 @@ async def test_a_window_shows_before_the_keyring_and_goes_when_the_app_is_up(gui
     assert not starting.isVisible()
     shutdown.set()
     await asyncio.wait_for(running, 5)
+
+
+async def test_a_dashboard_opened_mid_job_says_which_job_runs(qtbot, gui_services):
+    service = gui_services.job_service
+    await service.submit(make_request(1, user="mira"))
+    service.start_next()
+    app = build(qtbot, gui_services)
+    tab = app.dashboard.queue_tab
+    assert tab.preview.text() == "Generating…" and tab.preview_caption.text().startswith("#1 · mira:")
+    await app.close()
