@@ -216,6 +216,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
     from core.bootstrap import ensure_user_files, workflow_catalog
     from core.events import EventBus
+    from core.joblog import log_job_lifecycle
     from core.jobs import JobRequest
     from core.jobservice import JobService
     from core.logs import setup_logging
@@ -257,6 +258,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
     logs = setup_logging(paths.logs_dir, "INFO", settings.secret_values(), console=False)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)   # the in-process fake ComfyUI's server log
     bus = EventBus()
+    log_job_lifecycle(bus)            # as main.py does: the Logs tab shows each job's steps
     db = await Database.open(None, paths.data_dir)
     client = ComfyClient(fake.url)
     job_service = JobService(db=db, bus=bus, settings=settings, workflows=workflow_catalog(settings).load(),
