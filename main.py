@@ -80,14 +80,14 @@ async def build_services(settings) -> AppServices:
     from bot.bot import ImageBot
     from bot.runner import BotRunner
     from comfy.backends import BackendPool
-    from comfy.supervisor import ComfySupervisor, SupervisorConfig
+    from comfy.supervisor import ComfySupervisor, SupervisorConfig, input_folder
     from core.bootstrap import workflow_catalog
     from core.events import EventBus
     from core.gpu_mode import HostGpu, Schedule
     from core.guildprefs import GuildPrefsStore
     from core.joblog import log_job_lifecycle
     from core.jobservice import JobService
-    from core.retention import Retention, RetentionPolicy, comfy_input_folder
+    from core.retention import Retention, RetentionPolicy
     from core.sessions import SessionService
     from core.store import Database
     from core.workflow_watch import WorkflowWatcher
@@ -117,7 +117,7 @@ async def build_services(settings) -> AppServices:
                        clock=lambda: datetime.now().astimezone(), schedule=Schedule.parse(settings.host_gpu_schedule),
                        programs=settings.host_gpu_programs)
     retention = Retention(db=db, bus=bus, paths=settings.paths, policy=RetentionPolicy.from_settings(settings),
-                          comfy_input_dir=comfy_input_folder(settings.comfy_folder, settings.comfy_extra_args))
+                          comfy_input_dir=input_folder(settings.comfy_folder, settings.comfy_extra_args))
     watcher = WorkflowWatcher(catalog=catalog, jobs=jobs, bus=bus, clients=lambda: [b.client for b in backends.backends])
     services = AppServices(settings, bus, db, backends, workflows, jobs, sessions, supervisor, runner, host_gpu,
                            retention, catalog, watcher)

@@ -12,6 +12,8 @@ HTTP + ws, and the fake ComfyUI (which records when each prompt starts and finis
 - scaling / scaling_4_backends: throughput with 1, 2, 4 fake backends at a fixed exec time,
   and the 4-vs-1 ratio (4.0 would be perfect).
 - rss_mb_10k_queued: process RSS with 10,000 jobs waiting (and the growth they caused).
+- GPU time (bench/gpu.py): first come first served and model-aware side by side on a mixed queue
+  (mixed_*), 16 backends (scaling_16_backends), result ready after ComfyUI is done (done_to_ready_*).
 - stranded_after_outage (target 0): 100 jobs on PostgreSQL reached through a TCP proxy; 1 s
   into the run the proxy cuts the database off for 10 s, then lets it through again. Jobs that are
   then not finished in the database, or never announced as finished, or still hold their user's
@@ -254,6 +256,8 @@ async def _main() -> dict:
         results["scaling_exec_ms"] = SCALING_EXEC_MS
         results.update(await _rss_10k(tmp / "rss"))
         results.update(await _outage(tmp / "outage"))
+        from bench import gpu            # it builds on this module's fake
+        results.update(await gpu.figures(tmp / "gpu"))
     return results
 
 

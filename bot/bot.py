@@ -24,7 +24,7 @@ from discord.ext import commands
 
 from bot.channels import SessionChannels
 from bot.checks import guild_allowed
-from bot.delivery import DeleteButton, EditButton, RerollButton, RetryButton
+from bot.results import RESULT_BUTTONS
 from bot.errors import SessionChannelError, UserError
 from bot.feedback import FeedbackHub
 from bot.i18n import Catalog, CommandTranslator, default_catalog, interaction_lang, lang_of
@@ -39,7 +39,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.images", "bot.cogs.sessions", "bot.cogs.admin", "bot.cogs.help")
+EXTENSIONS = ("bot.cogs.images", "bot.cogs.sessions", "bot.cogs.admin", "bot.cogs.help", "bot.cogs.gallery")
 
 
 def default_intents(settings: Settings) -> discord.Intents:
@@ -95,7 +95,7 @@ class ImageBot(commands.Bot):
         await self.tree.set_translator(CommandTranslator(self.catalog))
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(RerollButton, EditButton, DeleteButton, RetryButton)
+        self.add_dynamic_items(*RESULT_BUTTONS)
         self.feedback.start()
 
     async def close(self) -> None:

@@ -21,12 +21,12 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ima
     in the order the constructor takes them, and implement `press`."""
 
     action: ClassVar[str]
-    emoji: ClassVar[str]
+    emoji: ClassVar[str | None]
     style: ClassVar[discord.ButtonStyle]
 
-    def __init__(self, *ids: int, label: str | None) -> None:
+    def __init__(self, *ids: int, label: str | None, row: int | None = None) -> None:
         custom_id = ":".join(["imagebot", self.action, *map(str, ids)])
-        super().__init__(discord.ui.Button(label=label, emoji=self.emoji, style=self.style, custom_id=custom_id))
+        super().__init__(discord.ui.Button(label=label, emoji=self.emoji, style=self.style, custom_id=custom_id), row=row)
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):

@@ -218,7 +218,8 @@ class StatusMessage:
             return
         text, seq = self.text, self.preview_seq
         files = self._preview_files()
-        self.message = await channel.send(text, files=files, allowed_mentions=discord.AllowedMentions.none())
+        self.message = await channel.send(text, files=files, reference=await self._parent_message(),
+                                          allowed_mentions=discord.AllowedMentions.none())
         self.message_id = self.message.id
         self.sent_text, self.sent_preview_seq = text, seq
         self.last_edit = time.monotonic()
@@ -226,6 +227,21 @@ class StatusMessage:
             await self.hub.bot.job_service.set_feedback_message(self.job_id, self.message.id)
         except Exception:  # the id only helps after a restart; never fail the feedback for it
             log.warning("could not store the status message of job %s", self.job_id, exc_info=True)
+
+    async def _parent_message(self) -> discord.MessageReference | None:
+        """A job made from another (upscale, variation, reroll, edit) replies to that one's message."""
+        parent_id = self.job.request.parent_job_id
+        if parent_id is None:
+            return None
+        try:
+            parent = await self.hub.bot.job_service.get(parent_id)
+        except Exception:       # only a nicety: never hold the status message for it
+            log.debug("could not load the parent of job %s", self.job_id, exc_info=True)
+            return None
+        if parent is None or parent.feedback_message_id is None:
+            return None
+        return discord.MessageReference(message_id=parent.feedback_message_id, channel_id=self.channel_id,
+                                        fail_if_not_exists=False)
 
     async def wait_for_channel(self, *, final: bool) -> None:
         """Take a place in the channel's edit window, waiting for one if it is full."""

@@ -6,8 +6,10 @@ user's language; the job's progress and result appear in their session channel (
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +17,7 @@ import discord
 
 from bot.checks import is_admin, role_ids
 from bot.errors import UserError
-from bot.i18n import format_duration, format_size, interaction_lang
+from bot.i18n import format_duration, format_number, format_size, interaction_lang
 from comfy.workflows import Range
 from core.errors import JobRefused
 from core.jobs import Accepted, Job, JobRequest
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IMAGE_KINDS = ("edit", "vary", "upscale")      # workflows that take an image
+PROMPT_KINDS = ("imagine", "edit")              # workflows that need a prompt
 ASPECTS = {"square": (1, 1), "portrait": (2, 3), "landscape": (3, 2), "tall": (9, 16), "wide": (16, 9)}
 DEFAULT_SIDE = 1024
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
@@ -118,21 +122,25 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment, lang:
 
 
 def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative_prompt: str,
-                   has_image: bool) -> tuple[str, dict] | None:
-    if not prompt.strip():
+                   has_image: bool, count: int | None) -> tuple[str, dict] | None:
+    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
+    if not prompt.strip() and (info is None or info.kind in PROMPT_KINDS):
         return "refusal.empty_prompt", {}
     limit = bot.settings.max_prompt_length
     if len(prompt) > limit:
         return "refusal.prompt_too_long", {"length": len(prompt), "limit": limit}
-    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
     if info is None:
         return "refusal.unknown_workflow", {"workflow": workflow}
-    if info.kind == "edit" and not has_image:
+    takes_image = info.kind in IMAGE_KINDS
+    if takes_image and not has_image:
         return "refusal.image_required", {"workflow": workflow}
-    if info.kind != "edit" and has_image:
+    if not takes_image and has_image:
         return "refusal.wrong_kind", {"workflow": workflow}
     if negative_prompt.strip() and "negative_prompt" not in info.inputs:
         return "refusal.no_negative", {"model": info.display_name}
+    if count is not None and count > info.limits.batch_max:
+        key = "refusal.count_one" if info.limits.batch_max == 1 else "refusal.count_too_many"
+        return key, {"model": info.display_name, "count": count, "limit": info.limits.batch_max}
     active, user_limit = bot.job_service.active_count(member.id), bot.settings.user_job_limit
     if active >= user_limit and not is_admin(bot.settings, member):
         return "refusal.user_limit", {"active": active, "limit": user_limit}
@@ -142,7 +150,9 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative
 async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
-                 parent_job_id: int | None = None) -> Accepted | None:
+                 count: int | None = None, parent_job_id: int | None = None, spoiler: bool = False,
+                 loras: tuple[tuple[str, float | None], ...] = (), steps: int | None = None,
+                 cfg: float | None = None) -> Accepted | None:
     """Check, queue, then open the user's session channel, and say what happened (None: refused).
 
     The job is queued before any Discord call it does not need: the GPU may start while the
@@ -153,7 +163,9 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     catalog = bot.catalog
     guild, member = interaction.guild, interaction.user
     # Cheap checks first, in the user's words; the service checks everything again (and more).
-    early = _early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None)
+    prefs = await bot.prefs.get(guild.id)
+    early = (_early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None, count)
+             or _banned(prefs.banned_words, prompt, negative_prompt))
     if early is not None:
         key, params = early
         await reply(interaction, catalog.text(key, lang, **params))
@@ -161,11 +173,12 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     async with bot.session_channels.opening(guild, member) as opening:
         request = JobRequest(
             user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,
-            negative_prompt=negative_prompt or "", width=width, height=height, seed=seed,
-            input_image=input_image, input_image_name=input_image_name, source="discord",
+            negative_prompt=_with_prefix(bot, workflow, prefs.negative_prefix, negative_prompt), width=width, height=height, seed=seed,
+            batch_size=count if count and count > 1 else None, input_image=input_image, input_image_name=input_image_name, source="discord",
             guild_id=guild.id, channel_id=opening.existing.id if opening.existing else None,
             role_ids=role_ids(member), is_admin=is_admin(bot.settings, member), locale=lang,
-            parent_job_id=parent_job_id,
+            parent_job_id=parent_job_id, spoiler=spoiler or interaction.channel_id in prefs.spoiler_channels,
+            loras=loras, steps=steps, cfg=cfg,
         )
         try:
             accepted = await bot.job_service.submit(request)
@@ -178,7 +191,8 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
             # Nowhere to show it: take the job back rather than run it for nobody.
             await _withdraw(bot, accepted.job.id)
             raise
-    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s else ""
+    held = accepted.paused or bot.feedback.backends_down()      # no ETA while nothing can start
+    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s and not held else ""
     key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
     text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
     if bot.feedback.host_gpu.in_use:
@@ -189,6 +203,70 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
         text += "\n" + catalog.text("imagine.backend_down", lang)
     await reply(interaction, text)
     return accepted
+
+
+async def choose_lora(bot: "ImageBot", info: WorkflowInfo, allowed: tuple[str, ...], name: str | None,
+                      strength: float | None, lang: str) -> tuple[tuple[str, float | None], ...]:
+    """The request's LoRA for the workflow's first slot, checked: the model has a slot, ComfyUI has
+    the file, the admins allow it, the strength is in the manifest's range. UserError otherwise."""
+    if name is None and strength is None:
+        return ()
+    if not info.loras:
+        raise UserError("refusal.no_lora", model=info.display_name)
+    slot = info.loras[0]
+    if name is not None:
+        offered = await lora_choices(bot, info, allowed)
+        if name not in offered:
+            if not offered:
+                raise UserError("refusal.no_loras_allowed")
+            closest = difflib.get_close_matches(name, offered, n=3, cutoff=0.3) or offered[:3]
+            raise UserError("refusal.unknown_lora", lora=name[:100], closest=", ".join(f"`{c}`" for c in closest))
+    if strength is not None and not slot.strength_range.min <= strength <= slot.strength_range.max:
+        raise UserError("refusal.lora_strength", min=format_number(slot.strength_range.min, lang),
+                        max=format_number(slot.strength_range.max, lang))
+    return ((name if name is not None else slot.value, strength),)
+
+
+async def lora_choices(bot: "ImageBot", info: WorkflowInfo | None, allowed: tuple[str, ...]) -> list[str]:
+    """The LoRA files a user may pick for a workflow: ComfyUI has them, the admins allow them, and
+    the manifest's slot offers them (when it limits the choice)."""
+    if info is None or not info.loras or not allowed:
+        return []
+    slot_choices = info.loras[0].choices
+    return [f for f in await bot.job_service.lora_files() if f in allowed and (not slot_choices or f in slot_choices)]
+
+
+def check_sampling(info: WorkflowInfo, steps: int | None, cfg: float | None, lang: str) -> None:
+    """`steps` and `cfg` only where the workflow takes them, within its limits; UserError saying why not."""
+    limits = info.limits
+    if steps is not None:
+        if limits.steps is None:
+            raise UserError("refusal.no_steps", model=info.display_name)
+        if not limits.steps.min <= steps <= limits.steps.max:
+            raise UserError("refusal.steps_range", model=info.display_name, min=limits.steps.min, max=limits.steps.max)
+    if cfg is not None:
+        if limits.cfg is None:
+            raise UserError("refusal.no_cfg", model=info.display_name)
+        if not limits.cfg.min <= cfg <= limits.cfg.max:
+            raise UserError("refusal.cfg_range", model=info.display_name, min=format_number(limits.cfg.min, lang),
+                            max=format_number(limits.cfg.max, lang))
+
+
+def _banned(words: tuple[str, ...], *texts: str) -> tuple[str, dict] | None:
+    """The first of the server's banned words found as a whole word (any case) in the texts."""
+    for word in words:
+        pattern = re.compile(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
+        if word.strip() and any(pattern.search(text or "") for text in texts):
+            return "refusal.banned_word", {"word": word.strip()}
+    return None
+
+
+def _with_prefix(bot: "ImageBot", workflow: str, prefix: str, negative: str) -> str:
+    """The server's negative-prompt prefix goes first, on models that take a negative prompt."""
+    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
+    if not prefix.strip() or info is None or "negative_prompt" not in info.inputs:
+        return negative or ""
+    return f"{prefix.strip()}, {negative.strip()}" if negative and negative.strip() else prefix.strip()
 
 
 async def _withdraw(bot: "ImageBot", job_id: int) -> None:
@@ -203,9 +281,12 @@ def _output_path(bot: "ImageBot", path: Path | str) -> Path:
     return path if path.is_absolute() else bot.settings.paths.data_dir / path
 
 
-async def read_result_image(bot: "ImageBot", job: Job) -> bytes | None:
-    """The first image a finished job produced, or None when its files are gone."""
-    for path in job.outputs or ():
+async def read_result_image(bot: "ImageBot", job: Job, index: int | None = None) -> bytes | None:
+    """Image `index` (0-based) of a finished job, or its first readable one; None when the files are gone."""
+    paths = list(job.outputs or ())
+    if index is not None:
+        paths = paths[index:index + 1]
+    for path in paths:
         try:
             return await asyncio.to_thread(_output_path(bot, path).read_bytes)
         except OSError:
@@ -250,14 +331,52 @@ async def retry(bot: "ImageBot", interaction: discord.Interaction, job_id: int) 
     await _again(bot, interaction, job_id, keep_seed=True)
 
 
-async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool) -> None:
+async def upscale(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
+    """U<n>: image n of the result, made bigger by the upscale workflow (a child job that replies to it)."""
+    job = await _pressed_on(bot, interaction, job_id)
+    if job is None:
+        return
+    lang = interaction_lang(interaction)
+    info = workflow_info(bot, None, "upscale")
+    if info is None:
+        await reply(interaction, bot.catalog.text("upscale.no_model", lang))
+        return
+    data = await read_result_image(bot, job, index)
+    if data is None:
+        await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
+        return
+    await submit(bot, interaction, workflow=info.name, prompt="", input_image=data,
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
+
+
+async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
+    """V<n>: a variation of image n. With a `vary` workflow, image-to-image from it with the same
+    prompt; without one, the same request with a new seed (one image)."""
+    info = workflow_info(bot, None, "vary")
+    if info is None:
+        await _again(bot, interaction, job_id, keep_seed=False, count=1)
+        return
+    job = await _pressed_on(bot, interaction, job_id)
+    if job is None:
+        return
+    data = await read_result_image(bot, job, index)
+    if data is None:
+        lang = interaction_lang(interaction)
+        await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
+        return
+    await submit(bot, interaction, workflow=info.name, prompt=job.request.prompt, input_image=data,
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
+
+
+async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool,
+                 count: int | None = None) -> None:
     job = await _pressed_on(bot, interaction, job_id)
     if job is None:
         return
     request = job.request
     input_image, input_name = None, request.input_image_name
-    is_edit = any(w.name == request.workflow and w.kind == "edit" for w in bot.job_service.workflows())
-    if is_edit or input_name is not None:
+    takes_image = any(w.name == request.workflow and w.kind in IMAGE_KINDS for w in bot.job_service.workflows())
+    if takes_image or input_name is not None:
         # The service keeps the (checked) image an edit was given; the request in the DB has no bytes.
         input_image = await bot.job_service.input_image(job_id)
         if input_image is None:
@@ -267,4 +386,5 @@ async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int,
     await submit(bot, interaction, workflow=request.workflow, prompt=request.prompt,
                  negative_prompt=request.negative_prompt, width=request.width, height=request.height,
                  seed=(job.seed if job.seed is not None else request.seed) if keep_seed else None,
-                 input_image=input_image, input_image_name=input_name, parent_job_id=job_id)
+                 input_image=input_image, input_image_name=input_name, count=count or request.batch_size,
+                 parent_job_id=job_id, spoiler=request.spoiler, loras=request.loras, steps=request.steps, cfg=request.cfg)

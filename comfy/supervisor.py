@@ -323,8 +323,7 @@ class ComfySupervisor:
         if not folder.is_dir():
             raise SupervisorError(f"comfy_folder {folder} does not exist or is not a folder: "
                                   f"set comfy_folder to your ComfyUI folder (the one with main.py)")
-        if not (folder / "main.py").is_file() and (folder / "ComfyUI" / "main.py").is_file():
-            folder = folder / "ComfyUI"  # the Windows portable package's outer folder was given
+        folder = comfy_root(folder)
         if not (folder / "main.py").is_file():
             raise SupervisorError(f"comfy_folder {folder} has no main.py: set comfy_folder to your "
                                   f"ComfyUI folder (the one with main.py)")
@@ -703,6 +702,32 @@ def _describe_exit(code: int) -> str:
         except ValueError:
             pass
     return f"exited with code {code}"
+
+
+def comfy_root(folder: Path) -> Path:
+    """The folder holding ComfyUI's main.py: the given one, or the Windows portable package's
+    inner `ComfyUI` when its outer folder was given."""
+    if not (folder / "main.py").is_file() and (folder / "ComfyUI" / "main.py").is_file():
+        return folder / "ComfyUI"
+    return folder
+
+
+def input_folder(folder: str | Path | None, extra_args: str | Sequence[str] = ()) -> Path | None:
+    """ComfyUI's input folder when the app launches ComfyUI from `folder`, else None (a remote
+    ComfyUI's folders are out of reach). `--input-directory` in the extra args wins, as in ComfyUI."""
+    if not folder:
+        return None
+    try:
+        args = _split_args(extra_args) if isinstance(extra_args, str) else [str(a) for a in extra_args]
+    except ValueError:          # unbalanced quotes: the launch reports it; the default folder here
+        args = []
+    for index, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name == "--input-directory":
+            value = value if eq else (args[index + 1] if index + 1 < len(args) else "")
+            if value:
+                return Path(value).expanduser()
+    return comfy_root(Path(folder).expanduser()) / "input"
 
 
 def _split_args(text: str) -> list[str]:

@@ -20,11 +20,12 @@ class ComfyLogin:
 
 
 def split_login(url: str) -> tuple[str, ComfyLogin | None]:
-    """(the URL without user or password, the login written into it or None)."""
+    """(the address: the URL without user or password, in the one form ComfyClient.base_url has
+    (host lower-case, no default port, no trailing slash); the login written into it or None)."""
     parsed = URL(url.strip())
-    if parsed.user is None and parsed.password is None:
-        return url.strip(), None
-    return str(parsed.with_user(None)), ComfyLogin(parsed.user or "", parsed.password or "")
+    login = None if parsed.user is None and parsed.password is None \
+        else ComfyLogin(parsed.user or "", parsed.password or "")
+    return str(parsed.with_user(None)).rstrip("/"), login
 
 
 def without_login(url: str) -> str:

@@ -9,7 +9,7 @@ A login written into a ComfyUI URL (`http://user:password@host:8188`) is split o
 `Settings.comfy_urls` holds the addresses alone (what is shown, logged and stored with a job) and
 `Settings.comfy_logins` the credentials, which only the ComfyUI client sends. Saved, such a URL
 keeps its user in the settings file and its password in the keyring; from the environment or
-`.env` the password stays there only.
+`.env` the password stays there only (and serves that address even when the settings file lists it).
 """
 from __future__ import annotations
 
@@ -416,6 +416,10 @@ def load_settings(
     if "comfy_urls" in values:
         if sources["comfy_urls"] == str(paths.settings_file):
             values["comfy_urls"] = _comfy_urls_from_file(paths, values["comfy_urls"], secrets)
+        # A login written in the environment or .env serves that address even when the settings
+        # file (saved from the settings window, which shows addresses only) now lists it.
+        values["comfy_logins"] = _written_logins(env.get("COMFY_URLS"), env.get("COMFY_URL"),
+                                                 dotenv_values.get("COMFY_URLS"), dotenv_values.get("COMFY_URL"))
         addresses = [without_login(url) for url in values["comfy_urls"]]
         twice = next((a for i, a in enumerate(addresses) if a in addresses[:i]), None)
         if twice:
@@ -437,6 +441,19 @@ def _comfy_urls_from_file(paths: AppPaths, urls: tuple[str, ...], secrets: Secre
         return urls
     return tuple(_with_password(url, secrets.get(comfy_password_name(url)) or "") if urlsplit(url).username else url
                  for url in urls)
+
+
+def _written_logins(*texts: str | None) -> dict[str, ComfyLogin]:
+    logins: dict[str, ComfyLogin] = {}
+    for text in texts:
+        try:
+            urls = _url_tuple(text) if text and text.strip() else ()
+        except ValueError:
+            continue
+        for address, login in map(split_login, urls):
+            if login is not None:
+                logins.setdefault(address, login)
+    return logins
 
 
 def _with_password(url: str, password: str) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication
+
 log = logging.getLogger("gui")
+translate = QCoreApplication.translate
 
 _running: set[asyncio.Task] = set()   # strong references: a task nobody holds may be collected
 
@@ -47,7 +51,22 @@ async def cancel_all() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+# "(ClientConnectorError: Cannot connect to host ...)" and the like: a library's words, for the details
+_LIBRARY_DETAIL = re.compile(r"\s*\((?:[A-Za-z_.]*[A-Z]\w*(?:Error|Exception|Failure))\b[^()]*(?:\([^()]*\)[^()]*)*\)")
+
+
 def error_text(exc: BaseException) -> str:
-    """One line for a user: the message of our typed errors, the type name for anything else."""
-    text = str(exc).strip()
-    return text or type(exc).__name__
+    """One line for a user: the message of our typed errors without the library names and details
+    they may quote (those are in error_details), or a plain sentence for anything else."""
+    text = _LIBRARY_DETAIL.sub("", str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    return text.strip() or translate("Errors", "something went wrong (details in the log)")
+
+
+def error_details(exc: BaseException) -> str:
+    """Everything the error says, for a tooltip or a folded details section."""
+    parts = [f"{type(exc).__name__}: {exc}"]
+    cause = exc.__cause__
+    while cause is not None and len(parts) < 4:
+        parts.append(f"{type(cause).__name__}: {cause}")
+        cause = cause.__cause__
+    return "\n".join(parts)

@@ -49,9 +49,12 @@ class NoticeBar(QWidget):
         self._timer.timeout.connect(self.hide)
         self.hide()
 
-    def show_message(self, text: str, *, error: bool = False, timeout_ms: int = 0, key: str | None = None) -> None:
+    def show_message(self, text: str, *, error: bool = False, timeout_ms: int = 0, key: str | None = None,
+                     details: str = "") -> None:
+        """`details` (the error's own words) stay folded in the tooltip."""
         self.key = key
         self.label.setText(("⚠ " if error else "") + text)
+        self.label.setToolTip(details)
         font = self.label.font()
         font.setBold(error)
         self.label.setFont(font)

@@ -29,6 +29,7 @@ from gui.icons import app_icon
 from gui.invite import PERMISSIONS, application_id_from_token, invite_url
 from gui.services import GuiServices
 from gui.tasks import error_text, spawn
+from gui import widgets
 from gui.theme import Tone, fit_to_screen, say
 
 GUILD_ID = re.compile(r"^\d{15,21}$")
@@ -534,8 +535,8 @@ class SetupWizard(QWizard):
         super().__init__(parent)
         self.services = services
         self.first_run = first_run
-        self.setWindowTitle(self.tr("FuLLetLabs Image Bot — Setup") if first_run
-                            else self.tr("FuLLetLabs Image Bot — Settings"))
+        self.setWindowTitle((self.tr("FuLLetLabs Image Bot — Setup") if first_run
+                             else self.tr("FuLLetLabs Image Bot — Settings")) + "[*]")   # [*]: unsaved changes
         self.setWindowIcon(app_icon())
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -560,10 +561,31 @@ class SetupWizard(QWizard):
         self.restart_button.clicked.connect(self._restart)
         self.invite_page.layout().insertWidget(3, self.restart_button)
         self.restart_needed: list[str] = []
+        self._watch_for_changes()
         fit_to_screen(self, 720, 460)
         self._saving: asyncio.Task | None = None
         self._close_next = False
         self._saved = False
+
+    def _watch_for_changes(self) -> None:
+        """Any edit marks the window modified (a * in its title); Cancel then asks before dropping it."""
+        mark = lambda *_args: self.setWindowModified(True)   # noqa: E731
+        for field in self.findChildren(QLineEdit):
+            if not field.isReadOnly():
+                field.textEdited.connect(mark)
+        for button in self.findChildren(QRadioButton):
+            button.clicked.connect(mark)
+        for box in self.findChildren(QSpinBox):
+            box.valueChanged.connect(mark)
+        for box in self.findChildren(QComboBox):
+            box.activated.connect(mark)
+
+    def reject(self) -> None:
+        if self.isWindowModified() and not self._saved and not widgets.confirm(
+                self, self.tr("Discard your changes?"),
+                self.tr("What you changed here is not saved. Close without saving?")):
+            return
+        super().reject()
 
     def application_id(self) -> int | None:
         page = self.discord_page
@@ -600,6 +622,7 @@ class SetupWizard(QWizard):
         if "database_url" in text:
             self.database_page.server.setChecked(True)
         self.imported = {name: value for name, value in imported.values.items() if name not in fields}
+        self.setWindowModified(True)
         lines = [self.tr("Imported {count} settings from {file}.").format(count=len(imported.values), file=path.name)]
         if "discord_token" in text:
             lines.append(self.tr("Check the token before going on."))
@@ -706,6 +729,7 @@ class SetupWizard(QWizard):
                     continue
                 problems.append(f"{name.replace('_', ' ')}: {error_text(exc)}")
         self.services.settings = replace(self.services.settings, **in_memory, **stored)
+        self.setWindowModified(False)
         self.has_saved_token = bool(self.services.settings.discord_token)
         self.saved.emit(settings)
         callback = self.services.on_settings_saved

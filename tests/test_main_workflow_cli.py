@@ -88,3 +88,14 @@ def test_import_refuses_a_bad_name(run, args, expected):
 def test_import_of_a_missing_file_says_so(run, tmp_path):
     result = run("--import-workflow", str(tmp_path / "nope.json"))
     assert result.returncode == 1 and "Not imported: nope.json: cannot read the file" in result.stdout
+
+
+def test_self_test_reports_hostile_files_instead_of_dying(run):
+    run.workflows.mkdir(parents=True)
+    (run.workflows / "deep.json").write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    (run.workflows / "flux_edit.manifest.json").write_text('{"a": 1' + "1" * 5000 + "}", encoding="utf-8")
+    result = run("--self-test")
+    assert "Traceback" not in result.stderr
+    assert "[FAIL] workflow: deep.json: nested deeper than 64 levels: not a workflow" in result.stdout
+    assert "[FAIL] workflow: flux_edit.manifest.json: a number with 5001 digits" in result.stdout
+    assert "[ok] workflows: 5 in" in result.stdout        # the other shipped ones still load

@@ -5,7 +5,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QVBoxLayout, QWidget)
 
 from gui.models.session_model import SessionModel
-from gui.tasks import error_text, spawn
+from gui.tasks import error_details, error_text, spawn
 from gui import widgets
 from gui.widgets import NoticeBar
 
@@ -65,7 +65,8 @@ class SessionsTab(QWidget):
             self.notice.show_message(self.tr("Select a session first."), timeout_ms=4000)
             return
         spawn(action(row.user_id, row.guild_id), on_done=lambda _: self.reload(),
-              on_error=lambda exc: self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True),
+              on_error=lambda exc: self.notice.show_message(self.tr("{what} failed: {reason}").format(what=what, reason=error_text(exc)), error=True,
+                                                            details=error_details(exc)),
               name=what)
 
     def close_selected(self) -> None:

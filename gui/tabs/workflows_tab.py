@@ -14,13 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from comfy.manifest import FLOAT_ROLES, INT_ROLES, KIND_WORDS, KINDS, ROLES
+from comfy.manifest import FLOAT_ROLES, INT_ROLES, KINDS, ROLES
 from comfy.validation import validate
 from comfy.workflows import (FloatRange, InputRef, Range, WorkflowCatalog, WorkflowError, WorkflowTemplate,
                              check_graph_shape, is_link, live_nodes, node_sort_key, parse_manifest, save_manifest)
@@ -33,13 +33,31 @@ from gui.widgets import NoticeBar
 NameRole = Qt.ItemDataRole.UserRole + 1
 TRAY_USER_ID = 0
 RESULT_SIDE = 280
-NOT_MAPPED = "(not mapped)"
+NOT_MAPPED = QT_TRANSLATE_NOOP("WorkflowsTab", "(not mapped)")
 ROLE_LABELS = {
-    "prompt": "Prompt", "negative_prompt": "Negative prompt", "seed": "Seed", "width": "Width", "height": "Height",
-    "batch_size": "Batch size", "steps": "Steps", "cfg": "CFG scale", "denoise": "Variation (denoise)",
-    "scale": "Scale factor", "image": "Input image",
+    "prompt": QT_TRANSLATE_NOOP("WorkflowsTab", "Prompt"),
+    "negative_prompt": QT_TRANSLATE_NOOP("WorkflowsTab", "Negative prompt"),
+    "seed": QT_TRANSLATE_NOOP("WorkflowsTab", "Seed"),
+    "width": QT_TRANSLATE_NOOP("WorkflowsTab", "Width"),
+    "height": QT_TRANSLATE_NOOP("WorkflowsTab", "Height"),
+    "batch_size": QT_TRANSLATE_NOOP("WorkflowsTab", "Batch size"),
+    "steps": QT_TRANSLATE_NOOP("WorkflowsTab", "Steps"),
+    "cfg": QT_TRANSLATE_NOOP("WorkflowsTab", "CFG scale"),
+    "denoise": QT_TRANSLATE_NOOP("WorkflowsTab", "Variation (denoise)"),
+    "scale": QT_TRANSLATE_NOOP("WorkflowsTab", "Scale factor"),
+    "image": QT_TRANSLATE_NOOP("WorkflowsTab", "Input image"),
 }
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
+KIND_LABELS = {
+    "imagine": QT_TRANSLATE_NOOP("WorkflowsTab", "imagine — makes images from a prompt"),
+    "edit": QT_TRANSLATE_NOOP("WorkflowsTab", "edit — changes an attached image following the prompt"),
+    "upscale": QT_TRANSLATE_NOOP("WorkflowsTab", "upscale — enlarges an attached image"),
+    "vary": QT_TRANSLATE_NOOP("WorkflowsTab", "vary — makes a variation of an attached image"),
+}
+
+
+def tr(text: str) -> str:
+    """One of the module's QT_TRANSLATE_NOOP strings in the app's language."""
+    return QCoreApplication.translate("WorkflowsTab", text)
 
 
 class InvalidWorkflow(Exception):
@@ -107,7 +125,7 @@ class RoleRow:
         for box in (self.node_box, self.input_box):
             box.blockSignals(True)
             box.clear()
-        self.node_box.addItem(NOT_MAPPED, None)
+        self.node_box.addItem(tr(NOT_MAPPED), None)
         for node_id in sorted(graph, key=node_sort_key):
             if node_id in live or (refs and refs[0].node == node_id):
                 self.node_box.addItem(node_caption(graph, node_id), node_id)
@@ -143,9 +161,10 @@ class RoleRow:
             self.now.setText("")
             return
         value = self.graph[ref.node]["inputs"].get(ref.input)
-        more = f" (+{len(self.extra)} more input{'s' if len(self.extra) > 1 else ''})" if self.extra else ""
-        self.now.setText(f"now {shown_value(value)}{more}")
-        self.now.setToolTip("\n".join(f"also node {r.node} input {r.input}" for r in self.extra))
+        more = QCoreApplication.translate("WorkflowsTab", " (+{count} more)").format(count=len(self.extra)) if self.extra else ""
+        self.now.setText(QCoreApplication.translate("WorkflowsTab", "now {value}").format(value=shown_value(value)) + more)
+        self.now.setToolTip("\n".join(QCoreApplication.translate("WorkflowsTab", "also node {node} input {input}").format(node=r.node, input=r.input)
+                                      for r in self.extra))
 
     def ref(self) -> InputRef | None:
         node_id = self.node_box.currentData()
@@ -181,12 +200,12 @@ class WorkflowsTab(QWidget):
         self.list.setMinimumWidth(190)
         self.list.currentItemChanged.connect(self._on_selected)
         self.list.itemChanged.connect(self._on_item_changed)
-        self.import_button = QPushButton("Import workflow…")
-        self.import_button.setToolTip("A workflow exported from ComfyUI with Workflow → Export (API)")
+        self.import_button = QPushButton(self.tr("Import workflow…"))
+        self.import_button.setToolTip(self.tr("A workflow exported from ComfyUI with Workflow → Export (API)"))
         self.import_button.clicked.connect(self.import_dialog)
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton(self.tr("Remove"))
         self.remove_button.clicked.connect(self.remove_current)
-        self.restore_button = QPushButton("Restore defaults")
+        self.restore_button = QPushButton(self.tr("Restore defaults"))
         self.restore_button.clicked.connect(self.restore_defaults)
         list_box = QWidget()
         list_layout = QVBoxLayout(list_box)
@@ -204,37 +223,37 @@ class WorkflowsTab(QWidget):
         self.name_edit = QLineEdit()
         self.kind_box = QComboBox()
         for kind in KINDS:
-            self.kind_box.addItem(f"{kind} — {KIND_WORDS[kind]}", kind)
-        self.enabled_box = QCheckBox("Offered to users")
+            self.kind_box.addItem(tr(KIND_LABELS[kind]), kind)
+        self.enabled_box = QCheckBox(self.tr("Offered to users"))
         self.description_edit = QLineEdit()
-        general = QGroupBox("Workflow")
+        general = QGroupBox(self.tr("Workflow"))
         general_form = QFormLayout(general)
-        general_form.addRow("Name shown", self.name_edit)
-        general_form.addRow("Kind", self.kind_box)
-        general_form.addRow("Enabled", self.enabled_box)
-        general_form.addRow("Description", self.description_edit)
+        general_form.addRow(self.tr("Name shown"), self.name_edit)
+        general_form.addRow(self.tr("Kind"), self.kind_box)
+        general_form.addRow(self.tr("Enabled"), self.enabled_box)
+        general_form.addRow(self.tr("Description"), self.description_edit)
 
-        self.roles_group = QGroupBox("What a request fills in (node · input, and what is there now)")
+        self.roles_group = QGroupBox(self.tr("What a request fills in (node · input, and what is there now)"))
         roles_grid = QGridLayout(self.roles_group)
         self.role_rows: dict[str, RoleRow] = {}
         for line, role in enumerate(ROLES):
             row_widget = RoleRow(role, self._mark_dirty)
             self.role_rows[role] = row_widget
-            roles_grid.addWidget(QLabel(ROLE_LABELS[role]), line, 0)
+            roles_grid.addWidget(QLabel(tr(ROLE_LABELS[role])), line, 0)
             roles_grid.addWidget(row_widget.node_box, line, 1)
             roles_grid.addWidget(row_widget.input_box, line, 2)
             roles_grid.addWidget(row_widget.now, line, 3)
         roles_grid.setColumnStretch(1, 3)
         roles_grid.setColumnStretch(3, 2)
 
-        self.models_group = QGroupBox("Model files (from ComfyUI once validated)")
+        self.models_group = QGroupBox(self.tr("Model files (from ComfyUI once validated)"))
         self.models_form = QFormLayout(self.models_group)
-        self.loras_group = QGroupBox("LoRAs (default file and strength)")
+        self.loras_group = QGroupBox(self.tr("LoRAs (default file and strength)"))
         self.loras_form = QFormLayout(self.loras_group)
-        self.numbers_group = QGroupBox("Defaults and limits")
+        self.numbers_group = QGroupBox(self.tr("Defaults and limits"))
         self.numbers_grid = QGridLayout(self.numbers_group)
 
-        self.advanced_group = QGroupBox("Advanced: the workflow's JSON (API format)")
+        self.advanced_group = QGroupBox(self.tr("Advanced: the workflow's JSON (API format)"))
         self.advanced_group.setCheckable(True)
         self.advanced_group.setChecked(False)
         self.editor = JsonEditor()
@@ -266,9 +285,9 @@ class WorkflowsTab(QWidget):
         self.problem_list.setWordWrap(True)
         self.problem_list.itemActivated.connect(self._go_to_problem)
         self.problem_list.itemClicked.connect(self._go_to_problem)
-        self.validate_button = QPushButton("Validate with ComfyUI")
-        self.save_button = QPushButton("Save")
-        self.revert_button = QPushButton("Revert")
+        self.validate_button = QPushButton(self.tr("Validate with ComfyUI"))
+        self.save_button = QPushButton(self.tr("Save"))
+        self.revert_button = QPushButton(self.tr("Revert"))
         self.validate_button.clicked.connect(self.validate_now)
         self.save_button.clicked.connect(self.save_now)
         self.revert_button.clicked.connect(lambda: self.show_template(self.current))
@@ -277,18 +296,18 @@ class WorkflowsTab(QWidget):
             buttons.addWidget(button)
 
         self.test_prompt = QLineEdit()
-        self.test_prompt.setPlaceholderText("Prompt for a test run")
-        self.test_image_button = QPushButton("Choose image…")
+        self.test_prompt.setPlaceholderText(self.tr("Prompt for a test run"))
+        self.test_image_button = QPushButton(self.tr("Choose image…"))
         self.test_image_button.clicked.connect(self.choose_test_image)
         self.test_image_label = QLabel("")
-        self.test_button = QPushButton("Test run")
+        self.test_button = QPushButton(self.tr("Test run"))
         self.test_button.clicked.connect(self.test_run)
         self.test_status = QLabel("")
         self.test_status.setWordWrap(True)
         self.test_image = QLabel()
         self.test_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.test_image.setMinimumHeight(RESULT_SIDE // 2)
-        test_group = QGroupBox("Test run (through the queue, not Discord)")
+        test_group = QGroupBox(self.tr("Test run (through the queue, not Discord)"))
         test_layout = QVBoxLayout(test_group)
         row = QHBoxLayout()
         row.addWidget(self.test_prompt, 1)
@@ -304,7 +323,7 @@ class WorkflowsTab(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(QLabel("<b>Problems and notes</b>"))
+        side_layout.addWidget(QLabel("<b>" + self.tr("Problems and notes") + "</b>"))
         side_layout.addWidget(self.problem_list, 1)
         side_layout.addLayout(buttons)
         side_layout.addWidget(test_group, 1)
@@ -336,7 +355,8 @@ class WorkflowsTab(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for name, template in sorted(self.templates.items(), key=lambda kv: (kv[1].kind != "imagine", kv[0])):
-            marks = ("  (proposed)" if template.manifest_proposed else "") + ("  · default" if template.shipped else "")
+            marks = (self.tr("  (proposed)") if template.manifest_proposed else "") + \
+                (self.tr("  · default") if template.shipped else "")
             item = QListWidgetItem(template.display_name + marks)
             item.setData(NameRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -351,8 +371,9 @@ class WorkflowsTab(QWidget):
             self.list.addItem(item)
         self.list.blockSignals(False)
         self.restore_button.setEnabled(bool(workflow_set.removed_defaults))
-        self.restore_button.setToolTip("Bring back: " + ", ".join(workflow_set.removed_defaults)
-                                       if workflow_set.removed_defaults else "No shipped workflow was removed")
+        self.restore_button.setToolTip(
+            self.tr("Bring back: {names}").format(names=", ".join(workflow_set.removed_defaults))
+            if workflow_set.removed_defaults else self.tr("No shipped workflow was removed"))
         names = [self.list.item(i).data(NameRole) for i in range(self.list.count())]
         current = self.current.name if self.current and self.current.name in names else None
         target = select if select in names else current
@@ -384,7 +405,8 @@ class WorkflowsTab(QWidget):
         try:
             saved = save_manifest(template.with_manifest(replace(template.manifest, enabled=enabled)))
         except (WorkflowError, OSError) as exc:
-            self.notice.show_message(f"Could not {'enable' if enabled else 'disable'} {name}: {error_text(exc)}", error=True)
+            text = self.tr("Could not enable {name}: {reason}") if enabled else self.tr("Could not disable {name}: {reason}")
+            self.notice.show_message(text.format(name=name, reason=error_text(exc)), error=True)
             self.reload(select=name)
             return
         self.templates[name] = saved
@@ -393,12 +415,14 @@ class WorkflowsTab(QWidget):
             self.enabled_box.setChecked(enabled)
             self.enabled_box.blockSignals(False)
             self.current = saved
-        self._workflows_changed(f"{template.display_name} {'enabled' if enabled else 'disabled'}.")
+        self._workflows_changed((self.tr("{name} enabled.") if enabled else self.tr("{name} disabled.")).format(
+            name=template.display_name))
 
     def _on_disk_change(self, _event) -> None:
         """Files changed on disk: show them, unless the admin is in the middle of an edit."""
         if self.dirty:
-            self.notice.show_message("Workflow files changed on disk; Save or Revert to see them.", timeout_ms=8000)
+            self.notice.show_message(self.tr("Workflow files changed on disk; Save or Revert to see them."),
+                                     timeout_ms=8000)
             return
         self.reload()
 
@@ -407,12 +431,13 @@ class WorkflowsTab(QWidget):
         if self.current is None or self.dirty or self.current.name not in event.problems:
             return
         self._show_problems(list(event.problems[self.current.name]),
-                            ok=f"ComfyUI at {event.backend} has every node and model this workflow needs.")
+                            ok=self.tr("ComfyUI at {url} has every node and model this workflow needs.").format(
+                                url=event.backend))
 
     # ---- import, remove, restore ----
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a workflow exported from ComfyUI (Export (API))",
-                                              str(Path.home()), "Workflows (*.json)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Import a workflow exported from ComfyUI (Export (API))"),
+                                              str(Path.home()), self.tr("Workflows (*.json)"))
         if path:
             self.import_file(Path(path))
 
@@ -422,14 +447,15 @@ class WorkflowsTab(QWidget):
             imported = self.catalog.import_workflow(path, name=name)
         except WorkflowError as exc:
             if "already have a workflow named" in str(exc) and name is None:
-                name, ok = QInputDialog.getText(self, "Name taken", f"{exc}\n\nName for the imported workflow:")
+                name, ok = QInputDialog.getText(self, self.tr("Name taken"),
+                                                f"{exc}\n\n" + self.tr("Name for the imported workflow:"))
                 return self.import_file(path, name) if ok and name else None
-            self.notice.show_message(f"Not imported: {error_text(exc)}", error=True)
+            self.notice.show_message(self.tr("Not imported: {reason}").format(reason=error_text(exc)), error=True)
             return None
         self.reload(select=imported.template.name)
         self._show_problems([], notes=list(imported.notes))
-        self.notice.show_message(f"Imported {imported.template.name}: check the form, tick Enabled and Save.",
-                                 timeout_ms=8000)
+        self.notice.show_message(self.tr("Imported {name}: check the form, tick Enabled and Save.").format(
+            name=imported.template.name), timeout_ms=8000)
         self._workflows_changed(None)
         return imported.template
 
@@ -440,16 +466,18 @@ class WorkflowsTab(QWidget):
         try:
             self.catalog.remove(name)
         except (WorkflowError, OSError) as exc:
-            self.notice.show_message(f"Could not remove {name}: {error_text(exc)}", error=True)
+            self.notice.show_message(self.tr("Could not remove {name}: {reason}").format(name=name, reason=error_text(exc)),
+                                     error=True)
             return
         self.current = None
         self.reload()
-        self._workflows_changed(f"Removed {name}" + (" (Restore defaults brings it back)." if shipped else "."))
+        self._workflows_changed((self.tr("Removed {name} (Restore defaults brings it back).") if shipped
+                                 else self.tr("Removed {name}.")).format(name=name))
 
     def restore_defaults(self) -> None:
         restored = self.catalog.restore_defaults()
         self.reload(select=restored[0] if restored else None)
-        self._workflows_changed("Restored " + (", ".join(restored) or "nothing") + ".")
+        self._workflows_changed(self.tr("Restored {names}.").format(names=", ".join(restored) or "—"))
 
     # ---- the form ----
     def show_template(self, template: WorkflowTemplate | None) -> None:
@@ -475,7 +503,7 @@ class WorkflowsTab(QWidget):
         self._show_problems(list(template.notes), notes=list(template.proposal_notes))
         self.test_status.setText("")
         self.test_image.setPixmap(QPixmap())
-        self.remove_button.setText("Remove (hide the default)" if template.shipped else "Remove")
+        self.remove_button.setText(self.tr("Remove (hide the default)") if template.shipped else self.tr("Remove"))
         self._update_test_inputs()
         self._loading = False
         self._set_dirty(False)
@@ -486,13 +514,13 @@ class WorkflowsTab(QWidget):
             return ""
         text = f"<b>{template.display_name}</b> — {template.name}.json · {template.kind}"
         if template.shipped:
-            text += " · <i>shipped default (changes are saved in your workflows folder)</i>"
+            text += " · <i>" + self.tr("shipped default (changes are saved in your workflows folder)") + "</i>"
         if template.manifest_proposed:
-            text += " · <i>manifest proposed: check the form, tick Enabled and Save</i>"
+            text += " · <i>" + self.tr("manifest proposed: check the form, tick Enabled and Save") + "</i>"
         elif not template.enabled:
-            text += " · <i>disabled: not offered to users</i>"
+            text += " · <i>" + self.tr("disabled: not offered to users") + "</i>"
         if self.dirty:
-            text += " · <span style='color:#B45309'><b>● unsaved changes</b></span>"
+            text += " · <span style='color:#B45309'><b>● " + self.tr("unsaved changes") + "</b></span>"
         return text
 
     def _mark_dirty(self, *_args) -> None:
@@ -517,7 +545,7 @@ class WorkflowsTab(QWidget):
             self.models_form.addRow(setting.label, box)
             self.model_boxes.append((setting, box))
         if not template.manifest.models:
-            self.models_form.addRow(QLabel("This workflow names no model files."))
+            self.models_form.addRow(QLabel(self.tr("This workflow names no model files.")))
         self._fill_model_options()
 
     def _build_lora_form(self, template: WorkflowTemplate) -> None:
@@ -536,9 +564,9 @@ class WorkflowsTab(QWidget):
             strength.valueChanged.connect(self._mark_dirty)
             row = QHBoxLayout()
             row.addWidget(box, 1)
-            row.addWidget(QLabel("strength"))
+            row.addWidget(QLabel(self.tr("strength")))
             row.addWidget(strength)
-            self.loras_form.addRow(f"{slot.label} (node {slot.node})", row)
+            self.loras_form.addRow(self.tr("{label} (node {node})").format(label=slot.label, node=slot.node), row)
             self.lora_rows.append((slot, box, strength))
         self.loras_group.setVisible(bool(template.manifest.loras))
 
@@ -549,7 +577,7 @@ class WorkflowsTab(QWidget):
                 widget.deleteLater()
         self.number_rows = {}
         manifest = template.manifest
-        for column, header in enumerate(("", "default", "min", "max")):
+        for column, header in enumerate(("", self.tr("default"), self.tr("min"), self.tr("max"))):
             self.numbers_grid.addWidget(QLabel(f"<i>{header}</i>"), 0, column)
         line = 1
         for role in (*INT_ROLES, *FLOAT_ROLES):
@@ -571,7 +599,7 @@ class WorkflowsTab(QWidget):
                 box.setValue(box.minimum() if value is None else value)
                 box.valueChanged.connect(self._mark_dirty)
                 boxes.append(box)
-            self.numbers_grid.addWidget(QLabel(ROLE_LABELS[role]), line, 0)
+            self.numbers_grid.addWidget(QLabel(tr(ROLE_LABELS[role])), line, 0)
             for column, box in enumerate(boxes, 1):
                 self.numbers_grid.addWidget(box, line, column)
             self.number_rows[role] = tuple(boxes)
@@ -636,12 +664,12 @@ class WorkflowsTab(QWidget):
     def edited_template(self) -> WorkflowTemplate:
         """The template as the form and the JSON editor have it; raises InvalidWorkflow."""
         if self.current is None:
-            raise InvalidWorkflow("Select a workflow first.")
+            raise InvalidWorkflow(self.tr("Select a workflow first."))
         graph = parse_editor_json(self.editor.toPlainText())
         try:
             manifest = parse_manifest(self.form_manifest_data(), graph)
         except WorkflowError as exc:
-            raise InvalidWorkflow(f"The form does not fit the workflow: {exc}") from exc
+            raise InvalidWorkflow(self.tr("The form does not fit the workflow: {reason}").format(reason=exc)) from exc
         return replace(self.current, graph=graph, manifest=manifest)
 
     # ---- problems ----
@@ -685,14 +713,14 @@ class WorkflowsTab(QWidget):
             return None
         self.validate_button.setEnabled(False)
         self._show_problems([])
-        self.problem_list.addItem("Asking ComfyUI which nodes and models it has…")
+        self.problem_list.addItem(self.tr("Asking ComfyUI which nodes and models it has…"))
         return spawn(self._validate(template), on_error=self._validation_failed, name="validate workflow")
 
     async def _validate(self, template: WorkflowTemplate) -> None:
         try:
             client = self.services.comfy_client
             if client is None:
-                raise InvalidWorkflow("No ComfyUI connection in this app: nodes and models cannot be checked.")
+                raise InvalidWorkflow(self.tr("No ComfyUI connection in this app: nodes and models cannot be checked."))
             try:
                 # ComfyClient caches /object_info; validation wants what ComfyUI has now
                 self.object_info = await client.object_info(refresh=True)
@@ -705,7 +733,8 @@ class WorkflowsTab(QWidget):
             self._fill_model_options()
             self._loading = loading
             lines = self.editor.node_lines()
-            self._show_problems([str(p) for p in problems], ok="ComfyUI has every node and model this workflow needs.")
+            self._show_problems([str(p) for p in problems],
+                                ok=self.tr("ComfyUI has every node and model this workflow needs."))
             for row, problem in enumerate(problems):
                 if problem.node_id in lines:
                     self.problem_list.item(row).setData(Qt.ItemDataRole.UserRole, lines[problem.node_id])
@@ -717,7 +746,7 @@ class WorkflowsTab(QWidget):
         if isinstance(exc, InvalidWorkflow):
             self._invalid(exc)
         else:
-            self._show_problems([f"Validation failed: {error_text(exc)}"], error=True)
+            self._show_problems([self.tr("Validation failed: {reason}").format(reason=error_text(exc))], error=True)
 
     # ---- save ----
     def save_now(self) -> bool:
@@ -732,11 +761,12 @@ class WorkflowsTab(QWidget):
                 write_json_atomically(template.path, dict(template.graph))
             saved = save_manifest(template)
         except (OSError, WorkflowError) as exc:
-            self.notice.show_message(f"Could not save {template.name}: {error_text(exc)}", error=True)
+            self.notice.show_message(self.tr("Could not save {name}: {reason}").format(
+                name=template.name, reason=error_text(exc)), error=True)
             return False
         self.templates[saved.name] = saved
         self.current = saved
-        self._workflows_changed(f"Saved {saved.path.name} and its manifest.")
+        self._workflows_changed(self.tr("Saved {file} and its manifest.").format(file=saved.path.name))
         self.reload(select=saved.name)
         return True
 
@@ -753,14 +783,14 @@ class WorkflowsTab(QWidget):
         self.test_image_button.setVisible(takes_image)
         self.test_image_label.setVisible(takes_image)
         self.test_prompt.setEnabled(kind != "upscale")
-        self.test_prompt.setPlaceholderText("No prompt: an upscale takes only an image" if kind == "upscale"
-                                            else "Prompt for a test run")
+        self.test_prompt.setPlaceholderText(self.tr("No prompt: an upscale takes only an image") if kind == "upscale"
+                                            else self.tr("Prompt for a test run"))
         if takes_image and self.test_image_path is None:
-            self.test_image_label.setText("<i>choose the image to " + KIND_WORDS[kind].split(" ", 1)[0].rstrip("s")
-                                          + "</i>")
+            self.test_image_label.setText("<i>" + self.tr("choose the image for the test run") + "</i>")
 
     def choose_test_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image for the test run", str(Path.home()), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Image for the test run"), str(Path.home()),
+                                              self.tr("Images (*.png *.jpg *.jpeg *.webp)"))
         if path:
             self.set_test_image(Path(path))
 
@@ -775,14 +805,15 @@ class WorkflowsTab(QWidget):
         image = None
         if template.takes_image:
             if self.test_image_path is None:
-                self.test_status.setText("<span style='color:#C53030'>Choose an image first: "
-                                         f"{template.display_name} {KIND_WORDS[template.kind]}.</span>")
+                self.test_status.setText("<span style='color:#C53030'>" + self.tr(
+                    "Choose an image first: {name} works on an attached image.").format(
+                    name=template.display_name) + "</span>")
                 return None
             try:
                 image = self.test_image_path.read_bytes()
             except OSError as exc:
-                self.test_status.setText(f"<span style='color:#C53030'>Cannot read {self.test_image_path.name}: "
-                                         f"{exc.strerror}</span>")
+                self.test_status.setText("<span style='color:#C53030'>" + self.tr("Cannot read {file}: {reason}").format(
+                    file=self.test_image_path.name, reason=exc.strerror) + "</span>")
                 return None
         prompt = self.test_prompt.text().strip()
         if not prompt and template.prompt_required:
@@ -793,16 +824,18 @@ class WorkflowsTab(QWidget):
                              source="tray", is_admin=True, input_image=image,
                              input_image_name=self.test_image_path.name if image else None)
         self.test_button.setEnabled(False)
-        self.test_status.setText("Submitting…")
+        self.test_status.setText(self.tr("Submitting…"))
         self.test_image.setPixmap(QPixmap())
 
         def accepted(result) -> None:
             self.test_job_id = result.job.id
-            self.test_status.setText(f"Job #{result.job.id} queued at position {result.position}.")
+            self.test_status.setText(self.tr("Job #{id} queued at position {position}.").format(
+                id=result.job.id, position=result.position))
 
         def refused(exc: BaseException) -> None:
             self.test_button.setEnabled(True)
-            self.test_status.setText(f"<span style='color:#C53030'>Not queued: {error_text(exc)}</span>")
+            self.test_status.setText("<span style='color:#C53030'>" + self.tr("Not queued: {reason}").format(
+                reason=error_text(exc)) + "</span>")
 
         return spawn(self.services.job_service.submit(request), on_done=accepted, on_error=refused, name="test run")
 
@@ -810,20 +843,23 @@ class WorkflowsTab(QWidget):
         if self.test_job_id is None or event.job_id != self.test_job_id:
             return
         if isinstance(event, JobStarted):
-            self.test_status.setText(f"Job #{event.job_id} is running.")
+            self.test_status.setText(self.tr("Job #{id} is running.").format(id=event.job_id))
         elif isinstance(event, JobProgress):
-            self.test_status.setText(f"Job #{event.job_id}: step {event.value} of {event.max}.")
+            self.test_status.setText(self.tr("Job #{id}: step {step} of {steps}.").format(
+                id=event.job_id, step=event.value, steps=event.max))
             if event.preview:
                 self._show_image(QPixmap(), data=event.preview)
         elif isinstance(event, JobFinished):
             self.test_button.setEnabled(True)
-            self.test_status.setText(f"Done in {event.generation_s:.1f}s (waited {event.queue_wait_s:.1f}s), seed {event.seed}.")
+            self.test_status.setText(self.tr("Done in {seconds}s (waited {waited}s), seed {seed}.").format(
+                seconds=f"{event.generation_s:.1f}", waited=f"{event.queue_wait_s:.1f}", seed=event.seed))
             if event.images:
                 self._show_image(QPixmap(str(event.images[0])))
         elif isinstance(event, (JobFailed, JobCancelled)):
             self.test_button.setEnabled(True)
-            reason = event.text if isinstance(event, JobFailed) else "cancelled"
-            self.test_status.setText(f"<span style='color:#C53030'>Job #{event.job_id} failed: {reason}</span>")
+            reason = event.text if isinstance(event, JobFailed) else self.tr("cancelled")
+            self.test_status.setText("<span style='color:#C53030'>" + self.tr("Job #{id} failed: {reason}").format(
+                id=event.job_id, reason=reason) + "</span>")
 
     def _show_image(self, pixmap: QPixmap, data: bytes | None = None) -> None:
         if data is not None:

@@ -1,7 +1,7 @@
 """/edit and the result's buttons: Reroll, Edit (a modal), Delete."""
 import pytest
 
-from bot.delivery import MODAL_PROMPT_ID
+from bot.results import MODAL_PROMPT_ID
 from tests.bot.conftest import SPANISH_USERS, World, imagine, png, results
 
 IMAGINE, EDIT = "z_image_turbo", "flux_edit"

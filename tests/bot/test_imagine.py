@@ -47,9 +47,10 @@ async def test_imagine_creates_the_session_posts_feedback_and_the_result(world: 
     finished = await w.job_service.get(1)
     assert finished.request.width == 1248 and finished.request.height == 832
     labels = [c.label for row in result.components for c in row.children]
-    assert labels == ["Reroll", "Edit", "Delete"]
+    assert labels == ["Upscale", "Vary", "Reroll", "Info", "Edit", "Delete"]
     ids = [c.custom_id for row in result.components for c in row.children]
-    assert ids == ["imagebot:reroll:1", "imagebot:edit:1", f"imagebot:delete:1:{w.alice.id}"]
+    assert ids == ["imagebot:upscale:1:0", "imagebot:vary:1:0", "imagebot:reroll:1", "imagebot:info:1", "imagebot:edit:1",
+                   f"imagebot:delete:1:{w.alice.id}"]
     assert pings(w, result) == ([w.alice.id], [], False)
     # The job remembers its status message (for a restart).
     async with w.db.sessions() as db:
@@ -113,6 +114,7 @@ async def test_paused_queue_accepts_and_says_so_then_the_user_limit(world: World
     w = world
     await w.job_service.pause()
     r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
+    assert r.response.content.startswith("Job #1 is queued at position 1. Follow it in")     # no ETA while paused
     assert "The queue is paused by the host: your job keeps its place" in r.response.content
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
     SPANISH_USERS.add(w.alice.id)
@@ -188,7 +190,7 @@ async def test_a_spanish_user_gets_everything_in_spanish(world: World):
     await w.until(lambda: result_message(session) is not None, advance=2)
     result = result_message(session)
     assert "✅ Hecho en" in result.content and result.embeds[0].footer.text.startswith("Trabajo #1 · semilla ")
-    assert [c.label for row in result.components for c in row.children] == ["Otra vez", "Editar", "Borrar"]
+    assert [c.label for row in result.components for c in row.children] == ["Ampliar", "Variar", "Otra vez", "Detalles", "Editar", "Borrar"]
     assert result.embeds[0].author.name == "Texto"
 
 

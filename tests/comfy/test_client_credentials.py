@@ -161,3 +161,9 @@ async def test_check_workflows_with_comfyui_unreachable_never_prints_the_passwor
     code = await check_workflows(resource_root() / "flujos", with_login("http://127.0.0.1:9"), out=out)
     assert code == 2
     assert "127.0.0.1:9" in out.getvalue() and PASSWORD not in out.getvalue()
+
+
+def test_an_address_has_one_form_whoever_writes_it():
+    assert split_login("http://GPU.local:8188/")[0] == ComfyClient("http://GPU.local:8188/").base_url == "http://gpu.local:8188"
+    assert split_login("http://h:80")[0] == ComfyClient("http://h:80").base_url == "http://h"
+    assert split_login("https://bot:pw@Host/comfy/") == ("https://host/comfy", ComfyLogin("bot", "pw"))

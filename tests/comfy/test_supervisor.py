@@ -31,6 +31,7 @@ from comfy.supervisor import (
     SupervisorConfig,
     SupervisorError,
     SupervisorState,
+    input_folder,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -585,3 +586,14 @@ async def test_output_lines_are_capped_bounded_and_progress_bars_collapse(caplog
     assert logged == ["one", "two", "caf\u00e9 ok", "100%|#####", "x" * 10 + " …[line truncated]",
                       "tail"]
     assert sup.recent_lines() == logged[-3:]
+
+
+def test_the_comfyui_input_folder_is_known_only_when_the_app_launches_comfyui(tmp_path):
+    assert input_folder(None) is None
+    comfy = tmp_path / "ComfyUI"
+    comfy.mkdir()
+    (comfy / "main.py").write_text("")
+    assert input_folder(str(comfy)) == comfy / "input"
+    assert input_folder(str(tmp_path)) == comfy / "input"       # the portable package's outer folder
+    assert input_folder(str(comfy), "--lowvram --input-directory /data/in") == Path("/data/in")
+    assert input_folder(str(comfy), "--input-directory=/data/in2 --port 8190") == Path("/data/in2")

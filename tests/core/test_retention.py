@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlalchemy import select, text
 
 from core.events import EventBus
 from core.jobs import JobCancelled, JobFailed, JobFinished, JobState
-from core.retention import GB, Retention, RetentionPolicy, comfy_input_folder, comfy_upload_name
+from core.retention import GB, Retention, RetentionPolicy, comfy_upload_name
 from core.settings import Settings
 from core.store import Database, ImageRow, JobRow
 from tests.fixtures_core import EDIT, EventLog
@@ -102,6 +104,22 @@ async def test_nothing_to_do_is_a_quiet_pass(database, app_paths, results):
     assert (await retention(database, app_paths, max_bytes=GB).prune()).images == 0
 
 
+async def test_a_stray_result_file_goes_once_a_day_old_unless_its_job_is_running(database, app_paths, results):
+    named = await results.add(age=40 * DAY, delivered=False)     # a row names its file: not a stray
+    running = await results.add(age=timedelta(0), state="running", images=0)
+    folder = app_paths.data_dir / "images" / "2026-11"
+    folder.mkdir(parents=True, exist_ok=True)
+    old_stray, young_stray, running_stray = (folder / f"job{job_id}_0.png" for job_id in (9001, 9002, running))
+    two_days_ago = time.time() - 2 * 86400
+    for path in (old_stray, young_stray, running_stray):
+        path.write_bytes(b"png")
+    for path in (old_stray, running_stray, *(app_paths.data_dir / p for p in (await results.kept())[named])):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert await retention(database, app_paths).sweep_strays() == 1
+    assert not old_stray.exists() and young_stray.exists() and running_stray.exists()
+    assert len(results.files()) == 3
+
+
 def test_the_policy_comes_from_the_settings(app_paths):
     settings = Settings(paths=app_paths, result_retention_days=7, result_retention_max_gb=1.5)
     assert RetentionPolicy.from_settings(settings) == RetentionPolicy(timedelta(days=7), int(1.5 * GB))
@@ -178,17 +196,6 @@ async def test_at_start_uploads_of_jobs_no_longer_active_are_swept(database, app
     files = {job_id: upload(inputs, job_id) for job_id in (running, ended, 9999)}
     assert await retention(database, app_paths, comfy_input_dir=inputs).sweep_uploads() == 2
     assert [job_id for job_id, path in files.items() if path.exists()] == [running]
-
-
-def test_the_comfyui_input_folder_is_known_only_when_the_app_launches_comfyui(tmp_path):
-    assert comfy_input_folder(None) is None
-    comfy = tmp_path / "ComfyUI"
-    comfy.mkdir()
-    (comfy / "main.py").write_text("")
-    assert comfy_input_folder(str(comfy)) == comfy / "input"
-    assert comfy_input_folder(str(tmp_path)) == comfy / "input"       # the portable package's outer folder
-    assert comfy_input_folder(str(comfy), "--lowvram --input-directory /data/in") == Path("/data/in")
-    assert comfy_input_folder(str(comfy), "--input-directory=/data/in2 --port 8190") == Path("/data/in2")
 
 
 async def test_an_edit_jobs_upload_leaves_comfyuis_input_folder_when_it_is_done(make_job_service, fake_comfy,

@@ -47,6 +47,7 @@ async def test_jobs_for_the_loaded_model_go_first_and_the_order_shown_is_the_ord
     fake_comfy.models.load_ms = 30
     ids = await queue_paused(service, job_request, MIXED)
     promised = [service.position(job_id) for job_id in ids]
+    etas = [service.eta_s(job_id) for job_id in ids]
     snapshot_order = list(service.snapshot().waiting)
     await service.resume()
     await core_events.wait_final(ids)
@@ -55,6 +56,7 @@ async def test_jobs_for_the_loaded_model_go_first_and_the_order_shown_is_the_ord
     assert len(fake_comfy.models.loads) == 2
     assert [ids[n] for n in order] == snapshot_order
     assert [promised[n] for n in order] == list(range(1, 9))        # position n ran n-th
+    assert [etas[n] for n in order] == sorted(etas)                   # and the ETAs count up in that order
 
 
 async def test_no_job_is_passed_over_by_more_than_max_bypass_later_jobs(make_job_service, job_request, core_events,

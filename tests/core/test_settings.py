@@ -310,3 +310,13 @@ def test_absurd_gpu_time_settings_name_the_setting(app_paths, no_keyring, env, s
     with pytest.raises(SettingsError) as caught:
         load_settings(app_paths, env=env)
     assert says in str(caught.value)
+
+
+def test_a_login_from_dotenv_serves_its_address_when_the_settings_file_lists_it(app_paths, no_keyring, tmp_path):
+    dotenv = tmp_path / "login.env"
+    dotenv.write_text("COMFY_URL=http://bot:hunter2@gpu:8188\n")
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({"comfy_urls": ["http://gpu:8188", "http://other:8188"]}))
+    settings = load_settings(app_paths, env={}, dotenv=dotenv)
+    assert settings.comfy_urls == ("http://gpu:8188", "http://other:8188")
+    assert settings.comfy_logins == {"http://gpu:8188": ComfyLogin("bot", "hunter2")}

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
+from pathlib import Path
 
 from .server import FakeComfyUI
 
@@ -23,6 +25,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--root", default=None, help="data folder (default: a fresh temp folder)")
     parser.add_argument("--model-load-ms", type=float, default=0.0, help="cost of loading a model not in VRAM")
     parser.add_argument("--model-slots", type=int, default=1, help="how many models fit in VRAM")
+    parser.add_argument("--extra-object-info", default=None,
+                        help="a JSON file of more node classes / model lists (e.g. the shipped workflows' models)")
     args, _ignored = parser.parse_known_args(argv)
     return args
 
@@ -32,7 +36,9 @@ async def serve(args: argparse.Namespace) -> None:
         await asyncio.sleep(args.startup_ms / 1000)
     fake = FakeComfyUI(host=args.listen, port=args.port, exec_ms=args.exec_ms,
                        progress_steps=args.progress_steps, root=args.root,
-                       model_load_ms=args.model_load_ms, model_slots=args.model_slots)
+                       model_load_ms=args.model_load_ms, model_slots=args.model_slots,
+                       extra_object_info=json.loads(Path(args.extra_object_info).read_text())
+                       if args.extra_object_info else None)
     fake.exit_on_crash = True
     url = await fake.start()
     print(f"Starting server\n\nTo see the GUI go to: {url}", flush=True)

@@ -940,6 +940,9 @@ class FakeComfyUI:
         if class_type == "ImageScaleToTotalPixels":
             scale = (float(inputs.get("megapixels", 1.0)) * 1024 * 1024 / (width * height)) ** 0.5
             width, height = max(1, round(width * scale)), max(1, round(height * scale))
+        elif class_type == "ImageScaleBy":      # ComfyUI: round(side * scale_by)
+            scale = float(inputs.get("scale_by", 1.0))
+            width, height = max(1, round(width * scale)), max(1, round(height * scale))
         elif class_type == "VAEEncode":
             width, height = max(8, width // 8 * 8), max(8, height // 8 * 8)
         if "batch_size" in inputs and not _is_link(inputs["batch_size"]):

@@ -467,6 +467,13 @@
     </message>
 </context>
 <context>
+    <name>Errors</name>
+    <message>
+        <source>something went wrong (details in the log)</source>
+        <translation>algo ha fallado (los detalles están en el registro)</translation>
+    </message>
+</context>
+<context>
     <name>HistoryTab</name>
     <message>
         <source>Open file</source>
@@ -810,6 +817,10 @@
         <translation>Generando ahora</translation>
     </message>
     <message>
+        <source>Generating…</source>
+        <translation>Generando…</translation>
+    </message>
+    <message>
         <source>{what} failed: {reason}</source>
         <translation>{what} ha fallado: {reason}</translation>
     </message>
@@ -921,6 +932,14 @@
     <message>
         <source>Restart now</source>
         <translation>Reiniciar ahora</translation>
+    </message>
+    <message>
+        <source>Discard your changes?</source>
+        <translation>¿Descartar los cambios?</translation>
+    </message>
+    <message>
+        <source>What you changed here is not saved. Close without saving?</source>
+        <translation>Lo que has cambiado aquí no está guardado. ¿Cerrar sin guardar?</translation>
     </message>
     <message>
         <source>Import settings from a .env file</source>
@@ -1168,6 +1187,389 @@ Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda e
     <message>
         <source>{folder} has no main.py: choose the ComfyUI folder itself (e.g. ComfyUI/, not its parent).</source>
         <translation>{folder} no tiene main.py: elige la propia carpeta de ComfyUI (p. ej. ComfyUI/, no la de encima).</translation>
+    </message>
+</context>
+<context>
+    <name>WorkflowsTab</name>
+    <message>
+        <source>(not mapped)</source>
+        <translation>(sin asignar)</translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation>Prompt</translation>
+    </message>
+    <message>
+        <source>Negative prompt</source>
+        <translation>Prompt negativo</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>Semilla</translation>
+    </message>
+    <message>
+        <source>Width</source>
+        <translation>Ancho</translation>
+    </message>
+    <message>
+        <source>Height</source>
+        <translation>Alto</translation>
+    </message>
+    <message>
+        <source>Batch size</source>
+        <translation>Cantidad</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>Pasos</translation>
+    </message>
+    <message>
+        <source>CFG scale</source>
+        <translation>Escala CFG</translation>
+    </message>
+    <message>
+        <source>Variation (denoise)</source>
+        <translation>Variación (denoise)</translation>
+    </message>
+    <message>
+        <source>Scale factor</source>
+        <translation>Factor de escala</translation>
+    </message>
+    <message>
+        <source>Input image</source>
+        <translation>Imagen de entrada</translation>
+    </message>
+    <message>
+        <source>imagine — makes images from a prompt</source>
+        <translation>imagine — crea imágenes a partir de un prompt</translation>
+    </message>
+    <message>
+        <source>edit — changes an attached image following the prompt</source>
+        <translation>edit — cambia una imagen adjunta siguiendo el prompt</translation>
+    </message>
+    <message>
+        <source>upscale — enlarges an attached image</source>
+        <translation>upscale — amplía una imagen adjunta</translation>
+    </message>
+    <message>
+        <source>vary — makes a variation of an attached image</source>
+        <translation>vary — crea una variación de una imagen adjunta</translation>
+    </message>
+    <message>
+        <source> (+{count} more)</source>
+        <translation> (+{count} más)</translation>
+    </message>
+    <message>
+        <source>now {value}</source>
+        <translation>ahora {value}</translation>
+    </message>
+    <message>
+        <source>also node {node} input {input}</source>
+        <translation>también nodo {node} entrada {input}</translation>
+    </message>
+    <message>
+        <source>Import workflow…</source>
+        <translation>Importar flujo…</translation>
+    </message>
+    <message>
+        <source>A workflow exported from ComfyUI with Workflow → Export (API)</source>
+        <translation>Un flujo exportado desde ComfyUI con Workflow → Export (API)</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Quitar</translation>
+    </message>
+    <message>
+        <source>Restore defaults</source>
+        <translation>Restaurar predeterminados</translation>
+    </message>
+    <message>
+        <source>Offered to users</source>
+        <translation>Ofrecido a los usuarios</translation>
+    </message>
+    <message>
+        <source>Workflow</source>
+        <translation>Flujo</translation>
+    </message>
+    <message>
+        <source>Name shown</source>
+        <translation>Nombre visible</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Tipo</translation>
+    </message>
+    <message>
+        <source>Enabled</source>
+        <translation>Activo</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>Descripción</translation>
+    </message>
+    <message>
+        <source>What a request fills in (node · input, and what is there now)</source>
+        <translation>Qué rellena cada petición (nodo · entrada, y qué hay ahora)</translation>
+    </message>
+    <message>
+        <source>Model files (from ComfyUI once validated)</source>
+        <translation>Archivos de modelo (de ComfyUI tras validar)</translation>
+    </message>
+    <message>
+        <source>LoRAs (default file and strength)</source>
+        <translation>LoRAs (archivo y fuerza por defecto)</translation>
+    </message>
+    <message>
+        <source>Defaults and limits</source>
+        <translation>Valores por defecto y límites</translation>
+    </message>
+    <message>
+        <source>Advanced: the workflow&apos;s JSON (API format)</source>
+        <translation>Avanzado: el JSON del flujo (formato API)</translation>
+    </message>
+    <message>
+        <source>Validate with ComfyUI</source>
+        <translation>Validar con ComfyUI</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Guardar</translation>
+    </message>
+    <message>
+        <source>Revert</source>
+        <translation>Revertir</translation>
+    </message>
+    <message>
+        <source>Prompt for a test run</source>
+        <translation>Prompt para una prueba</translation>
+    </message>
+    <message>
+        <source>Choose image…</source>
+        <translation>Elegir imagen…</translation>
+    </message>
+    <message>
+        <source>Test run</source>
+        <translation>Probar</translation>
+    </message>
+    <message>
+        <source>Test run (through the queue, not Discord)</source>
+        <translation>Prueba (por la cola, sin Discord)</translation>
+    </message>
+    <message>
+        <source>Problems and notes</source>
+        <translation>Problemas y notas</translation>
+    </message>
+    <message>
+        <source>  (proposed)</source>
+        <translation>  (propuesto)</translation>
+    </message>
+    <message>
+        <source>  · default</source>
+        <translation>  · predeterminado</translation>
+    </message>
+    <message>
+        <source>Bring back: {names}</source>
+        <translation>Recuperar: {names}</translation>
+    </message>
+    <message>
+        <source>No shipped workflow was removed</source>
+        <translation>No se quitó ningún flujo predeterminado</translation>
+    </message>
+    <message>
+        <source>Could not enable {name}: {reason}</source>
+        <translation>No se pudo activar {name}: {reason}</translation>
+    </message>
+    <message>
+        <source>Could not disable {name}: {reason}</source>
+        <translation>No se pudo desactivar {name}: {reason}</translation>
+    </message>
+    <message>
+        <source>{name} enabled.</source>
+        <translation>{name} activado.</translation>
+    </message>
+    <message>
+        <source>{name} disabled.</source>
+        <translation>{name} desactivado.</translation>
+    </message>
+    <message>
+        <source>Workflow files changed on disk; Save or Revert to see them.</source>
+        <translation>Los archivos de flujos cambiaron en disco; Guarda o Revierte para verlos.</translation>
+    </message>
+    <message>
+        <source>ComfyUI at {url} has every node and model this workflow needs.</source>
+        <translation>ComfyUI en {url} tiene todos los nodos y modelos que necesita este flujo.</translation>
+    </message>
+    <message>
+        <source>Import a workflow exported from ComfyUI (Export (API))</source>
+        <translation>Importar un flujo exportado desde ComfyUI (Export (API))</translation>
+    </message>
+    <message>
+        <source>Workflows (*.json)</source>
+        <translation>Flujos (*.json)</translation>
+    </message>
+    <message>
+        <source>Name taken</source>
+        <translation>Nombre ocupado</translation>
+    </message>
+    <message>
+        <source>Name for the imported workflow:</source>
+        <translation>Nombre para el flujo importado:</translation>
+    </message>
+    <message>
+        <source>Not imported: {reason}</source>
+        <translation>No importado: {reason}</translation>
+    </message>
+    <message>
+        <source>Imported {name}: check the form, tick Enabled and Save.</source>
+        <translation>{name} importado: revisa el formulario, marca Activo y Guarda.</translation>
+    </message>
+    <message>
+        <source>Could not remove {name}: {reason}</source>
+        <translation>No se pudo quitar {name}: {reason}</translation>
+    </message>
+    <message>
+        <source>Removed {name} (Restore defaults brings it back).</source>
+        <translation>{name} quitado (Restaurar predeterminados lo recupera).</translation>
+    </message>
+    <message>
+        <source>Removed {name}.</source>
+        <translation>{name} quitado.</translation>
+    </message>
+    <message>
+        <source>Restored {names}.</source>
+        <translation>Restaurado: {names}.</translation>
+    </message>
+    <message>
+        <source>Remove (hide the default)</source>
+        <translation>Quitar (ocultar el predeterminado)</translation>
+    </message>
+    <message>
+        <source>shipped default (changes are saved in your workflows folder)</source>
+        <translation>predeterminado (los cambios se guardan en tu carpeta de flujos)</translation>
+    </message>
+    <message>
+        <source>manifest proposed: check the form, tick Enabled and Save</source>
+        <translation>manifiesto propuesto: revisa el formulario, marca Activo y Guarda</translation>
+    </message>
+    <message>
+        <source>disabled: not offered to users</source>
+        <translation>desactivado: no se ofrece a los usuarios</translation>
+    </message>
+    <message>
+        <source>unsaved changes</source>
+        <translation>cambios sin guardar</translation>
+    </message>
+    <message>
+        <source>This workflow names no model files.</source>
+        <translation>Este flujo no nombra archivos de modelo.</translation>
+    </message>
+    <message>
+        <source>strength</source>
+        <translation>fuerza</translation>
+    </message>
+    <message>
+        <source>{label} (node {node})</source>
+        <translation>{label} (nodo {node})</translation>
+    </message>
+    <message>
+        <source>default</source>
+        <translation>por defecto</translation>
+    </message>
+    <message>
+        <source>min</source>
+        <translation>mín</translation>
+    </message>
+    <message>
+        <source>max</source>
+        <translation>máx</translation>
+    </message>
+    <message>
+        <source>Select a workflow first.</source>
+        <translation>Primero elige un flujo.</translation>
+    </message>
+    <message>
+        <source>The form does not fit the workflow: {reason}</source>
+        <translation>El formulario no encaja con el flujo: {reason}</translation>
+    </message>
+    <message>
+        <source>Asking ComfyUI which nodes and models it has…</source>
+        <translation>Preguntando a ComfyUI qué nodos y modelos tiene…</translation>
+    </message>
+    <message>
+        <source>No ComfyUI connection in this app: nodes and models cannot be checked.</source>
+        <translation>Esta app no tiene conexión con ComfyUI: no se pueden comprobar nodos ni modelos.</translation>
+    </message>
+    <message>
+        <source>ComfyUI has every node and model this workflow needs.</source>
+        <translation>ComfyUI tiene todos los nodos y modelos que necesita este flujo.</translation>
+    </message>
+    <message>
+        <source>Validation failed: {reason}</source>
+        <translation>La validación falló: {reason}</translation>
+    </message>
+    <message>
+        <source>Could not save {name}: {reason}</source>
+        <translation>No se pudo guardar {name}: {reason}</translation>
+    </message>
+    <message>
+        <source>Saved {file} and its manifest.</source>
+        <translation>Guardado {file} y su manifiesto.</translation>
+    </message>
+    <message>
+        <source>No prompt: an upscale takes only an image</source>
+        <translation>Sin prompt: una ampliación solo toma una imagen</translation>
+    </message>
+    <message>
+        <source>choose the image for the test run</source>
+        <translation>elige la imagen para la prueba</translation>
+    </message>
+    <message>
+        <source>Image for the test run</source>
+        <translation>Imagen para la prueba</translation>
+    </message>
+    <message>
+        <source>Images (*.png *.jpg *.jpeg *.webp)</source>
+        <translation>Imágenes (*.png *.jpg *.jpeg *.webp)</translation>
+    </message>
+    <message>
+        <source>Choose an image first: {name} works on an attached image.</source>
+        <translation>Primero elige una imagen: {name} trabaja sobre una imagen adjunta.</translation>
+    </message>
+    <message>
+        <source>Cannot read {file}: {reason}</source>
+        <translation>No se puede leer {file}: {reason}</translation>
+    </message>
+    <message>
+        <source>Submitting…</source>
+        <translation>Enviando…</translation>
+    </message>
+    <message>
+        <source>Job #{id} queued at position {position}.</source>
+        <translation>Trabajo #{id} en cola, posición {position}.</translation>
+    </message>
+    <message>
+        <source>Not queued: {reason}</source>
+        <translation>No se encoló: {reason}</translation>
+    </message>
+    <message>
+        <source>Job #{id} is running.</source>
+        <translation>El trabajo #{id} está en marcha.</translation>
+    </message>
+    <message>
+        <source>Job #{id}: step {step} of {steps}.</source>
+        <translation>Trabajo #{id}: paso {step} de {steps}.</translation>
+    </message>
+    <message>
+        <source>Done in {seconds}s (waited {waited}s), seed {seed}.</source>
+        <translation>Hecho en {seconds}s (esperó {waited}s), semilla {seed}.</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>cancelado</translation>
+    </message>
+    <message>
+        <source>Job #{id} failed: {reason}</source>
+        <translation>El trabajo #{id} falló: {reason}</translation>
     </message>
 </context>
 </TS>
