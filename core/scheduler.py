@@ -670,7 +670,7 @@ class Scheduler:
             return None
         job = entry.job
         entry.phase = Phase.CANCELLING
-        self.queue.waiting.remove(job_id)
+        self.queue.take(job_id)                 # out of the waiting line at once (it may wait for the write)
         backend = entry.backend
         for task in (entry.task, entry.start_task):
             if task is not None and not task.done():
