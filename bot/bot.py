@@ -39,7 +39,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.images", "bot.cogs.sessions", "bot.cogs.admin", "bot.cogs.help")
+EXTENSIONS = ("bot.cogs.images", "bot.cogs.sessions", "bot.cogs.admin", "bot.cogs.help", "bot.cogs.gallery")
 
 
 def default_intents(settings: Settings) -> discord.Intents:

@@ -90,11 +90,12 @@ async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
         embed.set_footer(text=catalog.text("result.footer", lang, job_id=event.job_id, seed="?" if seed is None else seed))
         if len(files) > 1:
             files = await asyncio.to_thread(_as_grid, files, limit)
-        if len(files) == 1 and files[0][0] == GRID_NAME:
+        spoiler = request.spoiler
+        if len(files) == 1 and files[0][0] == GRID_NAME and not spoiler:
             embed.set_image(url=f"attachment://{GRID_NAME}")
         kwargs = dict(content=content, embed=embed, allowed_mentions=only_user(user_id),
                       view=result_view(bot, event.job, count, lang))
-        attachments = [discord.File(io.BytesIO(data), filename=name) for name, data in files]
+        attachments = [discord.File(io.BytesIO(data), filename=name, spoiler=spoiler) for name, data in files]
         await _show(status, kwargs, attachments)
         return
     if isinstance(event, JobFailed):

@@ -195,11 +195,16 @@ def format_duration(seconds: float | None, lang: str = DEFAULT_LANG) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def format_number(value: float, lang: str = DEFAULT_LANG) -> str:
+    """1.5 / 1,5; 2 (no needless decimals)."""
+    return _decimal(value, "#,##0.##", lang)
+
+
 def format_size(size_bytes: int, lang: str = DEFAULT_LANG) -> str:
-    """5 KB, 1.2 MB / 1,2 MB."""
+    """5 KB, 1.2 MB / 1,2 MB, 32 MB."""
     if size_bytes < 1024 * 1024:
         return f"{max(1, round(size_bytes / 1024))} KB"
-    return f"{_decimal(size_bytes / (1024 * 1024), '0.0', lang)} MB"
+    return f"{_decimal(size_bytes / (1024 * 1024), '0.#', lang)} MB"
 
 
 def format_percent(fraction: float, lang: str = DEFAULT_LANG) -> str:

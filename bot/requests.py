@@ -6,8 +6,10 @@ user's language; the job's progress and result appear in their session channel (
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +17,7 @@ import discord
 
 from bot.checks import is_admin, role_ids
 from bot.errors import UserError
-from bot.i18n import format_duration, format_size, interaction_lang
+from bot.i18n import format_duration, format_number, format_size, interaction_lang
 from comfy.workflows import Range
 from core.errors import JobRefused
 from core.jobs import Accepted, Job, JobRequest
@@ -148,7 +150,8 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative
 async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
-                 count: int | None = None, parent_job_id: int | None = None) -> Accepted | None:
+                 count: int | None = None, parent_job_id: int | None = None, spoiler: bool = False,
+                 loras: tuple[tuple[str, float | None], ...] = ()) -> Accepted | None:
     """Check, queue, then open the user's session channel, and say what happened (None: refused).
 
     The job is queued before any Discord call it does not need: the GPU may start while the
@@ -159,7 +162,9 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     catalog = bot.catalog
     guild, member = interaction.guild, interaction.user
     # Cheap checks first, in the user's words; the service checks everything again (and more).
-    early = _early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None, count)
+    prefs = await bot.prefs.get(guild.id)
+    early = (_early_refusal(bot, member, workflow, prompt, negative_prompt, input_image is not None, count)
+             or _banned(prefs.banned_words, prompt, negative_prompt))
     if early is not None:
         key, params = early
         await reply(interaction, catalog.text(key, lang, **params))
@@ -167,11 +172,12 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     async with bot.session_channels.opening(guild, member) as opening:
         request = JobRequest(
             user_id=member.id, user_name=member.display_name[:100], workflow=workflow, prompt=prompt,
-            negative_prompt=negative_prompt or "", width=width, height=height, seed=seed,
+            negative_prompt=_with_prefix(bot, workflow, prefs.negative_prefix, negative_prompt), width=width, height=height, seed=seed,
             batch_size=count if count and count > 1 else None, input_image=input_image, input_image_name=input_image_name, source="discord",
             guild_id=guild.id, channel_id=opening.existing.id if opening.existing else None,
             role_ids=role_ids(member), is_admin=is_admin(bot.settings, member), locale=lang,
-            parent_job_id=parent_job_id,
+            parent_job_id=parent_job_id, spoiler=spoiler or interaction.channel_id in prefs.spoiler_channels,
+            loras=loras,
         )
         try:
             accepted = await bot.job_service.submit(request)
@@ -184,7 +190,8 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
             # Nowhere to show it: take the job back rather than run it for nobody.
             await _withdraw(bot, accepted.job.id)
             raise
-    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s else ""
+    held = accepted.paused or bot.feedback.backends_down()      # no ETA while nothing can start
+    eta = catalog.text("eta", lang, eta=format_duration(accepted.eta_s, lang)) if accepted.eta_s and not held else ""
     key = "imagine.queued_here" if interaction.channel_id == channel.id else "imagine.queued"
     text = catalog.text(key, lang, job_id=accepted.job.id, position=accepted.position, eta=eta, channel=channel.mention)
     if bot.feedback.host_gpu.in_use:
@@ -195,6 +202,54 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
         text += "\n" + catalog.text("imagine.backend_down", lang)
     await reply(interaction, text)
     return accepted
+
+
+async def choose_lora(bot: "ImageBot", info: WorkflowInfo, allowed: tuple[str, ...], name: str | None,
+                      strength: float | None, lang: str) -> tuple[tuple[str, float | None], ...]:
+    """The request's LoRA for the workflow's first slot, checked: the model has a slot, ComfyUI has
+    the file, the admins allow it, the strength is in the manifest's range. UserError otherwise."""
+    if name is None and strength is None:
+        return ()
+    if not info.loras:
+        raise UserError("refusal.no_lora", model=info.display_name)
+    slot = info.loras[0]
+    if name is not None:
+        offered = await lora_choices(bot, info, allowed)
+        if name not in offered:
+            if not offered:
+                raise UserError("refusal.no_loras_allowed")
+            closest = difflib.get_close_matches(name, offered, n=3, cutoff=0.3) or offered[:3]
+            raise UserError("refusal.unknown_lora", lora=name[:100], closest=", ".join(f"`{c}`" for c in closest))
+    if strength is not None and not slot.strength_range.min <= strength <= slot.strength_range.max:
+        raise UserError("refusal.lora_strength", min=format_number(slot.strength_range.min, lang),
+                        max=format_number(slot.strength_range.max, lang))
+    return ((name if name is not None else slot.value, strength),)
+
+
+async def lora_choices(bot: "ImageBot", info: WorkflowInfo | None, allowed: tuple[str, ...]) -> list[str]:
+    """The LoRA files a user may pick for a workflow: ComfyUI has them, the admins allow them, and
+    the manifest's slot offers them (when it limits the choice)."""
+    if info is None or not info.loras or not allowed:
+        return []
+    slot_choices = info.loras[0].choices
+    return [f for f in await bot.job_service.lora_files() if f in allowed and (not slot_choices or f in slot_choices)]
+
+
+def _banned(words: tuple[str, ...], *texts: str) -> tuple[str, dict] | None:
+    """The first of the server's banned words found as a whole word (any case) in the texts."""
+    for word in words:
+        pattern = re.compile(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
+        if word.strip() and any(pattern.search(text or "") for text in texts):
+            return "refusal.banned_word", {"word": word.strip()}
+    return None
+
+
+def _with_prefix(bot: "ImageBot", workflow: str, prefix: str, negative: str) -> str:
+    """The server's negative-prompt prefix goes first, on models that take a negative prompt."""
+    info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
+    if not prefix.strip() or info is None or "negative_prompt" not in info.inputs:
+        return negative or ""
+    return f"{prefix.strip()}, {negative.strip()}" if negative and negative.strip() else prefix.strip()
 
 
 async def _withdraw(bot: "ImageBot", job_id: int) -> None:
@@ -274,7 +329,7 @@ async def upscale(bot: "ImageBot", interaction: discord.Interaction, job_id: int
         await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
         return
     await submit(bot, interaction, workflow=info.name, prompt="", input_image=data,
-                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id)
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
 
 
 async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
@@ -293,7 +348,7 @@ async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, i
         await reply(interaction, bot.catalog.text("result.image_gone", lang, job_id=job_id, number=index + 1))
         return
     await submit(bot, interaction, workflow=info.name, prompt=job.request.prompt, input_image=data,
-                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id)
+                 input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
 
 
 async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool,
@@ -315,4 +370,4 @@ async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int,
                  negative_prompt=request.negative_prompt, width=request.width, height=request.height,
                  seed=(job.seed if job.seed is not None else request.seed) if keep_seed else None,
                  input_image=input_image, input_image_name=input_name, count=count or request.batch_size,
-                 parent_job_id=job_id)
+                 parent_job_id=job_id, spoiler=request.spoiler, loras=request.loras)

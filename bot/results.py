@@ -66,11 +66,14 @@ def prompt_embed(catalog, lang: str, request) -> discord.Embed:
     return embed
 
 
-def result_view(bot: "ImageBot", job: Job, image_count: int, lang: str) -> discord.ui.View:
+def result_view(bot: "ImageBot", job: Job, image_count: int, lang: str, *,
+                view: discord.ui.View | None = None) -> discord.ui.View:
     """The buttons under a result. A grid of n: U1..Un and V1..Vn on their own rows; then Reroll,
-    Info, Edit, Delete (and Originals for a grid). An upscaled image gets Info, Edit and Delete."""
+    Info, Edit, Delete (and Originals for a grid). An upscaled image gets Info, Edit and Delete.
+    Into `view` when given (the gallery's, which has no Delete: it shows a copy)."""
     catalog = bot.catalog
-    view = discord.ui.View(timeout=None)
+    in_gallery = view is not None
+    view = view if view is not None else discord.ui.View(timeout=None)
     kinds = {w.kind for w in bot.job_service.workflows()}
     job_kind = next((w.kind for w in bot.job_service.workflows() if w.name == job.request.workflow), "imagine")
     grid = image_count > 1
@@ -85,7 +88,8 @@ def result_view(bot: "ImageBot", job: Job, image_count: int, lang: str) -> disco
     last_row = 2 if grid else 1
     view.add_item(InfoButton(job.id, label=catalog.text("button.info", lang), row=last_row))
     view.add_item(EditButton(job.id, label=catalog.text("button.edit", lang), row=last_row))
-    view.add_item(DeleteButton(job.id, job.user_id, label=catalog.text("button.delete", lang), row=last_row))
+    if not in_gallery:
+        view.add_item(DeleteButton(job.id, job.user_id, label=catalog.text("button.delete", lang), row=last_row))
     if grid:
         view.add_item(OriginalsButton(job.id, label=catalog.text("button.originals", lang), row=3))
     return view

@@ -1,10 +1,14 @@
-"""A pool of ComfyUI backends (COMFY_URLS): one independent ComfyClient each, with health checks.
+"""A pool of ComfyUI backends (COMFY_URLS): one independent ComfyClient each, and each backend's
+health in one record (`Backend`), fed by three sources:
 
-Health comes from /system_stats, asked by one poller for every backend: on an interval, at once
-when someone saw a backend fail (`check_soon`), and every `recheck_interval_s` while one is down.
-A backend is down after `failures_to_down` consecutive failed checks (at once after a failure
-someone reported) and up again after the next good one; listeners hear every change as (url,
-healthy, reason).
+- the probe: /system_stats, asked by the pool's one poller for every backend, on an interval, at
+  once when someone saw a backend fail (`report_unreachable`), and every `recheck_interval_s`
+  while one is down. Down after `failures_to_down` consecutive failed checks (at once after a
+  reported failure), answering again after the next good one;
+- the client's websocket (`SocketConnected` / `SocketDisconnected`);
+- the supervisor of a local ComfyUI (`set_supervisor`).
+
+`Backend.healthy` combines them; listeners hear every change of it as (url, healthy, reason).
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ import aiohttp
 
 from .client import ComfyClient, SystemStats
 from .errors import ComfyError
-from .urls import ComfyLogin, split_login
+from .events import SocketConnected, SocketDisconnected
+from .urls import ComfyLogin, split_login, without_login
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +42,21 @@ def parse_urls(text: str) -> list[str]:
 
 @dataclass
 class Backend:
+    """One ComfyUI's health: the only record of it (see the module docstring)."""
     url: str
     client: ComfyClient
-    healthy: bool = False
+    answering: bool = False          # the probe: /system_stats answers (meaningful once `checked`)
     checked: bool = False
+    socket_up: bool = True           # its websocket is open (while the pool watches it)
+    supervisor_up: bool = True       # the supervisor of a local ComfyUI says it is up
     consecutive_failures: int = 0
     stats: SystemStats | None = None
     reason: str = "not checked yet"
+    announced: bool | None = None    # the `healthy` listeners last heard
+
+    @property
+    def healthy(self) -> bool:
+        return (self.answering or not self.checked) and self.socket_up and self.supervisor_up
 
     @property
     def vram_free(self) -> int:
@@ -71,8 +84,18 @@ class BackendPool:
         self._backends = {client.base_url: Backend(client.base_url, client) for client in clients}
         self._listeners: list[HealthListener] = []
         self._task: asyncio.Task | None = None
-        self._wake = asyncio.Event()
+        self._check_asap = False               # someone wants a check on the next short tick
         self._suspect: set[str] = set()         # reported failing by a client: down on the next failure
+        self._socket_listeners: dict[str, Callable] = {}
+        self._watch_sockets = self.connect_websockets   # a websocket nobody connects says nothing
+
+    @classmethod
+    def of_clients(cls, clients: list[ComfyClient], **kwargs) -> "BackendPool":
+        """A pool around clients made elsewhere (their owner connects and closes them)."""
+        pool = cls([c.base_url for c in clients], connect_websockets=False, **kwargs)
+        pool._backends = {c.base_url: Backend(c.base_url, c) for c in clients}
+        pool._watch_sockets = True
+        return pool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **kwargs) -> "BackendPool":
@@ -105,24 +128,71 @@ class BackendPool:
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """First health check now, then on the interval; websockets connect in the background."""
+        """Watch the websockets, first health check now, then on the interval; websockets connect
+        in the background."""
         if self._task is not None:
             return
-        if self.connect_websockets:
-            for backend in self._backends.values():
+        for backend in self._backends.values():
+            if self._watch_sockets:
+                self._watch_socket(backend)
+            if self.connect_websockets:
                 await backend.client.connect(wait=False)
         await self.check_now()
         self._task = asyncio.create_task(self._loop(), name="comfy-backend-health")
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
+        """Stop the poller and stop watching the websockets (the clients stay open)."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            # however it ended (cancelled, or a loop being torn down under it), it has ended
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        for url, listener in self._socket_listeners.items():
+            self._backends[url].client.remove_listener(listener)
+        self._socket_listeners.clear()
+
+    async def close(self) -> None:
+        await self.stop()
         await asyncio.gather(*(b.client.close() for b in self._backends.values()), return_exceptions=True)
+
+    def _watch_socket(self, backend: Backend) -> None:
+        if backend.url in self._socket_listeners:
+            return
+        backend.socket_up = backend.client.connected
+
+        def on_event(event) -> None:
+            if isinstance(event, SocketConnected):
+                backend.socket_up = True
+                self._changed(backend, _describe(backend.stats) if backend.answering and backend.stats
+                              else "websocket connected")
+            elif isinstance(event, SocketDisconnected):
+                backend.socket_up = False
+                self._changed(backend, f"websocket closed: {event.reason}")
+        self._socket_listeners[backend.url] = on_event
+        backend.client.add_listener(on_event)
+
+    # ---- what others report ----------------------------------------------------------------
+
+    def report_unreachable(self, url: str, reason: str) -> None:
+        """A client saw `url` fail (a refused connection): down now, checked often until it answers."""
+        backend = self._backends.get(without_login(url))
+        if backend is None:
+            return
+        self._suspect.add(backend.url)
+        backend.answering, backend.checked = False, True
+        self._changed(backend, reason)
+        self._check_asap = True
+
+    def set_supervisor(self, url: str, up: bool, reason: str) -> None:
+        """The supervisor's word on a local ComfyUI (its URL, or the only backend there is)."""
+        url = without_login(url)
+        targets = [b for b in self._backends.values() if b.url == url]
+        if not targets and len(self._backends) == 1:
+            targets = list(self._backends.values())
+        for backend in targets:
+            if backend.supervisor_up != up:
+                backend.supervisor_up = up
+                self._changed(backend, reason)
 
     async def __aenter__(self) -> "BackendPool":
         await self.start()
@@ -131,20 +201,18 @@ class BackendPool:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
-    def check_soon(self, url: str) -> None:
-        """Someone saw `url` fail (a refused connection): check it now and often until it answers."""
-        self._suspect.add(url.rstrip("/"))
-        self._wake.set()
-
     async def _loop(self) -> None:
+        """Ticks every recheck_interval_s; checks on the long interval, or on this tick when a
+        backend is down, suspect, or someone asked."""
+        since_check = 0.0
         while True:
-            hurry = self._suspect or any(b.checked and not b.healthy for b in self._backends.values())
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.recheck_interval_s if hurry else self.check_interval_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            await self.check_now()
+            await asyncio.sleep(min(self.recheck_interval_s, self.check_interval_s))
+            since_check += min(self.recheck_interval_s, self.check_interval_s)
+            hurry = (self._check_asap or self._suspect
+                     or any(b.checked and not b.answering for b in self._backends.values()))
+            if hurry or since_check >= self.check_interval_s:
+                self._check_asap, since_check = False, 0.0
+                await self.check_now()
 
     async def check_now(self) -> None:
         await asyncio.gather(*(self._check(b) for b in self._backends.values()))
@@ -156,24 +224,30 @@ class BackendPool:
             backend.consecutive_failures += 1
             backend.reason = str(exc)
             failed_enough = backend.consecutive_failures >= self.failures_to_down or backend.url in self._suspect
-            if failed_enough and (backend.healthy or not backend.checked):
-                backend.checked = True
-                self._set(backend, False, f"{backend.consecutive_failures} failed checks: {exc}")
+            if failed_enough and (backend.answering or not backend.checked):
+                backend.answering, backend.checked = False, True
+                self._changed(backend, f"{backend.consecutive_failures} failed checks: {exc}")
             return
         backend.stats = stats
         backend.consecutive_failures = 0
-        was_suspect = backend.url in self._suspect
         self._suspect.discard(backend.url)
-        device = stats.devices[0] if stats.devices else None
-        backend.reason = (f"ComfyUI {stats.comfyui_version}"
-                          + (f" on {device.name}, {device.vram_free / GiB:.1f}/{device.vram_total / GiB:.1f} GiB "
-                             "VRAM free" if device else ""))
-        if not backend.healthy or was_suspect:      # a reporter waits to hear it answers again
-            backend.checked = True
-            self._set(backend, True, backend.reason)
+        backend.reason = _describe(stats)
+        if not backend.answering or not backend.checked:
+            backend.answering, backend.checked = True, True
+            self._changed(backend, backend.reason)
 
-    def _set(self, backend: Backend, healthy: bool, reason: str) -> None:
-        backend.healthy = healthy
+    def _changed(self, backend: Backend, reason: str) -> None:
+        """One of the inputs changed: tell the listeners when `healthy` did."""
+        backend.reason = reason
+        healthy = backend.healthy
+        if healthy == backend.announced:
+            return
+        if not backend.checked:          # the probe has not spoken yet: ask it now, announce after
+            self._check_asap = True
+            return
+        if backend.announced is None and not healthy and not backend.socket_up and backend.answering:
+            return                       # starting: its websocket has not connected yet, nothing is wrong
+        backend.announced = healthy
         (log.info if healthy else log.warning)("ComfyUI backend %s is %s: %s", backend.url,
                                                "up" if healthy else "down", reason)
         for callback in list(self._listeners):
@@ -181,3 +255,10 @@ class BackendPool:
                 callback(backend.url, healthy, reason)
             except Exception:
                 log.exception("backend health listener %r failed", callback)
+
+
+def _describe(stats: SystemStats) -> str:
+    device = stats.devices[0] if stats.devices else None
+    return (f"ComfyUI {stats.comfyui_version}"
+            + (f" on {device.name}, {device.vram_free / GiB:.1f}/{device.vram_total / GiB:.1f} GiB VRAM free"
+               if device else ""))

@@ -24,7 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from comfy.supervisor import ComfyStateChanged
-from comfy.workflows import FillError, FillParams, Range, WorkflowError
+from comfy.errors import ComfyError
+from comfy.workflows import FillError, LoraSlot, Range, WorkflowError
 from core.errors import ImageError, ImageTooLarge, JobRefused, StoreError, StoreUnavailable
 from core.eta import EtaModel
 from core.events import EventBus
@@ -74,6 +75,7 @@ class WorkflowInfo:
     limits: WorkflowLimits = WorkflowLimits(None, None, 1, 4000)
     # The roles the manifest maps (prompt, negative_prompt, seed, steps...): what a request may set.
     inputs: frozenset[str] = frozenset()
+    loras: tuple[LoraSlot, ...] = ()   # the LoRA loaders a request may set, in order (name and strength)
 
 
 class JobService:
@@ -295,10 +297,8 @@ class JobService:
     def _dry_fill(self, template, request: JobRequest) -> int | None:
         """Fill the template once now, so a bad size/seed/batch is refused before it is queued."""
         try:
-            filled = template.fill(FillParams(
-                prompt=request.prompt, negative_prompt=request.negative_prompt or None, seed=request.seed,
-                width=request.width, height=request.height, batch_size=request.batch_size,
-                image="check.png" if template.takes_image else None))
+            filled = template.fill(request.fill_params(seed=request.seed,
+                                                       image="check.png" if template.takes_image else None))
         except WorkflowError as exc:
             problems = exc.problems if isinstance(exc, FillError) else [str(exc)]
             text = "; ".join(problems)
@@ -417,6 +417,11 @@ class JobService:
     async def recent(self, limit: int = 50) -> list[Job]:
         return await self._store.recent(limit)
 
+    async def results_of(self, user_id: int, *, limit: int = 1, offset: int = 0) -> tuple[list[Job], int]:
+        """The user's results whose images are still kept (the bot's /gallery), newest first, and how
+        many there are."""
+        return await self._store.results_of(user_id, limit, offset)
+
     async def last_result(self, user_id: int) -> Job | None:
         return await self._store.last_result(user_id)
 
@@ -457,7 +462,21 @@ class JobService:
             prompt_max_length=min(limits.prompt_max_length, self._settings.max_prompt_length))
         defaults = {role: value for role, value in manifest.defaults.items() if role in takes}
         return WorkflowInfo(template.name, template.display_name, template.kind, manifest.description,
-                            defaults, info_limits, frozenset(takes))
+                            defaults, info_limits, frozenset(takes), tuple(manifest.loras))
+
+    async def lora_files(self) -> list[str]:
+        """The LoRA files ComfyUI has (its LoraLoader's choices), from the first backend that
+        answers; [] when none does. The client caches object_info, so this is cheap after the first."""
+        for backend in self._scheduler.backends:
+            try:
+                info = await backend.client.object_info()
+            except ComfyError:
+                continue
+            for node in ("LoraLoaderModelOnly", "LoraLoader"):
+                choices = ((info.get(node) or {}).get("input", {}).get("required", {}).get("lora_name") or [[]])[0]
+                if isinstance(choices, list) and choices:
+                    return [str(name) for name in choices]
+        return []
 
     async def input_image(self, job_id: int) -> bytes | None:
         """The checked PNG an edit job was given (for Reroll), or None: not an edit, unknown job, or

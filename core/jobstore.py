@@ -39,7 +39,7 @@ ACTIVE_STATES = (JobState.QUEUED.value, JobState.SUBMITTED.value, JobState.RUNNI
 FINAL_STATES = (JobState.DONE.value, JobState.FAILED.value, JobState.CANCELLED.value)
 # JobRequest fields kept in the `params` JSON column (the rest have columns of their own).
 _PARAM_FIELDS = ("negative_prompt", "width", "height", "seed", "batch_size", "input_image_name",
-                 "role_ids", "is_admin", "locale", "parent_job_id")
+                 "role_ids", "is_admin", "locale", "parent_job_id", "spoiler", "loras")
 ORDER_PARAM = "queue_order"   # set when an admin moved the job; otherwise the id is the order
 
 
@@ -213,7 +213,9 @@ class JobStore:
             input_image_name=params.get("input_image_name"), source=row.source, guild_id=row.guild_id,
             channel_id=row.channel_id, role_ids=tuple(params.get("role_ids") or ()),
             is_admin=bool(params.get("is_admin", False)), locale=params.get("locale", "en"),
-            parent_job_id=params.get("parent_job_id"),
+            parent_job_id=params.get("parent_job_id"), spoiler=bool(params.get("spoiler", False)),
+            loras=tuple((str(name), None if strength is None else float(strength))
+                        for name, strength in params.get("loras") or ()),
         )
         return Job(
             id=row.id, request=request, state=JobState(row.state), priority=row.priority,
@@ -334,6 +336,17 @@ class JobStore:
                 statement = statement.where(JobRow.source == source)
             rows = (await session.scalars(statement.order_by(JobRow.id))).all()
             return [self._to_job(row) for row in rows]
+        return await self._read(query)
+
+    async def results_of(self, user_id: int, limit: int, offset: int) -> tuple[list[Job], int]:
+        """A user's finished jobs that still have images, newest first: one page and the total."""
+        kept = (JobRow.user_id == user_id, JobRow.state == JobState.DONE.value, JobRow.images.any())
+
+        async def query(session) -> tuple[list[Job], int]:
+            total = await session.scalar(select(func.count()).select_from(JobRow).where(*kept))
+            rows = (await session.scalars(select(JobRow).where(*kept).order_by(JobRow.id.desc())
+                                          .limit(limit).offset(offset))).all()
+            return [self._to_job(row) for row in rows], int(total or 0)
         return await self._read(query)
 
     async def last_result(self, user_id: int) -> Job | None:

@@ -3,7 +3,9 @@
 - Result images are kept `RESULT_RETENTION_DAYS` (default 30) and, when `RESULT_RETENTION_MAX_GB` is
   set, under that size, the oldest removed first. An image whose job is not delivered yet
   (`jobs.delivered_at` is NULL: its user was not told) is never removed: it may be the only copy.
-  Job rows stay (they are small, and History shows them); their image rows and files go.
+  Job rows stay (they are small, and History shows them); their image rows and files go. A file
+  no row names (left by a crash between writing it and storing it, or between the two steps of a
+  removal) goes too, once it is a day old and its job is not running.
 - The input image the app uploads to ComfyUI for an edit job is removed from ComfyUI's input folder
   when the job ends, where the app knows that folder (it launches ComfyUI from COMFY_FOLDER:
   `comfy.supervisor.input_folder`). A
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -39,6 +42,8 @@ UPLOAD_SUBFOLDER = "imagebot"            # in ComfyUI's input folder: only the a
 _UPLOAD_NAME = re.compile(r"^imagebot_job(\d+)\.png$")
 _ACTIVE = (JobState.QUEUED.value, JobState.SUBMITTED.value, JobState.RUNNING.value)
 _DELETE_BATCH = 500
+STRAY_GRACE_S = 24 * 3600                # a result file no row names yet may still be being stored
+_RESULT_NAME = re.compile(r"^job(\d+)_\d+\.\w+$")
 
 
 def comfy_upload_name(job_id: int) -> tuple[str, str]:
@@ -114,14 +119,15 @@ class Retention:
         while True:
             try:
                 pruned = await self.prune()
+                strays = await self.sweep_strays()
                 removed_uploads = await self.sweep_uploads()
             except Exception as exc:   # e.g. the database went away: try again next time
                 log.warning("cleaning up old result images failed (%s: %s); trying again in %.0f s",
                             type(exc).__name__, exc, self.interval_s)
             else:
-                if pruned.images or removed_uploads:
-                    log.info("retention: removed %d result image(s) (%.1f MB) and %d upload(s) from ComfyUI's "
-                             "input folder", pruned.images, pruned.bytes / 1e6, removed_uploads)
+                if pruned.images or strays or removed_uploads:
+                    log.info("retention: removed %d result image(s) (%.1f MB), %d stray file(s) and %d upload(s) "
+                             "from ComfyUI's input folder", pruned.images, pruned.bytes / 1e6, strays, removed_uploads)
             self.passes += 1
             self._pass_done.set()
             await asyncio.sleep(self.interval_s)
@@ -132,15 +138,16 @@ class Retention:
         """One pass: remove delivered results older than the policy allows, then the oldest
         delivered ones while all results together are over the size cap."""
         cutoff = self._clock() - self.policy.max_age
+        cap = self.policy.max_bytes
+        candidates = (select(ImageRow.id, ImageRow.path, ImageRow.size_bytes, ImageRow.created_at)
+                      .join(JobRow, JobRow.id == ImageRow.job_id).where(JobRow.delivered_at.is_not(None))
+                      .order_by(ImageRow.created_at, ImageRow.id))
+        if cap is None:                                   # without a cap only the expired ones matter
+            candidates = candidates.where(ImageRow.created_at < cutoff)
         async with self._db.sessions() as session:
-            delivered = (await session.execute(
-                select(ImageRow.id, ImageRow.path, ImageRow.size_bytes, ImageRow.created_at)
-                .join(JobRow, JobRow.id == ImageRow.job_id)
-                .where(JobRow.delivered_at.is_not(None))
-                .order_by(ImageRow.created_at, ImageRow.id))).all()
+            delivered = (await session.execute(candidates)).all()
             total = int(await session.scalar(select(func.coalesce(func.sum(ImageRow.size_bytes), 0))))
         doomed: list[_Image] = []
-        cap = self.policy.max_bytes
         for id_, path, size, created in delivered:        # oldest first
             if _aware(created) < cutoff or (cap is not None and total > cap):
                 doomed.append(_Image(id_, path, size))
@@ -160,6 +167,21 @@ class Retention:
             for start in range(0, len(ids), _DELETE_BATCH):
                 await conn.execute(delete(ImageRow).where(ImageRow.id.in_(ids[start:start + _DELETE_BATCH])))
         await asyncio.to_thread(_remove_results, self._paths, [image.path for image in images])
+
+    async def sweep_strays(self, now_s: float | None = None) -> int:
+        """Remove result files no image row names, older than STRAY_GRACE_S, of jobs not active."""
+        candidates = await asyncio.to_thread(_result_files, self._paths.images_dir,
+                                             (now_s if now_s is not None else time.time()) - STRAY_GRACE_S)
+        if not candidates:
+            return 0
+        async with self._db.sessions() as session:
+            named = set((await session.scalars(select(ImageRow.path))).all())
+            active = set((await session.scalars(select(JobRow.id).where(JobRow.state.in_(_ACTIVE)))).all())
+        data_dir = self._paths.data_dir
+        strays = [path for path, job_id in candidates
+                  if path.relative_to(data_dir).as_posix() not in named and job_id not in active]
+        await asyncio.to_thread(_remove_results, self._paths, [p.relative_to(data_dir).as_posix() for p in strays])
+        return len(strays)
 
     # ---- uploads in ComfyUI's input folder ----------------------------------------------------
 
@@ -204,6 +226,21 @@ def _remove_results(paths: AppPaths, relatives: Iterable[str]) -> None:
                 folder.rmdir()
             except OSError:
                 pass
+
+
+def _result_files(images_dir: Path, older_than_s: float) -> list[tuple[Path, int]]:
+    """(file, its job id) for the app's result files last written before `older_than_s`."""
+    found = []
+    for folder, _dirs, names in os.walk(images_dir):
+        for name in names:
+            match = _RESULT_NAME.match(name)
+            path = Path(folder) / name
+            try:
+                if match and path.stat().st_mtime < older_than_s:
+                    found.append((path, int(match[1])))
+            except OSError:
+                continue
+    return found
 
 
 def _unlink(path: Path) -> int:

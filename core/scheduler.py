@@ -51,7 +51,7 @@ from comfy.backends import Backend, BackendPool
 from comfy.client import ComfyClient
 from comfy.errors import (ComfyConnectionError, ComfyError, ComfyHTTPError, ComfyTimeoutError, ExecutionFailed,
                           PromptInterrupted, PromptLost, WorkflowRejected)
-from comfy.workflows import FillParams, WorkflowError
+from comfy.workflows import WorkflowError
 from core.dispatch import BackendView, Dispatcher, Fairness, Model, Planned, model_of, plan
 from core.errors import ImageError
 from core.gpu_mode import HostGpuChanged
@@ -102,21 +102,17 @@ class Entry:
 
 
 class BackendState:
-    """One ComfyUI as the scheduler sees it: its client, health, and the jobs inside it."""
+    """One ComfyUI as the scheduler sees it: its client, its health record (the pool's, the only
+    one), and the jobs inside it."""
 
-    def __init__(self, client: ComfyClient, pool_backend: Backend | None = None) -> None:
-        self.client = client
-        self.url: str = client.base_url
-        self.pool_backend = pool_backend
-        self.socket_up = client.connected
-        self.supervisor_up = True
-        self.reachable = True                 # False after a connection error, until a probe succeeds
-        self.reason = "not checked yet"       # the latest health news, for people
+    def __init__(self, health: Backend) -> None:
+        self.health = health
+        self.client = health.client
+        self.url: str = health.url
         self.slots: set[Entry] = set()        # jobs inside ComfyUI (running + pending) or being prepared
         self.running: Entry | None = None
         self.stale: set[str] = set()          # prompt ids to delete once it answers again
         self.announced: bool | None = None
-        self.probe_task: asyncio.Task | None = None
         self.failover_task: asyncio.Task | None = None
         self.reconcile_task: asyncio.Task | None = None
         self.clean_task: asyncio.Task | None = None
@@ -127,13 +123,8 @@ class BackendState:
         self.permits: asyncio.Semaphore | None = None   # places in ComfyUI's queue (depth)
 
     @property
-    def pool_healthy(self) -> bool:
-        pb = self.pool_backend
-        return True if pb is None or not pb.checked else pb.healthy
-
-    @property
     def up(self) -> bool:
-        return self.socket_up and self.supervisor_up and self.reachable and self.pool_healthy
+        return self.health.healthy
 
     @property
     def takes_work(self) -> bool:
@@ -144,19 +135,10 @@ class BackendState:
         running = self.running.job.id if self.running is not None else None
         pending = tuple(e.job.id for e in sorted(self.slots, key=lambda e: e.dispatched_at)
                         if e is not self.running)
-        return BackendSnapshot(self.url, self.up, self.reason, running, pending)
+        return BackendSnapshot(self.url, self.up, self.health.reason, running, pending)
 
 
 Backends = BackendPool | ComfyClient | list[ComfyClient]
-
-
-def clients_of(backends: Backends) -> list[tuple[ComfyClient, Backend | None]]:
-    """(client, pool backend or None) for a BackendPool, a list of clients, or one client."""
-    if isinstance(backends, BackendPool):
-        return [(b.client, b) for b in backends.backends]
-    if isinstance(backends, ComfyClient):
-        return [(backends, None)]
-    return [(client, None) for client in backends]
 
 
 class Scheduler:
@@ -177,8 +159,15 @@ class Scheduler:
         self.failover_after_s = failover_after_s
         self.probe_interval_s = probe_interval_s
         self.tasks = tasks or TaskManager("scheduler")
-        self.pool = backends if isinstance(backends, BackendPool) else None
-        self.backends = [BackendState(client, pb) for client, pb in clients_of(backends)]
+        # One health record per backend, in a pool: the app's (main.py runs its poller), or ours
+        # around the clients we were given (then we run its poller).
+        self._own_pool = not isinstance(backends, BackendPool)
+        if isinstance(backends, BackendPool):
+            self.pool = backends
+        else:
+            clients = [backends] if isinstance(backends, ComfyClient) else list(backends)
+            self.pool = BackendPool.of_clients(clients, recheck_interval_s=probe_interval_s)
+        self.backends = [BackendState(health) for health in self.pool.backends]
         for backend in self.backends:
             backend.permits = asyncio.Semaphore(self.depth)
         self._by_url = {b.url: b for b in self.backends}
@@ -205,8 +194,7 @@ class Scheduler:
         for backend in self.backends:
             backend.listener = self._listener_for(backend)
             backend.client.add_listener(backend.listener)
-        if self.pool is not None:
-            self.pool.add_listener(self._on_pool_health)
+        self.pool.add_listener(self._on_pool_health)
         self._unsubscribe_host_gpu = self.bus.subscribe(HostGpuChanged, self._on_host_gpu)
         resume: list[Entry] = []
         for item in loaded:
@@ -220,8 +208,9 @@ class Scheduler:
                 self.queue.count_in(entry.job.user_id)
                 resume.append(entry)
         self._running = True
+        if self._own_pool:
+            await self.pool.start()
         for backend in self.backends:
-            backend.socket_up = backend.client.connected
             await backend.client.connect(wait=False)
         for entry in resume:
             backend = self._by_url.get((entry.job.backend or "").rstrip("/"))
@@ -248,8 +237,9 @@ class Scheduler:
         for backend in self.backends:
             if backend.listener is not None:
                 backend.client.remove_listener(backend.listener)
-        if self.pool is not None:
-            self.pool.remove_listener(self._on_pool_health)
+        self.pool.remove_listener(self._on_pool_health)
+        if self._own_pool:
+            await self.pool.stop()
         if self._unsubscribe_host_gpu is not None:
             self._unsubscribe_host_gpu()
             self._unsubscribe_host_gpu = None
@@ -554,9 +544,7 @@ class Scheduler:
             image_name = uploaded.load_image_value
         request = job.request
         try:
-            filled = template.fill(FillParams(
-                prompt=request.prompt, negative_prompt=request.negative_prompt or None, seed=job.seed,
-                width=request.width, height=request.height, batch_size=request.batch_size, image=image_name))
+            filled = template.fill(request.fill_params(seed=job.seed, image=image_name))
         except WorkflowError as exc:
             raise _Refused(FailureCode.BAD_PARAMETER, str(exc)) from exc
         await self._take_permit(entry, backend)        # prepared: wait for a place in ComfyUI's queue
@@ -718,14 +706,9 @@ class Scheduler:
             elif isinstance(event, cev.QueueStatus):
                 if any(e.recovered for e in backend.slots):
                     self._reconcile_soon(backend)
-            elif isinstance(event, cev.SocketConnected):
+            elif isinstance(event, cev.SocketConnected):   # (its health: the pool's record hears it too)
                 if not backend.slots:         # ComfyUI may have restarted: its memory is empty then
                     self.dispatcher.forget_models(backend.url)
-                backend.socket_up = True
-                self._health_changed(backend, "websocket connected")
-            elif isinstance(event, cev.SocketDisconnected):
-                backend.socket_up = False
-                self._health_changed(backend, f"websocket closed: {event.reason}")
         return on_event
 
     def _on_progress(self, backend: BackendState, event: Any) -> None:
@@ -762,44 +745,20 @@ class Scheduler:
     # ---- health ---------------------------------------------------------------------------------
 
     def supervisor_state(self, url: str, is_up: bool, message: str) -> None:
-        """ComfyStateChanged from the supervisor (forwarded by JobService)."""
-        url = url.rstrip("/")
-        targets = [b for b in self.backends if b.url == url] or (self.backends if len(self.backends) == 1 else [])
-        for backend in targets:
-            if backend.supervisor_up != is_up:
-                backend.supervisor_up = is_up
-                self._health_changed(backend, message)
+        """ComfyStateChanged from the supervisor (forwarded by JobService) feeds the health record."""
+        self.pool.set_supervisor(url, is_up, message)
 
     def _on_pool_health(self, url: str, healthy: bool, reason: str) -> None:
         backend = self._by_url.get(url.rstrip("/"))
         if backend is not None:
-            if healthy:
-                backend.reachable = True
             self._health_changed(backend, reason)
 
     def _unreachable(self, backend: BackendState, reason: str) -> None:
-        if backend.reachable:
-            backend.reachable = False
-            self._health_changed(backend, reason)
-        if self.pool is not None:
-            self.pool.check_soon(backend.url)          # the pool's one poller finds it again
-        elif backend.probe_task is None or backend.probe_task.done():
-            backend.probe_task = self._spawn(self._probe(backend), f"probe {backend.url}")
-
-    async def _probe(self, backend: BackendState) -> None:
-        """Without a pool (tests, a single client): ask until it answers."""
-        while not backend.reachable:
-            await asyncio.sleep(self.probe_interval_s)
-            try:
-                await backend.client.system_stats()
-            except ComfyError:
-                continue
-            backend.reachable = True
-            self._health_changed(backend, "answering again")
+        """A request got no answer: the record says down, and the pool's poller finds it again."""
+        self.pool.report_unreachable(backend.url, reason)
 
     def _health_changed(self, backend: BackendState, reason: str) -> None:
         up = backend.up
-        backend.reason = reason
         if backend.announced != up:
             backend.announced = up
             (log.info if up else log.warning)("ComfyUI %s is %s: %s", backend.url, "up" if up else "down", reason)

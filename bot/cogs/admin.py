@@ -106,10 +106,13 @@ class Admin(commands.Cog):
                 if w.kind == "imagine" and (current in w.name.lower() or current in w.display_name.lower())][:25]
 
     @admin.command(name=_("defaults"), description=_("The model /imagine uses when none is given, for the server or one channel"))
-    @app_commands.rename(model=_("model"), channel=_("channel"))
-    @app_commands.describe(model=_("The default model"), channel=_("Only in this channel (left out: the whole server)"))
+    @app_commands.rename(model=_("model"), channel=_("channel"), count=_("count"), notices=_("notices"))
+    @app_commands.describe(model=_("The default model"), channel=_("Only in this channel (left out: the whole server)"),
+                           count=_("Images per /imagine when the user gives no count"),
+                           notices=_("Where to tell users their channel was deleted, when they take no DMs"))
     async def defaults(self, interaction: discord.Interaction, model: str | None = None,
-                       channel: discord.TextChannel | None = None) -> None:
+                       channel: discord.TextChannel | None = None, count: app_commands.Range[int, 1, 4] | None = None,
+                       notices: discord.TextChannel | None = None) -> None:
         if not await self._check(interaction):
             return
         lang = interaction_lang(interaction)
@@ -127,8 +130,16 @@ class Admin(commands.Cog):
                                              channel_models={**current.channel_models, str(channel.id): info.name})
             log.info("default model of guild %s%s set to %s by %s", interaction.guild_id,
                      f" channel {channel.id}" if channel else "", info.name, interaction.user.id)
+        if count is not None or notices is not None:
+            changes = {"default_count": count} if count is not None else {}
+            if notices is not None:
+                changes["notice_channel_id"] = notices.id
+            current = await prefs.update(interaction.guild_id, **changes)
         server = default_model(self.bot, current.default_model, "imagine")
-        lines = [catalog.text("admin.default_model", lang, model=self._model_name(server))]
+        lines = [catalog.text("admin.default_model", lang, model=self._model_name(server)),
+                 catalog.text("admin.default_count", lang, count=current.default_count)]
+        if current.notice_channel_id:
+            lines.append(catalog.text("admin.notices", lang, channel=f"<#{current.notice_channel_id}>"))
         for channel_id, name in sorted(current.channel_models.items()):
             lines.append(catalog.text("admin.channel_model", lang, channel=f"<#{channel_id}>", model=self._model_name(name)))
         await reply(interaction, "\n".join(lines))
@@ -138,6 +149,67 @@ class Admin(commands.Cog):
     def _model_name(self, name: str | None) -> str:
         info = workflow_info(self.bot, name, "imagine") if name else None
         return info.display_name if info is not None else (name or "-")
+
+    @admin.command(name=_("safety"), description=_("Banned words, a negative-prompt prefix, spoiler channels"))
+    @app_commands.rename(banned_words=_("banned_words"), negative_prefix=_("negative_prefix"),
+                         spoiler_channel=_("spoiler_channel"), spoiler=_("spoiler"))
+    @app_commands.describe(banned_words=_("Words refused in prompts, comma-separated (- clears the list)"),
+                           negative_prefix=_("Put before every negative prompt (- clears it)"),
+                           spoiler_channel=_("A channel whose requests get spoiler results"),
+                           spoiler=_("On or off for that channel"))
+    async def safety(self, interaction: discord.Interaction, banned_words: str | None = None,
+                     negative_prefix: str | None = None, spoiler_channel: discord.TextChannel | None = None,
+                     spoiler: bool = True) -> None:
+        if not await self._check(interaction):
+            return
+        lang = interaction_lang(interaction)
+        catalog, prefs = self.bot.catalog, self.bot.prefs
+        current = await prefs.get(interaction.guild_id)
+        changes: dict = {}
+        if banned_words is not None:
+            words = () if banned_words.strip() == "-" else tuple(
+                dict.fromkeys(w.strip() for w in banned_words.split(",") if w.strip()))
+            changes["banned_words"] = words
+        if negative_prefix is not None:
+            changes["negative_prefix"] = "" if negative_prefix.strip() == "-" else negative_prefix.strip()[:500]
+        if spoiler_channel is not None:
+            channels = set(current.spoiler_channels)
+            channels.add(spoiler_channel.id) if spoiler else channels.discard(spoiler_channel.id)
+            changes["spoiler_channels"] = tuple(sorted(channels))
+        if changes:
+            current = await prefs.update(interaction.guild_id, **changes)
+            log.info("safety settings of guild %s changed by %s: %s", interaction.guild_id, interaction.user.id,
+                     sorted(changes))
+        none = catalog.text("admin.none", lang)
+        await reply(interaction, "\n".join([
+            catalog.text("admin.banned_words", lang, words=", ".join(f"`{w}`" for w in current.banned_words) or none),
+            catalog.text("admin.negative_prefix", lang,
+                         prefix=f"`{discord.utils.escape_markdown(current.negative_prefix)}`" if current.negative_prefix else none),
+            catalog.text("admin.spoiler_channels", lang,
+                         channels=", ".join(f"<#{c}>" for c in current.spoiler_channels) or none),
+        ]))
+
+    @admin.command(name=_("loras"), description=_("The LoRA files members may pick in /imagine"))
+    @app_commands.rename(allow=_("allow"))
+    @app_commands.describe(allow=_("File names, comma-separated (- allows none)"))
+    async def loras(self, interaction: discord.Interaction, allow: str | None = None) -> None:
+        if not await self._check(interaction):
+            return
+        lang = interaction_lang(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        catalog = self.bot.catalog
+        if allow is not None:
+            names = () if allow.strip() == "-" else tuple(dict.fromkeys(n.strip() for n in allow.split(",") if n.strip()))
+            await self.bot.prefs.update(interaction.guild_id, lora_allow=names)
+        allowed = (await self.bot.prefs.get(interaction.guild_id)).lora_allow
+        available = await self.bot.job_service.lora_files()
+        none = catalog.text("admin.none", lang)
+        missing = [n for n in allowed if n not in available]
+        lines = [catalog.text("admin.loras_allowed", lang, names=", ".join(f"`{n}`" for n in allowed) or none),
+                 catalog.text("admin.loras_available", lang, names=", ".join(f"`{n}`" for n in available[:40]) or none)]
+        if missing:
+            lines.append(catalog.text("admin.loras_missing", lang, names=", ".join(f"`{n}`" for n in missing)))
+        await reply(interaction, "\n".join(lines))
 
     @admin.command(name=_("pause"), description=_("Pause the queue: the running job finishes, the others wait"))
     async def pause(self, interaction: discord.Interaction) -> None:

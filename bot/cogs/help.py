@@ -20,8 +20,9 @@ KIND_ORDER = ("imagine", "edit", "vary", "upscale")
 def help_embed(bot: "ImageBot", lang: str, member: discord.abc.User) -> discord.Embed:
     catalog, settings = bot.catalog, bot.settings
     embed = discord.Embed(title=catalog.text("help.title", lang), colour=discord.Colour.blurple(),
-                          description="\n".join(catalog.text(key, lang) for key in
-                                                ("help.imagine", "help.edit", "help.queue", "help.cancel", "help.help")))
+                          description="\n".join(catalog.text(key, lang, days=settings.result_retention_days) for key in
+                                                ("help.imagine", "help.edit", "help.queue", "help.cancel", "help.gallery",
+                                                 "help.help")))
     admin = is_admin(settings, member)
     limits = [catalog.text("help.jobs_at_once", lang, count=settings.user_job_limit) if not admin
               else catalog.text("help.no_job_limit", lang),

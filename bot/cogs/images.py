@@ -10,7 +10,7 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.i18n import format_duration, interaction_lang
-from bot.requests import (default_model, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
+from bot.requests import (choose_lora, default_model, lora_choices, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
                           workflow_info)
 from core.errors import JobRefused
 from core.jobs import JobState
@@ -63,24 +63,38 @@ class ImageCommands(commands.Cog):
 
     @app_commands.command(name=_("imagine"), description=_("Generate an image from a text prompt"))
     @app_commands.rename(prompt=_("prompt"), model=_("model"), count=_("count"), negative=_("negative"),
-                         aspect=_("aspect"), seed=_("seed"))
+                         aspect=_("aspect"), seed=_("seed"), lora=_("lora"), lora_strength=_("lora_strength"))
     @app_commands.describe(prompt=_("What to draw"), model=_("Which model draws it (the server's default if left out)"),
                            count=_("How many images, shown as one grid (1-4)"),
                            negative=_("What to keep out of the image (only models that take it)"),
-                           aspect=_("Shape of the image"), seed=_("Same seed and prompt give the same image"))
+                           aspect=_("Shape of the image"), seed=_("Same seed and prompt give the same image"),
+                           lora=_("A style (LoRA) the server offers, on models that take one"),
+                           lora_strength=_("How strongly the LoRA applies"))
     @app_commands.choices(aspect=ASPECT_CHOICES)
     @app_commands.guild_only()
     async def imagine(self, interaction: discord.Interaction, prompt: str, model: str | None = None,
                       count: app_commands.Range[int, 1, MAX_COUNT] | None = None, negative: str | None = None,
                       aspect: app_commands.Choice[str] | None = None,
-                      seed: app_commands.Range[int, 0, SEED_MAX] | None = None) -> None:
-        await self.bot.run_guarded(interaction, self._imagine(interaction, model, prompt, negative, aspect, seed, count))
+                      seed: app_commands.Range[int, 0, SEED_MAX] | None = None, lora: str | None = None,
+                      lora_strength: float | None = None) -> None:
+        await self.bot.run_guarded(interaction, self._imagine(interaction, model, prompt, negative, aspect, seed, count,
+                                                              lora, lora_strength))
 
     imagine.autocomplete("model")(imagine_models)
     imagine.autocomplete("prompt")(example_prompts)
 
+    @imagine.autocomplete("lora")
+    async def imagine_loras(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        model = interaction.namespace.model
+        prefs = self.bot.prefs.cached(interaction.guild_id)
+        model = model or default_model(self.bot, prefs.model_for(interaction.channel_id), "imagine")
+        files = await lora_choices(self.bot, workflow_info(self.bot, model, "imagine"), prefs.lora_allow)
+        needle = current.lower().strip()
+        return [app_commands.Choice(name=f[:100], value=f[:100]) for f in files if needle in f.lower()][:25]
+
     async def _imagine(self, interaction: discord.Interaction, model: str | None, prompt: str, negative: str | None,
-                       aspect: app_commands.Choice[str] | None, seed: int | None, count: int | None) -> None:
+                       aspect: app_commands.Choice[str] | None, seed: int | None, count: int | None,
+                       lora: str | None = None, lora_strength: float | None = None) -> None:
         lang = interaction_lang(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         if not any(w.kind == "imagine" for w in self.bot.job_service.workflows()):
@@ -95,8 +109,9 @@ class ImageCommands(commands.Cog):
         # Unknown or not an imagine model: the name goes on as given, to be refused with its reason.
         workflow = info.name if info is not None else model
         width, height = size_for(info, aspect.value if aspect else None)
+        loras = await choose_lora(self.bot, info, prefs.lora_allow, lora, lora_strength, lang) if info is not None else ()
         await submit(self.bot, interaction, workflow=workflow, prompt=prompt, negative_prompt=negative or "",
-                     width=width, height=height, seed=seed, count=count)
+                     width=width, height=height, seed=seed, count=count, loras=loras)
 
     # ---------------------------------------------------------------- /edit
 
@@ -207,7 +222,8 @@ class ImageCommands(commands.Cog):
                 lines.append(catalog.text("queue.yours_running", lang, job_id=job.id))
             else:
                 eta_s = service.eta_s(job.id)
-                eta = catalog.text("eta", lang, eta=format_duration(eta_s, lang)) if eta_s else ""
+                held = snapshot.paused or bool(backends) and not any(b.healthy for b in backends)
+                eta = catalog.text("eta", lang, eta=format_duration(eta_s, lang)) if eta_s and not held else ""
                 lines.append(catalog.text("queue.yours_waiting", lang, job_id=job.id, position=position, eta=eta))
         if not mine:
             lines.append(catalog.text("queue.none_yours", lang))

@@ -125,6 +125,29 @@ class Sessions(commands.Cog):
                 return
         await sessions.close(info.user_id, info.guild_id)
         log.info("session of user %s in guild %s ended", info.user_id, info.guild_id)
+        if channel is not None:
+            await self._tell_closed(guild, info)
+
+    async def _tell_closed(self, guild: discord.Guild, info: SessionInfo) -> None:
+        """A short note that the channel is gone and the images are not: by DM, or (when the user
+        does not take DMs from the server) in the channel the admins chose for it."""
+        lang = self.bot.lang_for(info.user_id, guild)
+        text = self.bot.catalog.text("session.closed_note", lang, server=discord.utils.escape_markdown(guild.name),
+                                     minutes=self.bot.settings.session_idle_minutes)
+        try:
+            user = self.bot.get_user(info.user_id) or await self.bot.fetch_user(info.user_id)
+            await user.send(text)
+            return
+        except discord.HTTPException as exc:
+            log.info("could not DM user %s about their closed session (%s)", info.user_id, exc.status)
+        notice_id = (await self.bot.prefs.get(guild.id)).notice_channel_id
+        channel = guild.get_channel(notice_id) if notice_id else None
+        if isinstance(channel, discord.TextChannel):
+            try:
+                await channel.send(f"<@{info.user_id}> {text}",
+                                   allowed_mentions=discord.AllowedMentions(users=[discord.Object(info.user_id)]))
+            except discord.HTTPException as exc:
+                log.warning("could not post the closed-session note in %s: %s", channel.id, exc)
 
     async def _warn(self, info: SessionInfo, now) -> None:
         guild = self._guild(info)

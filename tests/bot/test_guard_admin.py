@@ -101,7 +101,7 @@ async def test_sync_getid_clearall_for_admins_in_admin_tools(world: World):
     tools = w.channel_named("admin-tools")
     await w.admin.send(tools, f"<@{w.bot.user.id}> sync")
     reply = tools.last_message.content
-    assert reply.startswith("Synced 6 commands to this server: /admin, /cancel, /edit, /help, /imagine, /queue")
+    assert reply.startswith("Synced 7 commands to this server: /admin, /cancel, /edit, /gallery, /help, /imagine, /queue")
     # Without the privileged Message Content intent a bare `!sync` is not even readable: no answer.
     before = len(tools.history())
     await w.admin.send(tools, "!sync")
@@ -122,7 +122,7 @@ async def test_with_the_message_content_intent_bare_prefix_commands_work(world: 
     assert w.bot.intents.message_content
     tools = w.channel_named("admin-tools")
     await w.admin.send(tools, "!sync")
-    assert tools.last_message.content.startswith("Synced 6 commands")
+    assert tools.last_message.content.startswith("Synced 7 commands")
     await w.alice.send(w.general, "!help")
     assert w.general.last_message.embeds[0].title == "What this bot does"
 

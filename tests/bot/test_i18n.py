@@ -104,12 +104,13 @@ def test_missing_spanish_text_falls_back_to_english():
 
 async def test_translator_localizes_every_command_string():
     from bot.cogs.admin import Admin
+    from bot.cogs.gallery import Gallery
     from bot.cogs.help import Help
     from bot.cogs.images import ImageCommands
 
     translator = CommandTranslator(default_catalog())
     strings, names = [], []
-    for cog in (ImageCommands, Admin, Help):
+    for cog in (ImageCommands, Admin, Help, Gallery):
         for command in cog.__cog_app_commands__:
             walk = [command] + list(getattr(command, "walk_commands", lambda: [])())
             for item in walk:
@@ -145,11 +146,12 @@ def test_numbers_are_written_the_way_the_language_writes_them():
 
 def test_every_command_a_text_names_exists():
     from bot.cogs.admin import Admin
+    from bot.cogs.gallery import Gallery
     from bot.cogs.help import Help
     from bot.cogs.images import ImageCommands
 
     known = set()
-    for cog in (ImageCommands, Admin, Help):
+    for cog in (ImageCommands, Admin, Help, Gallery):
         for command in cog.__cog_app_commands__:
             known.add(command.name)
             known.update(c.qualified_name for c in getattr(command, "walk_commands", lambda: [])())

@@ -114,6 +114,7 @@ async def test_paused_queue_accepts_and_says_so_then_the_user_limit(world: World
     w = world
     await w.job_service.pause()
     r = await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
+    assert r.response.content.startswith("Job #1 is queued at position 1. Follow it in")     # no ETA while paused
     assert "The queue is paused by the host: your job keeps its place" in r.response.content
     await w.alice.slash(w.general, "imagine", model=MODEL, prompt="a cat")
     SPANISH_USERS.add(w.alice.id)

@@ -63,9 +63,10 @@ async def test_model_is_optional_and_follows_the_admins_defaults(world: World):
     await imagine(w, w.alice, model=None)
     assert (await w.job_service.get(1)).request.workflow == "flux_schnell"     # the first enabled model
     r = await w.admin.slash(w.general, "admin defaults", model="z_image_turbo")
-    assert r.ephemeral and r.response.content == "Default model of this server: **Z-Image Turbo**."
+    assert r.ephemeral and r.response.content.startswith("Default model of this server: **Z-Image Turbo**.\n")
     r = await w.admin.slash(w.general, "admin defaults", model="flux_schnell", channel=art)
     assert r.response.content == ("Default model of this server: **Z-Image Turbo**.\n"
+                                  "Images per request unless the user says: 1.\n"
                                   f"In <#{art.id}>: **Flux Schnell**.")
     await imagine(w, w.alice, model=None)
     assert (await w.job_service.get(2)).request.workflow == "z_image_turbo"
@@ -84,4 +85,15 @@ async def test_the_defaults_survive_a_restart_and_are_shown_in_spanish(world: Wo
     await w.env.restart_bot(new_bot)
     SPANISH_USERS.add(w.admin.id)
     r = await w.admin.slash(w.general, "admin defaults")
-    assert r.response.content == "Modelo predeterminado de este servidor: **Z-Image Turbo**."
+    assert r.response.content == ("Modelo predeterminado de este servidor: **Z-Image Turbo**.\n"
+                                  "Imágenes por petición si el usuario no indica otra cosa: 1.")
+
+
+async def test_a_default_count_makes_grids_without_asking(world: World):
+    w = world
+    r = await w.admin.slash(w.general, "admin defaults", count=4)
+    assert "Images per request unless the user says: 4 (as one grid)." in r.response.content
+    await imagine(w, w.alice)
+    assert (await w.job_service.get(1)).request.batch_size == 4
+    await imagine(w, w.alice, model="flux_schnell")
+    assert len((await w.job_service.get(2)).outputs) == 4

@@ -44,7 +44,9 @@ async def test_health_down_after_n_failures_and_up_again():
         assert len(pool.healthy()) == 2 and not changes
         await small.crash()
         await _until(lambda: changes)
-        assert changes[0][:2] == (small.url, False) and "2 failed checks" in changes[0][2]
+        # the websocket closing or the failed checks, whichever the pool hears first
+        assert changes[0][:2] == (small.url, False)
+        assert "2 failed checks" in changes[0][2] or "websocket closed" in changes[0][2]
         assert [b.url for b in pool.healthy()] == [big.url]
         await small.restart()
         await _until(lambda: len(changes) == 2)
@@ -68,6 +70,33 @@ async def test_unreachable_backend_reported_down_once():
     finally:
         await pool.close()
     assert len(changes) == 1 and changes[0][1] is False and pool.healthy() == []
+
+
+async def test_one_health_record_fed_by_probe_websocket_and_supervisor():
+    fake = FakeComfyUI()
+    await fake.start()
+    changes = []
+    pool = BackendPool([fake.url], check_interval_s=60, recheck_interval_s=0.02, failures_to_down=3,
+                       request_timeout=1)
+    pool.add_listener(lambda url, healthy, reason: changes.append((healthy, reason)))
+    try:
+        await pool.start()
+        await _until(lambda: changes == [(True, changes[0][1])] and "VRAM free" in changes[0][1])
+        [backend] = pool.backends
+        pool.set_supervisor(fake.url, False, "ComfyUI is restarting")          # the supervisor's word
+        assert not backend.healthy and changes[-1] == (False, "ComfyUI is restarting")
+        pool.set_supervisor(fake.url, True, "ComfyUI is up")
+        assert backend.healthy and changes[-1] == (True, "ComfyUI is up")
+        pool.report_unreachable(fake.url, "connection refused")              # a client's failed request
+        assert not backend.healthy and changes[-1] == (False, "connection refused")
+        await _until(lambda: backend.healthy)                                 # the one poller finds it again
+        assert changes[-1][0] is True and len(changes) == 5
+        await fake.drop_websockets()                                          # the websocket's word
+        await _until(lambda: changes[-1][0] is False and "websocket closed" in changes[-1][1])
+        await _until(lambda: backend.healthy)                                 # it reconnects
+    finally:
+        await pool.close()
+        await fake.stop()
 
 
 def test_a_backend_is_found_by_its_address_however_it_is_written():

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -100,6 +102,22 @@ async def test_over_the_size_cap_the_oldest_delivered_go_first_never_an_undelive
 async def test_nothing_to_do_is_a_quiet_pass(database, app_paths, results):
     await results.add(age=DAY)
     assert (await retention(database, app_paths, max_bytes=GB).prune()).images == 0
+
+
+async def test_a_stray_result_file_goes_once_a_day_old_unless_its_job_is_running(database, app_paths, results):
+    named = await results.add(age=40 * DAY, delivered=False)     # a row names its file: not a stray
+    running = await results.add(age=timedelta(0), state="running", images=0)
+    folder = app_paths.data_dir / "images" / "2026-11"
+    folder.mkdir(parents=True, exist_ok=True)
+    old_stray, young_stray, running_stray = (folder / f"job{job_id}_0.png" for job_id in (9001, 9002, running))
+    two_days_ago = time.time() - 2 * 86400
+    for path in (old_stray, young_stray, running_stray):
+        path.write_bytes(b"png")
+    for path in (old_stray, running_stray, *(app_paths.data_dir / p for p in (await results.kept())[named])):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert await retention(database, app_paths).sweep_strays() == 1
+    assert not old_stray.exists() and young_stray.exists() and running_stray.exists()
+    assert len(results.files()) == 3
 
 
 def test_the_policy_comes_from_the_settings(app_paths):
