@@ -151,7 +151,8 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
                  count: int | None = None, parent_job_id: int | None = None, spoiler: bool = False,
-                 loras: tuple[tuple[str, float | None], ...] = ()) -> Accepted | None:
+                 loras: tuple[tuple[str, float | None], ...] = (), steps: int | None = None,
+                 cfg: float | None = None) -> Accepted | None:
     """Check, queue, then open the user's session channel, and say what happened (None: refused).
 
     The job is queued before any Discord call it does not need: the GPU may start while the
@@ -177,7 +178,7 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
             guild_id=guild.id, channel_id=opening.existing.id if opening.existing else None,
             role_ids=role_ids(member), is_admin=is_admin(bot.settings, member), locale=lang,
             parent_job_id=parent_job_id, spoiler=spoiler or interaction.channel_id in prefs.spoiler_channels,
-            loras=loras,
+            loras=loras, steps=steps, cfg=cfg,
         )
         try:
             accepted = await bot.job_service.submit(request)
@@ -233,6 +234,22 @@ async def lora_choices(bot: "ImageBot", info: WorkflowInfo | None, allowed: tupl
         return []
     slot_choices = info.loras[0].choices
     return [f for f in await bot.job_service.lora_files() if f in allowed and (not slot_choices or f in slot_choices)]
+
+
+def check_sampling(info: WorkflowInfo, steps: int | None, cfg: float | None, lang: str) -> None:
+    """`steps` and `cfg` only where the workflow takes them, within its limits; UserError saying why not."""
+    limits = info.limits
+    if steps is not None:
+        if limits.steps is None:
+            raise UserError("refusal.no_steps", model=info.display_name)
+        if not limits.steps.min <= steps <= limits.steps.max:
+            raise UserError("refusal.steps_range", model=info.display_name, min=limits.steps.min, max=limits.steps.max)
+    if cfg is not None:
+        if limits.cfg is None:
+            raise UserError("refusal.no_cfg", model=info.display_name)
+        if not limits.cfg.min <= cfg <= limits.cfg.max:
+            raise UserError("refusal.cfg_range", model=info.display_name, min=format_number(limits.cfg.min, lang),
+                            max=format_number(limits.cfg.max, lang))
 
 
 def _banned(words: tuple[str, ...], *texts: str) -> tuple[str, dict] | None:
@@ -370,4 +387,4 @@ async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int,
                  negative_prompt=request.negative_prompt, width=request.width, height=request.height,
                  seed=(job.seed if job.seed is not None else request.seed) if keep_seed else None,
                  input_image=input_image, input_image_name=input_name, count=count or request.batch_size,
-                 parent_job_id=job_id, spoiler=request.spoiler, loras=request.loras)
+                 parent_job_id=job_id, spoiler=request.spoiler, loras=request.loras, steps=request.steps, cfg=request.cfg)

@@ -275,6 +275,14 @@ def info_card(bot: "ImageBot", job: Job, lang: str) -> discord.Embed:
         ("info.time", format_duration(job.generation_s, lang) if job.generation_s is not None else "-"),
         ("info.wait", format_duration(job.queue_wait_s, lang) if job.queue_wait_s is not None else "-"),
     ]
+    for role, key in (("steps", "info.steps"), ("cfg", "info.cfg")):
+        value = getattr(request, role, None)
+        value = value if value is not None else defaults.get(role)
+        if value is not None:
+            fields.append((key, str(value)))
+    if request.loras:
+        fields.append(("info.loras", ", ".join(f"`{name}`" + (f" × {strength}" if strength is not None else "")
+                                               for name, strength in request.loras)))
     if request.parent_job_id is not None:
         fields.append(("info.from", f"#{request.parent_job_id}"))
     for key, value in fields:

@@ -56,11 +56,14 @@ class JobRequest:
     parent_job_id: int | None = None   # reroll / edit of an earlier result
     spoiler: bool = False              # show the result as a spoiler (the server's rule for where it was asked)
     loras: tuple[tuple[str, float | None], ...] = ()   # (file, strength or None) for the workflow's LoRA slots, in order
+    steps: int | None = None           # None: the workflow's own
+    cfg: float | None = None
 
     def fill_params(self, *, seed: int | None, image: str | None) -> FillParams:
         """What the workflow is filled with for this request (the dry fill at submit and the real one)."""
         return FillParams(prompt=self.prompt, negative_prompt=self.negative_prompt or None, seed=seed,
                           width=self.width, height=self.height, batch_size=self.batch_size, image=image,
+                          steps=self.steps, cfg=self.cfg,
                           loras=[LoraChoice(name, strength) for name, strength in self.loras] or None)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from comfy.supervisor import ComfyStateChanged
 from comfy.errors import ComfyError
-from comfy.workflows import FillError, LoraSlot, Range, WorkflowError
+from comfy.workflows import FillError, FloatRange, LoraSlot, Range, WorkflowError
 from core.errors import ImageError, ImageTooLarge, JobRefused, StoreError, StoreUnavailable
 from core.eta import EtaModel
 from core.events import EventBus
@@ -61,6 +61,8 @@ class WorkflowLimits:
     height: Range | None
     batch_max: int                   # 1 when the workflow takes no batch size
     prompt_max_length: int
+    steps: Range | None = None       # None: the workflow takes no step count
+    cfg: FloatRange | None = None    # None: it takes no CFG (runs at cfg 1, where CFG has no effect)
 
 
 @dataclass(frozen=True)
@@ -459,7 +461,9 @@ class JobService:
             width=limits.width if "width" in takes else None,
             height=limits.height if "height" in takes else None,
             batch_max=max(1, batch_max),
-            prompt_max_length=min(limits.prompt_max_length, self._settings.max_prompt_length))
+            prompt_max_length=min(limits.prompt_max_length, self._settings.max_prompt_length),
+            steps=limits.steps if "steps" in takes else None,
+            cfg=limits.cfg if "cfg" in takes else None)
         defaults = {role: value for role, value in manifest.defaults.items() if role in takes}
         return WorkflowInfo(template.name, template.display_name, template.kind, manifest.description,
                             defaults, info_limits, frozenset(takes), tuple(manifest.loras))

@@ -39,7 +39,7 @@ ACTIVE_STATES = (JobState.QUEUED.value, JobState.SUBMITTED.value, JobState.RUNNI
 FINAL_STATES = (JobState.DONE.value, JobState.FAILED.value, JobState.CANCELLED.value)
 # JobRequest fields kept in the `params` JSON column (the rest have columns of their own).
 _PARAM_FIELDS = ("negative_prompt", "width", "height", "seed", "batch_size", "input_image_name",
-                 "role_ids", "is_admin", "locale", "parent_job_id", "spoiler", "loras")
+                 "role_ids", "is_admin", "locale", "parent_job_id", "spoiler", "loras", "steps", "cfg")
 ORDER_PARAM = "queue_order"   # set when an admin moved the job; otherwise the id is the order
 
 
@@ -216,6 +216,7 @@ class JobStore:
             parent_job_id=params.get("parent_job_id"), spoiler=bool(params.get("spoiler", False)),
             loras=tuple((str(name), None if strength is None else float(strength))
                         for name, strength in params.get("loras") or ()),
+            steps=params.get("steps"), cfg=params.get("cfg"),
         )
         return Job(
             id=row.id, request=request, state=JobState(row.state), priority=row.priority,

@@ -83,7 +83,8 @@ def system_scheme(app: QApplication) -> str:
 def apply_theme(app: QApplication, setting: str = "system") -> str:
     """Light or dark for the whole app ("system" follows the desktop, also when it changes later)."""
     scheme = setting if setting in ("light", "dark") else system_scheme(app)
-    app.setStyle("Fusion")              # the same palettes and contrast on every platform
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")          # the same palettes and contrast on every platform
     app.setPalette(dark_palette() if scheme == "dark" else light_palette())
     app.setProperty("imagebot_theme", setting)
     if not app.property("imagebot_theme_watched"):      # once: the handler reads the setting in force

@@ -216,6 +216,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
     from comfy.supervisor import ComfySupervisor, SupervisorConfig
     from core.bootstrap import ensure_user_files, workflow_catalog
     from core.events import EventBus
+    from core.joblog import log_job_lifecycle
     from core.jobs import JobRequest
     from core.jobservice import JobService
     from core.logs import setup_logging
@@ -257,6 +258,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
     logs = setup_logging(paths.logs_dir, "INFO", settings.secret_values(), console=False)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)   # the in-process fake ComfyUI's server log
     bus = EventBus()
+    log_job_lifecycle(bus)            # as main.py does: the Logs tab shows each job's steps
     db = await Database.open(None, paths.data_dir)
     client = ComfyClient(fake.url)
     job_service = JobService(db=db, bus=bus, settings=settings, workflows=workflow_catalog(settings).load(),
@@ -332,7 +334,9 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
     async def show_the_wizard(wizard, folder: Path, where: str) -> None:
         wizard.discord_page.token.setText(settings.discord_token)
         await wizard.discord_page.check_token()
-        for name in ("discord", "comfyui", "database", "invite"):
+        names = ["discord", "comfyui", "database", "settings", "invite"] if wizard.app_page else \
+            ["discord", "comfyui", "database", "invite"]
+        for name in names:
             await asyncio.sleep(0.3)
             shoot(wizard, folder, f"wizard-{name}")
             measure(wizard, f"{where} wizard-{name}")

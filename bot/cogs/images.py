@@ -10,7 +10,7 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.i18n import format_duration, interaction_lang
-from bot.requests import (choose_lora, default_model, lora_choices, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
+from bot.requests import (check_sampling, choose_lora, default_model, lora_choices, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
                           workflow_info)
 from core.errors import JobRefused
 from core.jobs import JobState
@@ -63,22 +63,26 @@ class ImageCommands(commands.Cog):
 
     @app_commands.command(name=_("imagine"), description=_("Generate an image from a text prompt"))
     @app_commands.rename(prompt=_("prompt"), model=_("model"), count=_("count"), negative=_("negative"),
-                         aspect=_("aspect"), seed=_("seed"), lora=_("lora"), lora_strength=_("lora_strength"))
+                         aspect=_("aspect"), seed=_("seed"), lora=_("lora"), lora_strength=_("lora_strength"),
+                         steps=_("steps"), cfg=_("cfg"))
     @app_commands.describe(prompt=_("What to draw"), model=_("Which model draws it (the server's default if left out)"),
                            count=_("How many images, shown as one grid (1-4)"),
                            negative=_("What to keep out of the image (only models that take it)"),
                            aspect=_("Shape of the image"), seed=_("Same seed and prompt give the same image"),
                            lora=_("A style (LoRA) the server offers, on models that take one"),
-                           lora_strength=_("How strongly the LoRA applies"))
+                           lora_strength=_("How strongly the LoRA applies"),
+                           steps=_("Sampling steps (only models that take them)"),
+                           cfg=_("How closely to follow the prompt (only models that take it)"))
     @app_commands.choices(aspect=ASPECT_CHOICES)
     @app_commands.guild_only()
     async def imagine(self, interaction: discord.Interaction, prompt: str, model: str | None = None,
                       count: app_commands.Range[int, 1, MAX_COUNT] | None = None, negative: str | None = None,
                       aspect: app_commands.Choice[str] | None = None,
                       seed: app_commands.Range[int, 0, SEED_MAX] | None = None, lora: str | None = None,
-                      lora_strength: float | None = None) -> None:
+                      lora_strength: float | None = None, steps: app_commands.Range[int, 1, 200] | None = None,
+                      cfg: app_commands.Range[float, 0.0, 30.0] | None = None) -> None:
         await self.bot.run_guarded(interaction, self._imagine(interaction, model, prompt, negative, aspect, seed, count,
-                                                              lora, lora_strength))
+                                                              lora, lora_strength, steps, cfg))
 
     imagine.autocomplete("model")(imagine_models)
     imagine.autocomplete("prompt")(example_prompts)
@@ -94,7 +98,8 @@ class ImageCommands(commands.Cog):
 
     async def _imagine(self, interaction: discord.Interaction, model: str | None, prompt: str, negative: str | None,
                        aspect: app_commands.Choice[str] | None, seed: int | None, count: int | None,
-                       lora: str | None = None, lora_strength: float | None = None) -> None:
+                       lora: str | None = None, lora_strength: float | None = None, steps: int | None = None,
+                       cfg: float | None = None) -> None:
         lang = interaction_lang(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         if not any(w.kind == "imagine" for w in self.bot.job_service.workflows()):
@@ -109,9 +114,12 @@ class ImageCommands(commands.Cog):
         # Unknown or not an imagine model: the name goes on as given, to be refused with its reason.
         workflow = info.name if info is not None else model
         width, height = size_for(info, aspect.value if aspect else None)
-        loras = await choose_lora(self.bot, info, prefs.lora_allow, lora, lora_strength, lang) if info is not None else ()
+        loras = ()
+        if info is not None:
+            loras = await choose_lora(self.bot, info, prefs.lora_allow, lora, lora_strength, lang)
+            check_sampling(info, steps, cfg, lang)
         await submit(self.bot, interaction, workflow=workflow, prompt=prompt, negative_prompt=negative or "",
-                     width=width, height=height, seed=seed, count=count, loras=loras)
+                     width=width, height=height, seed=seed, count=count, loras=loras, steps=steps, cfg=cfg)
 
     # ---------------------------------------------------------------- /edit
 

@@ -6,7 +6,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from core.jobs import Priority
+from core.jobs import JobState, Priority
 from gui.models.queue_model import COL_PROGRESS, COL_PROMPT, QueueModel
 from gui.tasks import error_details, error_text, spawn
 from gui import widgets
@@ -109,6 +109,11 @@ class QueueTab(QWidget):
         selected = self.selected_job_id()
         jobs = self.job_service.queued()
         self.model.reset_jobs(jobs, {job.id: self.job_service.position(job.id) for job in jobs})
+        running = next((job for job in jobs if job.state is JobState.RUNNING), None)
+        if running is not None and self._preview_job is None:     # opened mid-job: say which one runs
+            self._preview_job = running.id
+            self.preview.setText(self.tr("Generating…"))
+            self.preview_caption.setText(f"#{running.id} · {running.request.user_name}: {running.request.prompt[:160]}")
         if selected is not None:
             self.select_job(selected)
         self._update_buttons()

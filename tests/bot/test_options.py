@@ -97,3 +97,24 @@ async def test_a_default_count_makes_grids_without_asking(world: World):
     assert (await w.job_service.get(1)).request.batch_size == 4
     await imagine(w, w.alice, model="flux_schnell")
     assert len((await w.job_service.get(2)).outputs) == 4
+
+
+@pytest.mark.parametrize("spanish", [False, True])
+async def test_steps_and_cfg_only_where_the_workflow_takes_them(world: World, spanish, fake_comfy):
+    w = world
+    if spanish:
+        SPANISH_USERS.add(w.alice.id)
+    r = await w.alice.slash(w.general, "imagine", prompt="a cat", model="z_image_turbo", cfg=4.5)
+    assert r.response.content == (
+        "«Z-Image Turbo» no admite CFG: funciona con CFG 1, donde no tiene ningún efecto. No indiques `cfg`." if spanish
+        else "“Z-Image Turbo” takes no CFG: it runs at CFG 1, where it has no effect. Leave `cfg` out.")
+    r = await w.alice.slash(w.general, "imagine", prompt="a cat", model="z_image_turbo", steps=99)
+    assert r.response.content == ("«Z-Image Turbo» admite entre 1 y 20 pasos." if spanish
+                                  else "“Z-Image Turbo” takes between 1 and 20 steps.")
+    assert w.session_of(w.alice) is None and w.job_service.queued() == []
+    await w.alice.slash(w.general, "imagine", prompt="a cat", model="z_image_turbo", steps=6)
+    await w.until(lambda: len(results(w.session_of(w.alice))) == 1, advance=2)
+    job = await w.job_service.get(1)
+    assert job.request.steps == 6
+    sent = fake_comfy.received_prompts[-1]["prompt"]
+    assert sent["8"]["inputs"]["steps"] == 6          # the sampler ran with it

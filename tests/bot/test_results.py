@@ -123,6 +123,7 @@ async def test_the_info_card_shows_every_setting_and_runs_them_again(world: Worl
     fields = {f.name: f.value for f in card.fields}
     assert card.title == "Job #1" and card.description == "a lighthouse"
     assert fields["Model"] == "Z-Image Turbo" and fields["Seed"] == "`1234`" and fields["Images"] == "1"
+    assert fields["Steps"] == "8"          # the workflow's own (the request set none)
     job = await w.job_service.get(1)
     assert fields["Size"] == f"{job.request.width} × {job.request.height}"
     r = await w.alice.click(r.response, label="Use these settings")

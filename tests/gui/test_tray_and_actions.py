@@ -374,11 +374,12 @@ async def test_the_tray_renders_the_queue_snapshot_and_the_database_health(qtbot
     await app.close()
 
 
-async def test_a_window_shows_before_the_keyring_and_goes_when_the_app_is_up(gui_services, monkeypatch):
+async def test_a_window_shows_before_the_keyring_and_goes_when_the_app_is_up(qtbot, gui_services, monkeypatch):
     from gui.app import run_tray_app, starting_window
 
     monkeypatch.setattr("gui.tray.tray_available", lambda: True)
     starting = starting_window()                   # main.py shows it before reading the keyring
+    qtbot.addWidget(starting)
     assert starting.isVisible() and "starting" in starting.text()
     shutdown, ready = asyncio.Event(), asyncio.Event()
     running = asyncio.create_task(run_tray_app(gui_services, shutdown, ready=ready, starting=starting))
@@ -386,3 +387,13 @@ async def test_a_window_shows_before_the_keyring_and_goes_when_the_app_is_up(gui
     assert not starting.isVisible()
     shutdown.set()
     await asyncio.wait_for(running, 5)
+
+
+async def test_a_dashboard_opened_mid_job_says_which_job_runs(qtbot, gui_services):
+    service = gui_services.job_service
+    await service.submit(make_request(1, user="mira"))
+    service.start_next()
+    app = build(qtbot, gui_services)
+    tab = app.dashboard.queue_tab
+    assert tab.preview.text() == "Generating…" and tab.preview_caption.text().startswith("#1 · mira:")
+    await app.close()

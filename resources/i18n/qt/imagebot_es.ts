@@ -817,6 +817,10 @@
         <translation>Generando ahora</translation>
     </message>
     <message>
+        <source>Generating…</source>
+        <translation>Generando…</translation>
+    </message>
+    <message>
         <source>{what} failed: {reason}</source>
         <translation>{what} ha fallado: {reason}</translation>
     </message>

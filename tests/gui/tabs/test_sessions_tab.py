@@ -32,6 +32,7 @@ async def test_close_now_and_keep_act_on_the_selected_session(app_paths, tmp_pat
         await asyncio.sleep(0.05)
         assert await service.due_deletions() == []
         confirmations.answer = True
+        tab.table.selectRow(0)                     # (a late reload may have reset the selection)
         tab.close_selected()
         assert confirmations[-1][0] == "Close the session of alice?" and "#555" in confirmations[-1][1]
         await until(lambda: tab.model.row_at(0) and tab.model.row_at(0).deletes_at <= service.now())
