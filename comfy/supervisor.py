@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 comfy_log = logging.getLogger("comfyui")  # the child's own output; the Logs window shows it
 
 IS_WINDOWS = os.name == "nt"
-_CREATE_NEW_PROCESS_GROUP = 0x00000200
-_CREATE_NO_WINDOW = 0x08000000          # a console program started from the windowed app: no black window
+# ComfyUI gets a hidden console of its own: no black window beside the windowed app, and a Ctrl+C
+# typed in the terminal of `python main.py` reaches the app (which stops ComfyUI), not ComfyUI.
+_CREATE_NO_WINDOW = 0x08000000
 RESTARTING_MESSAGE = "ComfyUI is restarting, your job keeps its place"
 _LAST_LINES_IN_MESSAGES = 15
 
@@ -404,7 +405,7 @@ class ComfySupervisor:
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
         kwargs: dict = {}
         if IS_WINDOWS:
-            kwargs["creationflags"] = _CREATE_NEW_PROCESS_GROUP | _CREATE_NO_WINDOW
+            kwargs["creationflags"] = _CREATE_NO_WINDOW
         else:
             kwargs["start_new_session"] = True    # its own process group: stop() signals all of it
         log.info("launching ComfyUI: %s %s (in %s)", plan.python, shlex.join(plan.args), plan.folder)

@@ -77,8 +77,11 @@ check_installer() {
     fail "the uninstaller left the Run value"
   fi
   [ -d "$data_dir" ] || fail "the uninstaller deleted the user's data without being asked"
-  rm -rf "$data_dir"
-  echo "installed, self-tested and uninstalled (user data kept) under wine"
+  # Asked to (the checkbox, or /REMOVEDATA), it deletes the data too.
+  timeout 300 wine "$setup" /S 2>&1 | cat; wineserver -w
+  timeout 300 wine "$installed_dir/Uninstall.exe" /S /REMOVEDATA 2>&1 | cat; wineserver -w
+  [ ! -e "$installed_dir/$APP.exe" ] && [ ! -e "$data_dir" ] || fail "/REMOVEDATA left the app or the data"
+  echo "installed, self-tested, uninstalled keeping the user's data, and with /REMOVEDATA without it, under wine"
 }
 step "installer: silent install, installed --self-test, silent uninstall" check_installer
 

@@ -10,9 +10,11 @@ tests/gui/test_i18n.py fails while a string is missing from the catalog or untra
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +23,10 @@ TRANSLATED = ("es",)
 
 
 def tool(name: str) -> str:
-    """A Qt tool installed with PySide6 (next to this Python, or on PATH)."""
-    here = Path(sys.executable).parent / name
-    found = str(here) if here.exists() else shutil.which(name)
+    """A Qt tool installed with PySide6 (in this Python's scripts folder, or on PATH)."""
+    # bin/ beside python on Linux and in venvs; Scripts\ (and .exe) for a Windows Python
+    folders = os.pathsep.join([str(Path(sys.executable).parent), sysconfig.get_path("scripts")])
+    found = shutil.which(name, path=folders) or shutil.which(name)
     if not found:
         sys.exit(f"{name} not found: install PySide6 (it ships {name})")
     return found
