@@ -358,6 +358,12 @@ class Scheduler:
             self.changed()
         return changed
 
+    def note_feedback_message(self, job_id: int, message_id: int) -> None:
+        """The bot's status message id, already stored: the job in memory carries it too."""
+        entry = self.entries.get(job_id)
+        if entry is not None:
+            entry.job.feedback_message_id = message_id
+
     def set_priority(self, job_id: int, priority: int) -> None:
         self.entries[job_id].job.priority = priority
         self.queue.set_priority(job_id, priority)
