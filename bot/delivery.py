@@ -46,6 +46,12 @@ def _read_files(paths: list[Path], limit_bytes: int) -> tuple[list[tuple[str, by
 GRID_NAME = "grid.jpg"
 
 
+def _files_to_show(paths: list[Path], limit_bytes: int) -> tuple[list[tuple[str, bytes]], bool]:
+    """The images to upload (one grid for several) and whether one was left out."""
+    files, left_out = _read_files(paths, limit_bytes)
+    return (_as_grid(files, limit_bytes) if len(files) > 1 else files), left_out
+
+
 def _as_grid(files: list[tuple[str, bytes]], limit_bytes: int) -> list[tuple[str, bytes]]:
     """Several images as one grid picture (smaller if it is over the upload limit); the images
     themselves when they cannot be combined."""
@@ -76,7 +82,7 @@ async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
     if isinstance(event, JobFinished):
         limit = int(bot.settings.upload_limit_mb * 1024 * 1024)
         paths = [Path(p) for p in event.images]
-        files, left_out = await asyncio.to_thread(_read_files, paths, limit)
+        files, left_out = await asyncio.to_thread(_files_to_show, paths, limit)   # one trip to a thread
         seed = event.seed if event.seed is not None else event.job.seed
         waited = event.queue_wait_s or 0.0
         wait = catalog.text("result.waited", lang, wait=format_duration(waited, lang)) if waited >= MIN_WAIT_SHOWN_S else ""
@@ -88,8 +94,6 @@ async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
         request = event.job.request
         embed = prompt_embed(catalog, lang, request)
         embed.set_footer(text=catalog.text("result.footer", lang, job_id=event.job_id, seed="?" if seed is None else seed))
-        if len(files) > 1:
-            files = await asyncio.to_thread(_as_grid, files, limit)
         spoiler = request.spoiler
         if len(files) == 1 and files[0][0] == GRID_NAME and not spoiler:
             embed.set_image(url=f"attachment://{GRID_NAME}")

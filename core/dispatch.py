@@ -209,7 +209,8 @@ class Dispatcher:
         return view
 
     def wait(self, job_id: int, priority: int, model: Model, workflow: str = "") -> None:
-        """A job joins the line (or comes back to it: it keeps its record)."""
+        """A job joins the line (again after a pause or a retry: its record starts anew), or its
+        priority changed."""
         job = self.jobs.get(job_id)
         if job is None:
             job = self.jobs[job_id] = Waiting(job_id, priority, model, workflow)

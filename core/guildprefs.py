@@ -83,10 +83,6 @@ class GuildPrefsStore:
         self._cache[guild_id] = prefs
         return prefs
 
-    def cached(self, guild_id: int) -> GuildPrefs:
-        """What `get` last returned (defaults before the first read): for autocomplete, which must not wait."""
-        return self._cache.get(guild_id, GuildPrefs())
-
     async def update(self, guild_id: int, **changes: Any) -> GuildPrefs:
         """Store the changed fields, then serve them; a failed write changes nothing."""
         prefs = replace(await self.get(guild_id), **changes)

@@ -430,9 +430,7 @@ class JobService:
     async def set_feedback_message(self, job_id: int, message_id: int) -> None:
         """Remember the bot's status message; `Job.feedback_message_id` carries it (also after a restart)."""
         await self._store.update(job_id, feedback_message_id=message_id)
-        entry = self._scheduler.entries.get(job_id)
-        if entry is not None:
-            entry.job.feedback_message_id = message_id
+        self._scheduler.note_feedback_message(job_id, message_id)
 
     # ---- the outbox ----------------------------------------------------------------------------
 

@@ -310,7 +310,8 @@ class Scheduler:
         template = self._workflows().get(workflow)
         known = self._models.get(workflow)
         if known is None or known[0] is not template:
-            known = self._models[workflow] = (template, model_of(template.graph_with_models()) if template else frozenset())
+            model = model_of(template.graph_with_models()) if template is not None else frozenset()
+            known = self._models[workflow] = (template, model)
         return known[1]
 
     def _forget(self, entry: Entry) -> None:
@@ -357,6 +358,12 @@ class Scheduler:
             self.changed()
         return changed
 
+    def note_feedback_message(self, job_id: int, message_id: int) -> None:
+        """The bot's status message id, already stored: the job in memory carries it too."""
+        entry = self.entries.get(job_id)
+        if entry is not None:
+            entry.job.feedback_message_id = message_id
+
     def set_priority(self, job_id: int, priority: int) -> None:
         self.entries[job_id].job.priority = priority
         self.queue.set_priority(job_id, priority)
@@ -375,7 +382,7 @@ class Scheduler:
                 return
             backend = min(free, key=lambda b: len(b.slots))
             held = self.dispatcher.backend(backend.url).loaded
-            job_id = self._next_for(backend, free)
+            job_id = self._next_for(backend)
             if job_id is None:
                 return
             entry = self.entries[job_id]
@@ -387,7 +394,7 @@ class Scheduler:
             self.changed()
             entry.task = self._spawn(self._drive(entry, resume=False), f"job {job_id}")
 
-    def _next_for(self, backend: BackendState, free: list[BackendState]) -> int | None:
+    def _next_for(self, backend: BackendState) -> int | None:
         """The waiting job `backend` takes now (core/dispatch.py), out of the waiting line."""
         skip = self._skip_for(backend) if self._avoiding else frozenset()
         others = [b.url for b in self.backends if b is not backend and b.takes_work]
@@ -670,7 +677,7 @@ class Scheduler:
             return None
         job = entry.job
         entry.phase = Phase.CANCELLING
-        self.queue.waiting.remove(job_id)
+        self.queue.take(job_id)                 # out of the waiting line at once (it may wait for the write)
         backend = entry.backend
         for task in (entry.task, entry.start_task):
             if task is not None and not task.done():

@@ -90,7 +90,7 @@ class ImageCommands(commands.Cog):
     @imagine.autocomplete("lora")
     async def imagine_loras(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         model = interaction.namespace.model
-        prefs = self.bot.prefs.cached(interaction.guild_id)
+        prefs = await self.bot.prefs.get(interaction.guild_id)      # read once, then from memory
         model = model or default_model(self.bot, prefs.model_for(interaction.channel_id), "imagine")
         files = await lora_choices(self.bot, workflow_info(self.bot, model, "imagine"), prefs.lora_allow)
         needle = current.lower().strip()

@@ -46,6 +46,10 @@ async def test_lora_is_offered_from_comfyuis_list_filtered_by_the_admins(lora_wo
     assert [c["value"] for c in choices] == ["style.safetensors", "ink_wash.safetensors", "pixel_art.safetensors"]
     choices = await w.alice.autocomplete(w.general, "imagine", "lora", "ink", model="z_image_turbo")
     assert [c["value"] for c in choices] == ["ink_wash.safetensors"]
+    # A new bot (a restart) reads the allow-list from the database.
+    await w.env.restart_bot(w.make_bot())
+    choices = await w.alice.autocomplete(w.general, "imagine", "lora", "", model="z_image_turbo")
+    assert len(choices) == 3
 
 
 async def test_the_chosen_lora_and_strength_reach_the_graph(lora_world: World, fake_comfy):

@@ -134,3 +134,22 @@ async def test_the_info_card_shows_every_setting_and_runs_them_again(world: Worl
     again = await w.job_service.get(2)
     assert again.request.prompt == "a lighthouse at night" and again.seed == 99
     assert again.request.width == again.request.height and again.request.parent_job_id == 1
+
+
+@pytest.mark.parametrize("spanish", [False, True])
+async def test_upscale_or_vary_of_an_image_whose_file_is_gone_says_so(world: World, spanish):
+    w = world
+    await w.alice.slash(w.general, "imagine", prompt="two", model=MODEL, count=2)
+    session = w.session_of(w.alice)
+    await w.until(lambda: len(results(session)) == 1, advance=2)
+    job = await w.job_service.get(1)
+    job.outputs[1].unlink()                     # retention (or a person) removed image 2
+    if spanish:
+        SPANISH_USERS.add(w.alice.id)
+    for label in ("U2", "V2"):
+        r = await w.alice.click(results(session)[0], label=label)
+        assert r.ephemeral and r.response.content == ("La imagen 2 del trabajo #1 ya no está en el servidor." if spanish
+                                                      else "Image 2 of job #1 is no longer on the server.")
+    assert len(w.job_service.queued()) == 0
+    r = await w.alice.click(results(session)[0], label="U1")            # image 1 is still there
+    assert "#2" in r.response.content

@@ -8,7 +8,6 @@ import pytest
 
 from core.gpu_mode import HostGpu, HostGpuChanged, Reason, Schedule, program_names
 from core.jobs import JobFinished, JobStarted, JobState
-from tests.core.conftest import eventually
 
 MONDAY = datetime(2026, 11, 30, tzinfo=timezone.utc)      # a Monday
 
