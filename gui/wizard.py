@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
                                QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from comfy.discovery import find_comfyui
+from comfy.urls import without_login
 from comfy.errors import ComfyAuthError, NotComfyUIError
 from core.errors import CoreError, SettingsError
 from core.settings import FIELDS, SECRET_FIELDS, import_dotenv, save_settings, split_url_password
@@ -52,12 +53,65 @@ def parse_guild_ids(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+PASSWORD_DOTS = "••••••"
+URL_SEPARATORS = re.compile(r"([,\s]+)")
+
+
+def masked_url(url: str) -> str:
+    """The URL as it may be shown: a password written into it (user:password@host) replaced by dots."""
+    try:
+        parts = urlsplit(url)
+        if not parts.password:
+            return url
+    except ValueError:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.split(':', 1)[0]}:{PASSWORD_DOTS}@{host}").geturl()
+
+
+class SecretUrlEdit(QLineEdit):
+    """An address field (or several, comma-separated) that shows a password written into a URL as dots,
+    once it is filled in or the admin leaves the field; real_text() gives the addresses as written."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._written: dict[str, str] = {}       # a URL as shown (with dots) -> as written (with the password)
+        self.editingFinished.connect(self.hide_passwords)
+        self.set_urls(text)
+
+    def set_urls(self, text: str) -> None:
+        self.setText(text)
+        self.hide_passwords()
+
+    def hide_passwords(self) -> None:
+        shown = []
+        for part in URL_SEPARATORS.split(self.text()):
+            masked = masked_url(part)
+            if masked != part:
+                self._written[masked] = part
+            shown.append(masked)
+        if "".join(shown) != self.text():
+            self.setText("".join(shown))
+
+    def real_text(self) -> str:
+        """The field's text with each password back in; raises ValueError for dots the field did not put
+        there (an address with dots edited into another one)."""
+        parts = []
+        for part in URL_SEPARATORS.split(self.text()):
+            written = self._written.get(part, part)
+            if PASSWORD_DOTS in written:
+                raise ValueError(translate("Wizard", "Type the password in {url} again: the dots only stand for "
+                                                     "a password while the address stays as it was.").format(url=part))
+            parts.append(written)
+        return "".join(parts)
+
+
 def check_comfy_url(text: str) -> str:
     url = text.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(translate("Wizard", "“{value}” is not a ComfyUI address like http://127.0.0.1:8188.")
-                         .format(value=text.strip()))
+                         .format(value=masked_url(text.strip())))
     return url
 
 
@@ -234,7 +288,7 @@ class ComfyPage(QWizardPage):
         group = QButtonGroup(self)
         group.addButton(self.attach)
         group.addButton(self.launch)
-        self.url = QLineEdit(", ".join(settings.comfy_urls))
+        self.url = SecretUrlEdit(", ".join(settings.comfy_urls))
         self.test_button = QPushButton(self.tr("Test connection"))
         self.folder = QLineEdit(settings.comfy_folder or "")
         self.folder.setPlaceholderText(self.tr("the folder holding ComfyUI's main.py"))
@@ -329,7 +383,7 @@ class ComfyPage(QWizardPage):
 
     def test_connection(self) -> asyncio.Task | None:
         try:
-            urls = check_comfy_urls(self.url.text())
+            urls = check_comfy_urls(self.url.real_text())
         except ValueError as exc:
             say(self.status, str(exc), Tone.PROBLEM)
             return None
@@ -337,7 +391,7 @@ class ComfyPage(QWizardPage):
         if probe is None:
             say(self.status, self.tr("Cannot test from here; the app connects when it starts."))
             return None
-        say(self.status, self.tr("Asking {url}…").format(url=", ".join(urls)))
+        say(self.status, self.tr("Asking {url}…").format(url=", ".join(map(without_login, urls))))
         api_key = self.api_key.text().strip() or None
 
         async def ask_all() -> list[tuple[str, str | None, BaseException | None]]:
@@ -349,7 +403,8 @@ class ComfyPage(QWizardPage):
 
     def _tested(self, answers) -> None:
         lines, all_ok = [], True
-        for url, info, exc in answers:
+        for written, info, exc in answers:
+            url = without_login(written)          # shown: never the password written into it
             if exc is None:
                 lines.append(self.tr("✓ ComfyUI answers at {url}: {info}").format(url=url, info=info))
             elif isinstance(exc, NotComfyUIError):
@@ -369,7 +424,7 @@ class ComfyPage(QWizardPage):
 
     def validatePage(self) -> bool:
         try:
-            check_comfy_urls(self.url.text())
+            check_comfy_urls(self.url.real_text())
             if self.launch.isChecked():
                 check_comfy_folder(self.folder.text())
         except ValueError as exc:
@@ -393,7 +448,7 @@ class DatabasePage(QWizardPage):
         group.addButton(self.sqlite)
         group.addButton(self.server)
         # the password is never shown: it stays where it is (keyring or environment) unless a new one is typed
-        self.url = QLineEdit(split_url_password(settings.database_url or "")[0])
+        self.url = SecretUrlEdit(split_url_password(settings.database_url or "")[0])
         self.url.setPlaceholderText("postgresql://user:password@host:5432/imagebot")
         self.status = _status_label()
         (self.server if settings.database_url else self.sqlite).setChecked(True)
@@ -409,10 +464,14 @@ class DatabasePage(QWizardPage):
         self.url.textChanged.connect(lambda text: (self.status.clear(), text and self.server.setChecked(True)))
 
     def database_value(self) -> str | None:
-        return self.url.text().strip() if self.server.isChecked() else None
+        return self.url.real_text().strip() if self.server.isChecked() else None
 
     def validatePage(self) -> bool:
-        value = self.database_value()
+        try:
+            value = self.database_value()
+        except ValueError as exc:
+            say(self.status, str(exc), Tone.PROBLEM)
+            return False
         if self.server.isChecked() and not value:
             say(self.status, self.tr("Enter the database address, or choose the local SQLite file."), Tone.PROBLEM)
             return False
@@ -635,7 +694,7 @@ class SetupWizard(QWizard):
                   "comfy_api_key": self.comfy_page.api_key, "database_url": self.database_page.url}
         for name, field in fields.items():
             if name in text:
-                field.setText(text[name])
+                field.set_urls(text[name]) if isinstance(field, SecretUrlEdit) else field.setText(text[name])
         if "comfy_folder" in text:
             self.comfy_page.launch.setChecked(True)
         if "database_url" in text:
@@ -662,7 +721,7 @@ class SetupWizard(QWizard):
             **self.imported,
             **(self.app_page.changes() if self.app_page is not None else {}),
             "allowed_guild_ids": parse_guild_ids(self.discord_page.guilds.text()),
-            "comfy_urls": check_comfy_urls(comfy.url.text()),
+            "comfy_urls": check_comfy_urls(comfy.url.real_text()),
             "comfy_folder": check_comfy_folder(comfy.folder.text()) if comfy.launch.isChecked() else None,
             "database_url": self.database_page.database_value(),
         }

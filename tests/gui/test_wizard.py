@@ -7,7 +7,8 @@ import pytest
 from aiohttp import web
 
 from comfy.discovery import find_comfyui
-from core.secrets import SecretStore
+from core.logs import LibraryNoise
+from core.secrets import SecretStore, comfy_password_name
 from core.settings import load_settings
 from core.status import DiscordUnreachable, TokenRejected
 from gui.invite import PERMISSIONS_VALUE
@@ -395,3 +396,66 @@ async def test_unsaved_changes_are_marked_and_cancel_asks_first(qtbot, gui_servi
     confirmations.answer = True
     wizard.reject()
     assert not wizard.isVisible()
+
+
+# ---- a password written into a URL ----------------------------------------------------------------
+
+PASSWORD = "pa55-w0rd"
+LOGIN_ENV = (f"DISCORD_TOKEN={TOKEN}\nALLOWED_GUILD_ID={GUILD}\n"
+             f"COMFY_URLS=http://127.0.0.1:8188,http://bot:{PASSWORD}@127.0.0.1:8190\n"
+             f"DATABASE_URL=postgresql://imagebot:{PASSWORD}@db:5432/imagebot\n")
+
+
+def every_text(wizard) -> str:
+    from PySide6.QtWidgets import QLabel, QLineEdit
+    return "\n".join([w.text() for w in wizard.findChildren(QLineEdit) if w.echoMode() == QLineEdit.EchoMode.Normal]
+                     + [w.text() + w.toolTip() for w in wizard.findChildren(QLabel)])
+
+
+@pytest.mark.keyring
+async def test_a_password_in_an_imported_comfy_url_is_masked_saved_and_never_logged(
+        qtbot, fresh_services, secret_service, tmp_path, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG)
+    fresh_services.secrets = SecretStore(service="FuLLetLabsImageBot-test")
+    asked = []
+
+    async def probe(url, api_key):
+        asked.append(url)
+        return "ComfyUI 0.3.60"
+    fresh_services.comfy_probe = probe
+    env = tmp_path / ".env"
+    env.write_text(LOGIN_ENV)
+    wizard = make_wizard(qtbot, fresh_services)
+    wizard.import_env(env)
+    assert wizard.comfy_page.url.text() == "http://127.0.0.1:8188,http://bot:••••••@127.0.0.1:8190"
+    assert wizard.database_page.url.text() == "postgresql://imagebot:••••••@db:5432/imagebot"
+    await wizard.comfy_page.test_connection()
+    assert asked[1] == f"http://bot:{PASSWORD}@127.0.0.1:8190"          # the client gets the login...
+    assert "✓ ComfyUI answers at http://127.0.0.1:8190" in wizard.comfy_page.status.text()   # ...the page not
+    assert PASSWORD not in every_text(wizard)
+    await wizard.discord_page.check_token()
+    settings, _secrets = wizard.changes()
+    assert settings["comfy_urls"][1] == f"http://bot:{PASSWORD}@127.0.0.1:8190"          # the real value to save
+    await wizard.save()
+    assert PASSWORD not in fresh_services.paths.settings_file.read_text()
+    saved = load_settings(fresh_services.paths, env={}, secrets=fresh_services.secrets)
+    assert saved.comfy_logins["http://127.0.0.1:8190"].password == PASSWORD
+    assert PASSWORD not in every_text(wizard)
+    shown = LibraryNoise()           # what the app's log handlers let through (libraries' DEBUG lines stay out)
+    assert not [r.getMessage() for r in caplog.records if shown.filter(r) and PASSWORD in r.getMessage()]
+    for name in (comfy_password_name("http://bot@127.0.0.1:8190"), "database_password", "discord_token"):
+        fresh_services.secrets.delete(name)
+
+
+async def test_a_masked_url_edited_into_another_address_asks_for_the_password_again(qtbot, fresh_services):
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.comfy_page
+    page.url.set_urls(f"http://bot:{PASSWORD}@127.0.0.1:8190")
+    assert page.url.text() == "http://bot:••••••@127.0.0.1:8190"
+    page.url.setText("http://bot:••••••@127.0.0.1:8191")
+    assert page.validatePage() is False and "Type the password in" in page.status.text()
+    page.url.setText(f"http://bot:{PASSWORD}@127.0.0.1:8191")                  # typed: shown until the field is left
+    page.url.editingFinished.emit()
+    assert page.url.text() == "http://bot:••••••@127.0.0.1:8191" and page.validatePage()
+    assert page.url.real_text() == f"http://bot:{PASSWORD}@127.0.0.1:8191"

@@ -1177,6 +1177,10 @@ Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda e
         <translation>«{value}» no es un ID de servidor: debe tener de 15 a 21 cifras (clic derecho en el servidor, Copiar ID del servidor).</translation>
     </message>
     <message>
+        <source>Type the password in {url} again: the dots only stand for a password while the address stays as it was.</source>
+        <translation>Vuelve a escribir la contraseña en {url}: los puntos solo representan una contraseña mientras la dirección siga igual.</translation>
+    </message>
+    <message>
         <source>“{value}” is not a ComfyUI address like http://127.0.0.1:8188.</source>
         <translation>«{value}» no es una dirección de ComfyUI como http://127.0.0.1:8188.</translation>
     </message>
