@@ -107,7 +107,8 @@ async def build_services(settings) -> AppServices:
         supervisor = ComfySupervisor(SupervisorConfig(
             url=settings.comfy_url, folder=settings.comfy_folder, python=settings.comfy_python,
             extra_args=settings.comfy_extra_args, allow_non_loopback=settings.comfy_allow_non_loopback,
-            ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish)
+            ready_timeout_s=settings.comfy_ready_timeout_s), on_state=bus.publish,
+            probes=backends)  # its hang detection follows the pool's checks: one poller
     prefs = GuildPrefsStore(db)
     # a bot (re)built later gets the settings in force then (saved while running: apply_settings)
     runner = BotRunner(lambda: ImageBot(job_service=jobs, session_service=sessions, prefs=prefs, bus=bus,

@@ -9,6 +9,8 @@ health in one record (`Backend`), fed by three sources:
 - the supervisor of a local ComfyUI (`set_supervisor`).
 
 `Backend.healthy` combines them; listeners hear every change of it as (url, healthy, reason).
+The poller is the only thing that asks /system_stats once a backend is up: probe listeners hear
+each of its checks as a `Probe` (the supervisor's hang detection follows them).
 """
 from __future__ import annotations
 
@@ -38,6 +40,18 @@ def parse_urls(text: str) -> list[str]:
         if url and url not in urls:
             urls.append(url)
     return urls
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One /system_stats check of one backend by the pool's poller."""
+    url: str
+    ok: bool
+    detail: str = ""
+    listening: bool = True     # False: nothing listens there (connection refused, host unknown)
+
+
+ProbeListener = Callable[[Probe], None]
 
 
 @dataclass
@@ -83,6 +97,7 @@ class BackendPool:
         self.urls = [client.base_url for client in clients]  # a login written into a URL stays in its client
         self._backends = {client.base_url: Backend(client.base_url, client) for client in clients}
         self._listeners: list[HealthListener] = []
+        self._probe_listeners: list[ProbeListener] = []
         self._task: asyncio.Task | None = None
         self._check_asap = False               # someone wants a check on the next short tick
         self._suspect: set[str] = set()         # reported failing by a client: down on the next failure
@@ -124,6 +139,15 @@ class BackendPool:
     def remove_listener(self, callback: HealthListener) -> None:
         if callback in self._listeners:
             self._listeners.remove(callback)
+
+    def add_probe_listener(self, callback: ProbeListener) -> Callable[[], None]:
+        """Hear every check the poller makes; returns the way to stop hearing them."""
+        self._probe_listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._probe_listeners:
+                self._probe_listeners.remove(callback)
+        return unsubscribe
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -221,6 +245,8 @@ class BackendPool:
         try:
             stats = await backend.client.system_stats()
         except ComfyError as exc:
+            self._tell_probe(Probe(backend.url, False, str(exc),
+                                   listening=not isinstance(exc.__cause__, aiohttp.ClientConnectorError)))
             backend.consecutive_failures += 1
             backend.reason = str(exc)
             failed_enough = backend.consecutive_failures >= self.failures_to_down or backend.url in self._suspect
@@ -228,6 +254,7 @@ class BackendPool:
                 backend.answering, backend.checked = False, True
                 self._changed(backend, f"{backend.consecutive_failures} failed checks: {exc}")
             return
+        self._tell_probe(Probe(backend.url, True, _describe(stats)))
         backend.stats = stats
         backend.consecutive_failures = 0
         self._suspect.discard(backend.url)
@@ -235,6 +262,13 @@ class BackendPool:
         if not backend.answering or not backend.checked:
             backend.answering, backend.checked = True, True
             self._changed(backend, backend.reason)
+
+    def _tell_probe(self, probe: Probe) -> None:
+        for callback in list(self._probe_listeners):
+            try:
+                callback(probe)
+            except Exception:
+                log.exception("probe listener %r failed", callback)
 
     def _changed(self, backend: Backend, reason: str) -> None:
         """One of the inputs changed: tell the listeners when `healthy` did."""

@@ -7,6 +7,11 @@ answers, and from then on watches it: a crash (the child exits) or a hang (healt
 `health_failures` times in a row) restarts it with exponential backoff, and too many crashes in a
 short window give up with a message naming the log.
 
+Once ComfyUI is up, its health checks are the backend pool's (`probes=pool`): the pool's poller is
+the only one asking /system_stats, and the supervisor counts its failed checks. Without a pool it
+asks /system_stats itself every `health_interval_s`. Its own quick probes remain only for attaching
+and for waiting until a launched ComfyUI answers.
+
 Every state change goes to the `on_state` callback as a `ComfyStateChanged`; the app forwards it
 onto the core event bus, where the scheduler holds jobs while ComfyUI is not UP.
 
@@ -19,7 +24,7 @@ inside a job object (`comfy/winjob.py`), which is terminated as a whole; `taskki
 fallback where a job object cannot be made. There is no graceful step on Windows: a windowed app
 has no console to send Ctrl-Break through, and ComfyUI keeps nothing it would save on one.
 
-Only stdlib and aiohttp here: no Qt, no discord.
+Only stdlib and aiohttp here (and the pool's `Probe`): no Qt, no discord.
 """
 from __future__ import annotations
 
@@ -37,11 +42,14 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from comfy.backends import Probe
 from comfy.errors import ComfyError
+from comfy.urls import without_login
 from comfy.winjob import ProcessTreeJob
 
 log = logging.getLogger(__name__)
@@ -128,6 +136,13 @@ class _ProbeResult:
     status: int | None = None
 
 
+class ProbeFeed(Protocol):
+    """Where the health checks come from when the supervisor asks none itself (a BackendPool)."""
+    urls: list[str]
+
+    def add_probe_listener(self, callback: Callable[[Probe], None]) -> Callable[[], None]: ...
+
+
 @dataclass(frozen=True)
 class _LaunchPlan:
     python: str
@@ -138,9 +153,13 @@ class _LaunchPlan:
 
 class ComfySupervisor:
     def __init__(self, config: SupervisorConfig,
-                 on_state: Callable[[ComfyStateChanged], None] | None = None) -> None:
+                 on_state: Callable[[ComfyStateChanged], None] | None = None,
+                 probes: ProbeFeed | None = None) -> None:
         self._config = config
         self._on_state = on_state
+        self._probes = probes
+        self._stop_hearing: Callable[[], None] | None = None
+        self._checks: asyncio.Queue[_ProbeResult] = asyncio.Queue()   # the pool's checks of our URL
         self._state = SupervisorState.STOPPED
         self._url = config.url.rstrip("/")
         self._started_by_us = False
@@ -195,6 +214,8 @@ class ComfySupervisor:
         # One connection per probe: a pooled connection to a ComfyUI that died would look like garbage.
         self._session = aiohttp.ClientSession(headers=dict(self._config.headers),
                                               connector=aiohttp.TCPConnector(force_close=True))
+        if self._probes is not None:
+            self._stop_hearing = self._probes.add_probe_listener(self._on_probe)
         try:
             await self._start()
         except SupervisorError as exc:
@@ -220,6 +241,9 @@ class ComfySupervisor:
             await asyncio.gather(task, return_exceptions=True)
         await self._end_child(graceful=True)
         await self._close_session()
+        stop_hearing, self._stop_hearing = self._stop_hearing, None
+        if stop_hearing is not None:
+            stop_hearing()
         first, self._first_outcome = self._first_outcome, None
         if first is not None and not first.done():
             first.set_exception(SupervisorError("the ComfyUI supervisor was stopped before ComfyUI was up"))
@@ -446,12 +470,12 @@ class ComfySupervisor:
         """Wait until the child exits or hangs; returns why."""
         config = self._config
         assert self._exit_task is not None
+        self._forget_checks()
         failures = 0
         while True:
-            done, _ = await asyncio.wait({self._exit_task}, timeout=config.health_interval_s)
-            if done:
+            found = await self._next_check()
+            if found is None:
                 return f"ComfyUI {_describe_exit(self._exit_task.result())}"
-            found = await self._probe(self._url)
             if found.kind is _Probe.COMFY:
                 failures = 0
                 continue
@@ -488,11 +512,12 @@ class ComfySupervisor:
         """Probe an attached ComfyUI; publish WAITING when it goes away and UP when it is back.
         With a folder configured, launch our own once nothing listens there any more."""
         config = self._config
+        self._forget_checks()
         failures = 0
         up = True
         while True:
-            await asyncio.sleep(config.health_interval_s)
-            found = await self._probe(self._url)
+            found = await self._next_check()
+            assert found is not None   # no child of ours to exit
             if found.kind is _Probe.COMFY:
                 failures = 0
                 if not up:
@@ -515,6 +540,43 @@ class ComfySupervisor:
                 log.info("the attached ComfyUI went away; launching our own")
                 await self._run_launched(plan)
                 return
+
+    # ---- health checks --------------------------------------------------------------------------
+
+    async def _next_check(self) -> _ProbeResult | None:
+        """The next health check of ComfyUI: the pool's next check of our URL when it feeds us,
+        else one probe of our own after health_interval_s. None when our child exited first."""
+        exit_task = self._exit_task if self._started_by_us else None
+        if self._probes is None:
+            if exit_task is None:
+                await asyncio.sleep(self._config.health_interval_s)
+            elif (await asyncio.wait({exit_task}, timeout=self._config.health_interval_s))[0]:
+                return None
+            return await self._probe(self._url)
+        check = asyncio.ensure_future(self._checks.get())
+        try:
+            await asyncio.wait({check} | ({exit_task} if exit_task is not None else set()),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            check.cancel()
+        return check.result() if check.done() and not check.cancelled() else None
+
+    def _forget_checks(self) -> None:
+        """Checks made before ComfyUI was (again) up say nothing about it now."""
+        while not self._checks.empty():
+            self._checks.get_nowait()
+
+    def _on_probe(self, probe: Probe) -> None:
+        if not self._is_ours(probe.url):
+            return
+        kind = (_Probe.COMFY if probe.ok else _Probe.NOT_LISTENING if not probe.listening
+                else _Probe.NOT_ANSWERING)
+        self._checks.put_nowait(_ProbeResult(kind, "" if probe.ok else probe.detail))
+
+    def _is_ours(self, url: str) -> bool:
+        """Our URL, or the pool's only backend (the same ComfyUI written another way)."""
+        assert self._probes is not None
+        return url == without_login(self._url) or len(self._probes.urls) == 1
 
     # ---- probing --------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
-from PySide6.QtGui import QBrush, QColor, QPixmap
+from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget)
@@ -26,9 +26,11 @@ from comfy.workflows import (FloatRange, InputRef, Range, WorkflowCatalog, Workf
                              check_graph_shape, is_link, live_nodes, node_sort_key, parse_manifest, save_manifest)
 from core.bootstrap import workflow_catalog
 from core.jobs import JobCancelled, JobFailed, JobFinished, JobProgress, JobRequest, JobStarted
+from gui import widgets
 from gui.json_editor import JsonEditor
 from gui.tasks import error_text, spawn
-from gui.widgets import NoticeBar
+from gui.theme import Tone, say
+from gui.widgets import NoticeBar, Unsaved
 
 NameRole = Qt.ItemDataRole.UserRole + 1
 TRAY_USER_ID = 0
@@ -53,6 +55,11 @@ KIND_LABELS = {
     "upscale": QT_TRANSLATE_NOOP("WorkflowsTab", "upscale — enlarges an attached image"),
     "vary": QT_TRANSLATE_NOOP("WorkflowsTab", "vary — makes a variation of an attached image"),
 }
+
+
+def bold_font(font: QFont) -> QFont:
+    font.setBold(True)
+    return font
 
 
 def tr(text: str) -> str:
@@ -112,7 +119,6 @@ class RoleRow:
         self.node_box = QComboBox()
         self.input_box = QComboBox()
         self.now = QLabel()
-        self.now.setStyleSheet("color: #6B7280")
         self.extra: tuple[InputRef, ...] = ()      # further inputs of a role naming several
         self.graph: dict = {}
         self.node_box.currentIndexChanged.connect(self._node_changed)
@@ -304,6 +310,7 @@ class WorkflowsTab(QWidget):
         self.test_button.clicked.connect(self.test_run)
         self.test_status = QLabel("")
         self.test_status.setWordWrap(True)
+        self.test_status.setTextFormat(Qt.TextFormat.PlainText)     # error texts are never markup
         self.test_image = QLabel()
         self.test_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.test_image.setMinimumHeight(RESULT_SIDE // 2)
@@ -336,8 +343,8 @@ class WorkflowsTab(QWidget):
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.notice)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.notice)       # below: showing it never moves a row under the mouse
 
         bridge.job_started.connect(self._on_test_event)
         bridge.job_progress.connect(self._on_test_event)
@@ -365,7 +372,7 @@ class WorkflowsTab(QWidget):
             self.list.addItem(item)
         for error in workflow_set.errors:
             item = QListWidgetItem(f"⚠ {error.path.name}")
-            item.setForeground(QBrush(QColor("#C53030")))
+            item.setFont(bold_font(item.font()))
             item.setToolTip(str(error))
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
             self.list.addItem(item)
@@ -386,6 +393,13 @@ class WorkflowsTab(QWidget):
         if item is None:
             return
         name = item.data(NameRole)
+        if self.dirty and self.current is not None and name != self.current.name:
+            answer = self.settle_unsaved(then_select=name)
+            if answer is Unsaved.CANCEL:
+                self._select_quietly(self.current.name)
+                return
+            if answer is Unsaved.SAVE:
+                return              # saving reloaded the list with `name` selected
         if name is None:
             self.current = None
             self.editor.setPlainText("")
@@ -394,6 +408,33 @@ class WorkflowsTab(QWidget):
             return
         self.show_template(self.templates[name])
 
+    def settle_unsaved(self, then_select: str | None = None) -> Unsaved:
+        """Before unsaved edits would be lost (another workflow, the window closing): Save, Discard or
+        Cancel. CANCEL also when saving failed (the edits stay, with the reason shown)."""
+        if not self.dirty or self.current is None:
+            return Unsaved.DISCARD
+        answer = widgets.ask_unsaved(self, self.tr("Unsaved changes"), self.tr(
+            "{name} has unsaved changes. Save them?").format(name=self.current.display_name))
+        if answer is Unsaved.SAVE and not self.save_now(select=then_select):
+            return Unsaved.CANCEL
+        if answer is Unsaved.DISCARD:
+            self.show_template(self.current)        # the form shows what is saved again
+        return answer
+
+    def _select_quietly(self, name: str) -> None:
+        for row in range(self.list.count()):
+            if self.list.item(row).data(NameRole) == name:
+                self.list.blockSignals(True)
+                self.list.setCurrentRow(row)
+                self.list.blockSignals(False)
+                return
+
+    def _confirm_disable(self, template: WorkflowTemplate) -> bool:
+        """Disabling takes a workflow away from everyone on the server: ask first."""
+        return widgets.confirm(self, self.tr("Disable {name}?").format(name=template.display_name), self.tr(
+            "Nobody will be offered {name} until it is enabled again. Disable it?").format(
+            name=template.display_name))
+
     def _on_item_changed(self, item) -> None:
         name = item.data(NameRole)
         template = self.templates.get(name)
@@ -401,6 +442,11 @@ class WorkflowsTab(QWidget):
             return
         enabled = item.checkState() == Qt.CheckState.Checked
         if enabled == template.enabled:
+            return
+        if not enabled and not self._confirm_disable(template):
+            self.list.blockSignals(True)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.list.blockSignals(False)
             return
         try:
             saved = save_manifest(template.with_manifest(replace(template.manifest, enabled=enabled)))
@@ -470,6 +516,7 @@ class WorkflowsTab(QWidget):
                                      error=True)
             return
         self.current = None
+        self._set_dirty(False)          # the edits went with the workflow
         self.reload()
         self._workflows_changed((self.tr("Removed {name} (Restore defaults brings it back).") if shipped
                                  else self.tr("Removed {name}.")).format(name=name))
@@ -501,7 +548,7 @@ class WorkflowsTab(QWidget):
         self._build_lora_form(template)
         self._build_number_form(template)
         self._show_problems(list(template.notes), notes=list(template.proposal_notes))
-        self.test_status.setText("")
+        say(self.test_status, "")
         self.test_image.setPixmap(QPixmap())
         self.remove_button.setText(self.tr("Remove (hide the default)") if template.shipped else self.tr("Remove"))
         self._update_test_inputs()
@@ -520,7 +567,7 @@ class WorkflowsTab(QWidget):
         elif not template.enabled:
             text += " · <i>" + self.tr("disabled: not offered to users") + "</i>"
         if self.dirty:
-            text += " · <span style='color:#B45309'><b>● " + self.tr("unsaved changes") + "</b></span>"
+            text += " · <b>● " + self.tr("unsaved changes") + "</b>"
         return text
 
     def _mark_dirty(self, *_args) -> None:
@@ -679,16 +726,12 @@ class WorkflowsTab(QWidget):
         self.problem_list.clear()
         for text in problems:
             item = QListWidgetItem(("✗ " if error else "⚠ ") + text)
-            item.setForeground(QBrush(QColor("#C53030" if error else "#92400E")))
+            item.setFont(bold_font(item.font()))          # a sign and bold, in the palette's text colour
             self.problem_list.addItem(item)
         for text in notes:                  # what the proposal found: information, not a problem
-            item = QListWidgetItem("· " + text)
-            item.setForeground(QBrush(QColor("#374151")))
-            self.problem_list.addItem(item)
+            self.problem_list.addItem(QListWidgetItem("· " + text))
         if ok and not problems:
-            item = QListWidgetItem("✓ " + ok)
-            item.setForeground(QBrush(QColor("#047857")))
-            self.problem_list.addItem(item)
+            self.problem_list.addItem(QListWidgetItem("✓ " + ok))
 
     def _go_to_problem(self, item) -> None:
         line = item.data(Qt.ItemDataRole.UserRole)
@@ -749,11 +792,14 @@ class WorkflowsTab(QWidget):
             self._show_problems([self.tr("Validation failed: {reason}").format(reason=error_text(exc))], error=True)
 
     # ---- save ----
-    def save_now(self) -> bool:
+    def save_now(self, select: str | None = None) -> bool:
+        """Save the form and the JSON; then the list shows `select` (by default the saved workflow)."""
         try:
             template = self.edited_template()
         except InvalidWorkflow as exc:
             self._invalid(exc)
+            return False
+        if self.current.enabled and not template.manifest.enabled and not self._confirm_disable(template):
             return False
         try:
             if not template.shipped or dict(template.graph) != dict(self.current.graph):
@@ -766,8 +812,9 @@ class WorkflowsTab(QWidget):
             return False
         self.templates[saved.name] = saved
         self.current = saved
+        self._set_dirty(False)
         self._workflows_changed(self.tr("Saved {file} and its manifest.").format(file=saved.path.name))
-        self.reload(select=saved.name)
+        self.reload(select=select or saved.name)
         return True
 
     def _workflows_changed(self, message: str | None) -> None:
@@ -805,15 +852,15 @@ class WorkflowsTab(QWidget):
         image = None
         if template.takes_image:
             if self.test_image_path is None:
-                self.test_status.setText("<span style='color:#C53030'>" + self.tr(
+                say(self.test_status, self.tr(
                     "Choose an image first: {name} works on an attached image.").format(
-                    name=template.display_name) + "</span>")
+                    name=template.display_name), Tone.PROBLEM)
                 return None
             try:
                 image = self.test_image_path.read_bytes()
             except OSError as exc:
-                self.test_status.setText("<span style='color:#C53030'>" + self.tr("Cannot read {file}: {reason}").format(
-                    file=self.test_image_path.name, reason=exc.strerror) + "</span>")
+                say(self.test_status, self.tr("Cannot read {file}: {reason}").format(
+                    file=self.test_image_path.name, reason=exc.strerror), Tone.PROBLEM)
                 return None
         prompt = self.test_prompt.text().strip()
         if not prompt and template.prompt_required:
@@ -824,18 +871,18 @@ class WorkflowsTab(QWidget):
                              source="tray", is_admin=True, input_image=image,
                              input_image_name=self.test_image_path.name if image else None)
         self.test_button.setEnabled(False)
-        self.test_status.setText(self.tr("Submitting…"))
+        say(self.test_status, self.tr("Submitting…"))
         self.test_image.setPixmap(QPixmap())
 
         def accepted(result) -> None:
             self.test_job_id = result.job.id
-            self.test_status.setText(self.tr("Job #{id} queued at position {position}.").format(
+            say(self.test_status, self.tr("Job #{id} queued at position {position}.").format(
                 id=result.job.id, position=result.position))
 
         def refused(exc: BaseException) -> None:
             self.test_button.setEnabled(True)
-            self.test_status.setText("<span style='color:#C53030'>" + self.tr("Not queued: {reason}").format(
-                reason=error_text(exc)) + "</span>")
+            say(self.test_status, self.tr("Not queued: {reason}").format(
+                reason=error_text(exc)), Tone.PROBLEM)
 
         return spawn(self.services.job_service.submit(request), on_done=accepted, on_error=refused, name="test run")
 
@@ -843,23 +890,23 @@ class WorkflowsTab(QWidget):
         if self.test_job_id is None or event.job_id != self.test_job_id:
             return
         if isinstance(event, JobStarted):
-            self.test_status.setText(self.tr("Job #{id} is running.").format(id=event.job_id))
+            say(self.test_status, self.tr("Job #{id} is running.").format(id=event.job_id))
         elif isinstance(event, JobProgress):
-            self.test_status.setText(self.tr("Job #{id}: step {step} of {steps}.").format(
+            say(self.test_status, self.tr("Job #{id}: step {step} of {steps}.").format(
                 id=event.job_id, step=event.value, steps=event.max))
             if event.preview:
                 self._show_image(QPixmap(), data=event.preview)
         elif isinstance(event, JobFinished):
             self.test_button.setEnabled(True)
-            self.test_status.setText(self.tr("Done in {seconds}s (waited {waited}s), seed {seed}.").format(
+            say(self.test_status, self.tr("Done in {seconds}s (waited {waited}s), seed {seed}.").format(
                 seconds=f"{event.generation_s:.1f}", waited=f"{event.queue_wait_s:.1f}", seed=event.seed))
             if event.images:
                 self._show_image(QPixmap(str(event.images[0])))
         elif isinstance(event, (JobFailed, JobCancelled)):
             self.test_button.setEnabled(True)
             reason = event.text if isinstance(event, JobFailed) else self.tr("cancelled")
-            self.test_status.setText("<span style='color:#C53030'>" + self.tr("Job #{id} failed: {reason}").format(
-                id=event.job_id, reason=reason) + "</span>")
+            say(self.test_status, self.tr("Job #{id} failed: {reason}").format(
+                id=event.job_id, reason=reason), Tone.PROBLEM)
 
     def _show_image(self, pixmap: QPixmap, data: bytes | None = None) -> None:
         if data is not None:

@@ -23,6 +23,9 @@ import psutil
 import pytest
 from aiohttp import web
 
+from tests.fake_comfyui import FakeComfyUI
+
+from comfy.backends import BackendPool, Probe
 from comfy.errors import ComfyError
 from comfy.supervisor import (
     RESTARTING_MESSAGE,
@@ -179,15 +182,40 @@ async def supervisors():
     """Makes supervisors and stops every one at the end, whatever the test did."""
     made: list[ComfySupervisor] = []
 
-    def make(cfg: SupervisorConfig) -> tuple[ComfySupervisor, Recorder]:
+    def make(cfg: SupervisorConfig, probes: BackendPool | None = None) -> tuple[ComfySupervisor, Recorder]:
         recorder = Recorder()
-        sup = ComfySupervisor(cfg, on_state=recorder)
+        sup = ComfySupervisor(cfg, on_state=recorder, probes=probes)
         made.append(sup)
         return sup, recorder
 
     yield make
     for sup in made:
         await sup.stop()
+
+
+@pytest.fixture
+async def pools():
+    """Backend pools checking as often as the supervisors' config(); all closed at the end."""
+    made: list[BackendPool] = []
+
+    async def make(url: str) -> BackendPool:
+        pool = BackendPool([url], check_interval_s=0.1, recheck_interval_s=0.05, failures_to_down=2,
+                           request_timeout=0.5, connect_websockets=False)
+        made.append(pool)
+        await pool.start()
+        return pool
+
+    yield make
+    for pool in made:
+        await pool.close()
+
+
+@pytest.fixture(params=["own checks", "the pool's checks"])
+def health_checks(request, pools):
+    """Where a supervisor's health checks come from: its own probes, or the backend pool's poller."""
+    async def probes_for(url: str) -> BackendPool | None:
+        return await pools(url) if request.param == "the pool's checks" else None
+    return probes_for
 
 
 # ---- launch, readiness, logs, stop ---------------------------------------------------------------
@@ -317,9 +345,10 @@ async def test_finds_the_portable_packages_embedded_python(tmp_path, supervisors
 
 # ---- crash and hang handling ---------------------------------------------------------------------
 
-async def test_killed_child_is_restarted(tmp_path, supervisors):
+async def test_killed_child_is_restarted(tmp_path, supervisors, health_checks):
     port = free_port()
-    sup, rec = supervisors(config(fake_folder(tmp_path / "ComfyUI"), port))
+    sup, rec = supervisors(config(fake_folder(tmp_path / "ComfyUI"), port),
+                           await health_checks(f"http://127.0.0.1:{port}"))
     await sup.start()
     old_pid = sup.pid
     seen = len(rec.events)
@@ -335,9 +364,10 @@ async def test_killed_child_is_restarted(tmp_path, supervisors):
     assert await answers_like_comfy(sup.url)
 
 
-async def test_hung_child_is_killed_and_restarted(tmp_path, supervisors):
+async def test_hung_child_is_killed_and_restarted(tmp_path, supervisors, health_checks):
     port = free_port()
-    sup, rec = supervisors(config(fake_folder(tmp_path / "ComfyUI"), port))
+    sup, rec = supervisors(config(fake_folder(tmp_path / "ComfyUI"), port),
+                           await health_checks(f"http://127.0.0.1:{port}"))
     await sup.start()
     old_pid = sup.pid
     seen = len(rec.events)
@@ -439,11 +469,11 @@ async def test_attaches_to_a_running_comfyui_and_never_kills_it(tmp_path, superv
         await end_external(external)
 
 
-async def test_attached_comfyui_going_away_is_waited_for(supervisors):
+async def test_attached_comfyui_going_away_is_waited_for(supervisors, health_checks):
     port = free_port()
     external = await start_external_fake(port)
     try:
-        sup, rec = supervisors(config(None, port))
+        sup, rec = supervisors(config(None, port), await health_checks(f"http://127.0.0.1:{port}"))
         await sup.start()
         seen = len(rec.events)
 
@@ -477,6 +507,32 @@ async def test_attached_comfyui_going_away_launches_ours_when_a_folder_is_set(tm
         assert not pid_alive(pid)
     finally:
         await end_external(external)
+
+
+async def test_with_the_pool_one_poller_asks_comfyui_how_it_is(supervisors, pools):
+    fake = FakeComfyUI()
+    await fake.start()
+    try:
+        pool = await pools(fake.url)
+        checks: list[Probe] = []
+        enough = asyncio.Event()
+
+        def count(probe: Probe) -> None:
+            checks.append(probe)
+            if len(checks) == 10:
+                enough.set()
+        sup, _ = supervisors(config(None, int(fake.url.rsplit(":", 1)[1])), pool)
+        await sup.start()
+        asked_before = sum(path == "/system_stats" for _, path, _ in fake.request_log)
+        pool.add_probe_listener(count)
+
+        await asyncio.wait_for(enough.wait(), 15)   # ten of the pool's checks, as many intervals
+
+        asked = sum(path == "/system_stats" for _, path, _ in fake.request_log) - asked_before
+        assert all(check.ok for check in checks) and sup.state is SupervisorState.UP
+        assert asked <= len(checks) + 1            # one check may have been on its way at either end
+    finally:
+        await fake.stop()
 
 
 # ---- clear messages ------------------------------------------------------------------------------

@@ -301,6 +301,14 @@
         <translation>Ningún ComfyUI responde en {urls}. Arranca ComfyUI y pulsa Probar la conexión, o elige «Arrancar ComfyUI desde su carpeta».</translation>
     </message>
     <message>
+        <source>✓ Found ComfyUI in {folder}: the app can start it.</source>
+        <translation>✓ Encontrado ComfyUI en {folder}: la app puede iniciarlo.</translation>
+    </message>
+    <message>
+        <source>ComfyUI Desktop is installed: open it, then press Test connection.</source>
+        <translation>ComfyUI Desktop está instalado: ábrelo y pulsa Probar la conexión.</translation>
+    </message>
+    <message>
         <source>ComfyUI folder</source>
         <translation>Carpeta de ComfyUI</translation>
     </message>
@@ -1374,6 +1382,22 @@ Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda e
     <message>
         <source>No shipped workflow was removed</source>
         <translation>No se quitó ningún flujo predeterminado</translation>
+    </message>
+    <message>
+        <source>Unsaved changes</source>
+        <translation>Cambios sin guardar</translation>
+    </message>
+    <message>
+        <source>{name} has unsaved changes. Save them?</source>
+        <translation>{name} tiene cambios sin guardar. ¿Guardarlos?</translation>
+    </message>
+    <message>
+        <source>Disable {name}?</source>
+        <translation>¿Desactivar {name}?</translation>
+    </message>
+    <message>
+        <source>Nobody will be offered {name} until it is enabled again. Disable it?</source>
+        <translation>Nadie podrá usar {name} hasta que se vuelva a activar. ¿Desactivarlo?</translation>
     </message>
     <message>
         <source>Could not enable {name}: {reason}</source>
