@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.context import BotContext
 from bot.i18n import format_duration
 from bot.results import RetryButton, only_user, prompt_embed, result_view
 from core.errors import ImageError
@@ -19,7 +20,6 @@ from core.grid import compose
 from core.jobs import FailureCode, JobCancelled, JobFailed, JobFinished
 
 if TYPE_CHECKING:
-    from bot.bot import ImageBot
     from bot.feedback import StatusMessage
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def failure_reason(catalog, lang: str, event: JobFailed) -> str:
     return catalog.try_text(f"failure.{event.code}", lang) or catalog.text("failure.default", lang, code=event.code)
 
 
-async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
+async def deliver_final(bot: BotContext, status: "StatusMessage") -> None:
     event = status.final
     catalog, lang = bot.catalog, status.lang
     user_id = status.job.request.user_id
