@@ -1,35 +1,45 @@
-"""A plain-text JSON editor: syntax colours, and marked lines for errors and problem nodes."""
+"""A plain-text JSON editor: syntax colours (from gui/theme.py, light or dark as the palette is), and
+marked lines for errors and problem nodes."""
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QRegularExpression
-from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtCore import QEvent, QRegularExpression
+from PySide6.QtGui import QColor, QFont, QPalette, QSyntaxHighlighter, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
+
+from gui.theme import json_colours
 
 NODE_LINE = re.compile(r'^\s*"([^"]+)"\s*:\s*\{')
 
 
-def _format(colour: str, bold: bool = False) -> QTextCharFormat:
+def _format(colour: QColor, bold: bool = False) -> QTextCharFormat:
     fmt = QTextCharFormat()
-    fmt.setForeground(QColor(colour))
+    fmt.setForeground(colour)
     if bold:
         fmt.setFontWeight(QFont.Weight.Bold)
     return fmt
 
 
 class JsonHighlighter(QSyntaxHighlighter):
-    RULES = (
-        (r'-?\b\d+(\.\d+)?([eE][+-]?\d+)?\b', _format("#B45309")),          # numbers
-        (r'\b(true|false|null)\b', _format("#7C3AED", bold=True)),           # literals
-        (r'"(\\.|[^"\\])*"', _format("#047857")),                           # strings
-        (r'"(\\.|[^"\\])*"(?=\s*:)', _format("#1D4ED8", bold=True)),        # keys (after strings: wins)
-        (r'[{}\[\],:]', _format("#6B7280")),                                 # punctuation
+    RULES = (                               # (pattern, colour name in gui/theme.py JSON_COLOURS, bold)
+        (r'-?\b\d+(\.\d+)?([eE][+-]?\d+)?\b', "number", False),
+        (r'\b(true|false|null)\b', "literal", True),
+        (r'"(\\.|[^"\\])*"', "string", False),
+        (r'"(\\.|[^"\\])*"(?=\s*:)', "key", True),        # after strings: wins
+        (r'[{}\[\],:]', "punctuation", False),
     )
 
-    def __init__(self, document) -> None:
+    def __init__(self, document, palette: QPalette) -> None:
         super().__init__(document)
-        self._rules = [(QRegularExpression(pattern), fmt) for pattern, fmt in self.RULES]
+        self.use_palette(palette)
+
+    def use_palette(self, palette: QPalette) -> None:
+        """Colours for the palette's scheme (light or dark), and the text coloured again."""
+        colours = json_colours(palette)
+        self._rules = [(QRegularExpression(pattern), _format(colours[name], bold))
+                       for pattern, name, bold in self.RULES]
+        self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
         for expression, fmt in self._rules:
@@ -40,9 +50,6 @@ class JsonHighlighter(QSyntaxHighlighter):
 
 
 class JsonEditor(QPlainTextEdit):
-    ERROR_BACKGROUND = QColor("#FDE2E1")
-    PROBLEM_BACKGROUND = QColor("#FEF3C7")
-
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         font = QFont("DejaVu Sans Mono")
@@ -51,7 +58,14 @@ class JsonEditor(QPlainTextEdit):
         self.setFont(font)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 2)
-        self.highlighter = JsonHighlighter(self.document())
+        self.highlighter = JsonHighlighter(self.document(), self.palette())
+        self._marks: tuple[list[int], list[int]] = ([], [])
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):     # light <-> dark
+            self.highlighter.use_palette(self.palette())
+            self.mark_lines(*self._marks)
 
     def node_lines(self) -> dict[str, int]:
         """Top-level node id -> 1-based line, for `{"12": {...}}` graphs as ComfyUI writes them."""
@@ -64,8 +78,10 @@ class JsonEditor(QPlainTextEdit):
         return lines
 
     def mark_lines(self, error_lines: list[int] = (), problem_lines: list[int] = ()) -> None:
+        self._marks = (list(error_lines), list(problem_lines))
+        colours = json_colours(self.palette())
         selections = []
-        for lines, colour in ((problem_lines, self.PROBLEM_BACKGROUND), (error_lines, self.ERROR_BACKGROUND)):
+        for lines, colour in ((problem_lines, colours["problem_line"]), (error_lines, colours["error_line"])):
             for line in lines:
                 block = self.document().findBlockByLineNumber(max(0, line - 1))
                 if not block.isValid():

@@ -56,6 +56,24 @@ TEXT_PAIRS = (
 )
 
 
+# The JSON editor's syntax colours and its marked-line backgrounds (an error, a problem node), one set
+# per scheme: each text colour reads at >= 4.5:1 on the base and on both marks (tests/gui/test_theme.py).
+JSON_COLOURS = {
+    "light": {"number": "#A14A07", "literal": "#6D28D9", "string": "#065F46", "key": "#1D4ED8",
+              "punctuation": "#5F6368", "error_line": "#FDE2E1", "problem_line": "#FEF3C7"},
+    "dark": {"number": "#F2B36B", "literal": "#C4A7FF", "string": "#6EE7B7", "key": "#93C5FD",
+             "punctuation": "#A3A6AC", "error_line": "#4A1E22", "problem_line": "#3D3413"},
+}
+JSON_TEXT = ("number", "literal", "string", "key", "punctuation")
+JSON_MARKS = ("error_line", "problem_line")
+
+
+def json_colours(palette: QPalette) -> dict[str, QColor]:
+    """The JSON editor's colours for the scheme `palette` belongs to (told by its base's lightness)."""
+    scheme = "dark" if palette.color(QPalette.ColorRole.Base).lightness() < 128 else "light"
+    return {name: QColor(colour) for name, colour in JSON_COLOURS[scheme].items()}
+
+
 def dark_palette() -> QPalette:
     palette = QPalette()
     for role, colour in DARK.items():
@@ -154,7 +172,7 @@ def text_contrast(image: QImage) -> float | None:
 
 def window_text_contrasts(window: QWidget) -> list[tuple[float, str]]:
     """(contrast, "Class: text") for every visible, enabled label, button and tab of `window`, measured
-    on the pixels the window shows (disabled controls are exempt, as in WCAG)."""
+    on the pixels the window shows of it (disabled controls are exempt, as in WCAG)."""
     shot = window.grab().toImage()
     ratio = shot.devicePixelRatio()
     found: list[tuple[float, str]] = []
@@ -162,9 +180,12 @@ def window_text_contrasts(window: QWidget) -> list[tuple[float, str]]:
         text = widget.text()
         if not text.strip() or not widget.isVisibleTo(window) or not widget.isEnabled() or widget.width() < 4:
             continue
-        top_left = widget.mapTo(window, widget.rect().topLeft())
-        crop = shot.copy(int(top_left.x() * ratio), int(top_left.y() * ratio), int(widget.width() * ratio),
-                         int(widget.height() * ratio))
+        shown = widget.visibleRegion().boundingRect()       # a label scrolled out of view shows nothing
+        if shown.width() < 4 or shown.height() < 4:
+            continue
+        top_left = widget.mapTo(window, shown.topLeft())
+        crop = shot.copy(int(top_left.x() * ratio), int(top_left.y() * ratio), int(shown.width() * ratio),
+                         int(shown.height() * ratio))
         measured = text_contrast(crop)
         if measured is not None:
             found.append((measured, f"{type(widget).__name__}: {text[:60]}"))

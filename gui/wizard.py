@@ -20,6 +20,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
+from comfy.discovery import find_comfyui
 from comfy.errors import ComfyAuthError, NotComfyUIError
 from core.errors import CoreError, SettingsError
 from core.settings import FIELDS, SECRET_FIELDS, import_dotenv, save_settings, split_url_password
@@ -259,6 +260,7 @@ class ComfyPage(QWizardPage):
         for widget in (self.url, self.folder):
             widget.textEdited.connect(lambda _: self.status.clear())
         self.candidates = LOCAL_COMFY_URLS
+        self.find_installs = find_comfyui     # ComfyUI portable, Desktop, checkouts on this machine (blocking)
         self._searched = False
 
     def initializePage(self) -> None:
@@ -300,6 +302,23 @@ class ComfyPage(QWizardPage):
             lines.append(self.tr("No ComfyUI answers on {urls}. Start ComfyUI and press Test connection, or choose "
                                  "'Launch ComfyUI from its folder'.").format(urls=", ".join(answers)))
         say(self.status, "\n".join(lines))
+        if not found and not self.folder.text().strip():
+            spawn(asyncio.to_thread(self.find_installs), on_done=self._installs_found, name="find comfy installs")
+
+    def _installs_found(self, installs: list) -> None:
+        """Nothing answers: offer an installed ComfyUI the app can start (the portable package's own
+        Python is found from its folder); ComfyUI Desktop starts its own, on :8000."""
+        lines = [self.status.text()]
+        launchable = [i for i in installs if i.kind != "desktop"]
+        if launchable and not self.folder.text().strip():
+            self.folder.setText(str(launchable[0].folder))
+            self.launch.setChecked(True)
+            lines.append(self.tr("✓ Found ComfyUI in {folder}: the app can start it.").format(
+                folder=launchable[0].folder))
+        if any(i.kind == "desktop" for i in installs):
+            lines.append(self.tr("ComfyUI Desktop is installed: open it, then press Test connection."))
+        if len(lines) > 1:
+            say(self.status, "\n".join(lines))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("ComfyUI folder"),

@@ -328,8 +328,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
                     await asyncio.sleep(0.05)
             await asyncio.sleep(0.3)
             shoot(dashboard, folder, f"dashboard-{name}")
-            if tab is not dashboard.workflows_tab:      # its colours are still its own (tests/gui/test_theme.py)
-                measure(dashboard, f"{where} {name}")
+            measure(dashboard, f"{where} {name}")
 
     async def show_the_wizard(wizard, folder: Path, where: str) -> None:
         wizard.discord_page.token.setText(settings.discord_token)

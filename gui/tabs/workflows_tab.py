@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPixmap
+from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QScrollArea, QSpinBox, QSplitter, QVBoxLayout, QWidget)
@@ -28,6 +28,7 @@ from core.bootstrap import workflow_catalog
 from core.jobs import JobCancelled, JobFailed, JobFinished, JobProgress, JobRequest, JobStarted
 from gui.json_editor import JsonEditor
 from gui.tasks import error_text, spawn
+from gui.theme import Tone, say
 from gui.widgets import NoticeBar
 
 NameRole = Qt.ItemDataRole.UserRole + 1
@@ -53,6 +54,11 @@ KIND_LABELS = {
     "upscale": QT_TRANSLATE_NOOP("WorkflowsTab", "upscale — enlarges an attached image"),
     "vary": QT_TRANSLATE_NOOP("WorkflowsTab", "vary — makes a variation of an attached image"),
 }
+
+
+def bold_font(font: QFont) -> QFont:
+    font.setBold(True)
+    return font
 
 
 def tr(text: str) -> str:
@@ -112,7 +118,6 @@ class RoleRow:
         self.node_box = QComboBox()
         self.input_box = QComboBox()
         self.now = QLabel()
-        self.now.setStyleSheet("color: #6B7280")
         self.extra: tuple[InputRef, ...] = ()      # further inputs of a role naming several
         self.graph: dict = {}
         self.node_box.currentIndexChanged.connect(self._node_changed)
@@ -306,6 +311,7 @@ class WorkflowsTab(QWidget):
         self.test_button.clicked.connect(self.test_run)
         self.test_status = QLabel("")
         self.test_status.setWordWrap(True)
+        self.test_status.setTextFormat(Qt.TextFormat.PlainText)     # error texts are never markup
         self.test_image = QLabel()
         self.test_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.test_image.setMinimumHeight(RESULT_SIDE // 2)
@@ -367,7 +373,7 @@ class WorkflowsTab(QWidget):
             self.list.addItem(item)
         for error in workflow_set.errors:
             item = QListWidgetItem(f"⚠ {error.path.name}")
-            item.setForeground(QBrush(QColor("#C53030")))
+            item.setFont(bold_font(item.font()))
             item.setToolTip(str(error))
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
             self.list.addItem(item)
@@ -503,7 +509,7 @@ class WorkflowsTab(QWidget):
         self._build_lora_form(template)
         self._build_number_form(template)
         self._show_problems(list(template.notes), notes=list(template.proposal_notes))
-        self.test_status.setText("")
+        say(self.test_status, "")
         self.test_image.setPixmap(QPixmap())
         self.remove_button.setText(self.tr("Remove (hide the default)") if template.shipped else self.tr("Remove"))
         self._update_test_inputs()
@@ -522,7 +528,7 @@ class WorkflowsTab(QWidget):
         elif not template.enabled:
             text += " · <i>" + self.tr("disabled: not offered to users") + "</i>"
         if self.dirty:
-            text += " · <span style='color:#B45309'><b>● " + self.tr("unsaved changes") + "</b></span>"
+            text += " · <b>● " + self.tr("unsaved changes") + "</b>"
         return text
 
     def _mark_dirty(self, *_args) -> None:
@@ -681,16 +687,12 @@ class WorkflowsTab(QWidget):
         self.problem_list.clear()
         for text in problems:
             item = QListWidgetItem(("✗ " if error else "⚠ ") + text)
-            item.setForeground(QBrush(QColor("#C53030" if error else "#92400E")))
+            item.setFont(bold_font(item.font()))          # a sign and bold, in the palette's text colour
             self.problem_list.addItem(item)
         for text in notes:                  # what the proposal found: information, not a problem
-            item = QListWidgetItem("· " + text)
-            item.setForeground(QBrush(QColor("#374151")))
-            self.problem_list.addItem(item)
+            self.problem_list.addItem(QListWidgetItem("· " + text))
         if ok and not problems:
-            item = QListWidgetItem("✓ " + ok)
-            item.setForeground(QBrush(QColor("#047857")))
-            self.problem_list.addItem(item)
+            self.problem_list.addItem(QListWidgetItem("✓ " + ok))
 
     def _go_to_problem(self, item) -> None:
         line = item.data(Qt.ItemDataRole.UserRole)
@@ -807,15 +809,15 @@ class WorkflowsTab(QWidget):
         image = None
         if template.takes_image:
             if self.test_image_path is None:
-                self.test_status.setText("<span style='color:#C53030'>" + self.tr(
+                say(self.test_status, self.tr(
                     "Choose an image first: {name} works on an attached image.").format(
-                    name=template.display_name) + "</span>")
+                    name=template.display_name), Tone.PROBLEM)
                 return None
             try:
                 image = self.test_image_path.read_bytes()
             except OSError as exc:
-                self.test_status.setText("<span style='color:#C53030'>" + self.tr("Cannot read {file}: {reason}").format(
-                    file=self.test_image_path.name, reason=exc.strerror) + "</span>")
+                say(self.test_status, self.tr("Cannot read {file}: {reason}").format(
+                    file=self.test_image_path.name, reason=exc.strerror), Tone.PROBLEM)
                 return None
         prompt = self.test_prompt.text().strip()
         if not prompt and template.prompt_required:
@@ -826,18 +828,18 @@ class WorkflowsTab(QWidget):
                              source="tray", is_admin=True, input_image=image,
                              input_image_name=self.test_image_path.name if image else None)
         self.test_button.setEnabled(False)
-        self.test_status.setText(self.tr("Submitting…"))
+        say(self.test_status, self.tr("Submitting…"))
         self.test_image.setPixmap(QPixmap())
 
         def accepted(result) -> None:
             self.test_job_id = result.job.id
-            self.test_status.setText(self.tr("Job #{id} queued at position {position}.").format(
+            say(self.test_status, self.tr("Job #{id} queued at position {position}.").format(
                 id=result.job.id, position=result.position))
 
         def refused(exc: BaseException) -> None:
             self.test_button.setEnabled(True)
-            self.test_status.setText("<span style='color:#C53030'>" + self.tr("Not queued: {reason}").format(
-                reason=error_text(exc)) + "</span>")
+            say(self.test_status, self.tr("Not queued: {reason}").format(
+                reason=error_text(exc)), Tone.PROBLEM)
 
         return spawn(self.services.job_service.submit(request), on_done=accepted, on_error=refused, name="test run")
 
@@ -845,15 +847,15 @@ class WorkflowsTab(QWidget):
         if self.test_job_id is None or event.job_id != self.test_job_id:
             return
         if isinstance(event, JobStarted):
-            self.test_status.setText(self.tr("Job #{id} is running.").format(id=event.job_id))
+            say(self.test_status, self.tr("Job #{id} is running.").format(id=event.job_id))
         elif isinstance(event, JobProgress):
-            self.test_status.setText(self.tr("Job #{id}: step {step} of {steps}.").format(
+            say(self.test_status, self.tr("Job #{id}: step {step} of {steps}.").format(
                 id=event.job_id, step=event.value, steps=event.max))
             if event.preview:
                 self._show_image(QPixmap(), data=event.preview)
         elif isinstance(event, JobFinished):
             self.test_button.setEnabled(True)
-            self.test_status.setText(self.tr("Done in {seconds}s (waited {waited}s), seed {seed}.").format(
+            say(self.test_status, self.tr("Done in {seconds}s (waited {waited}s), seed {seed}.").format(
                 seconds=f"{event.generation_s:.1f}", waited=f"{event.queue_wait_s:.1f}", seed=event.seed))
             if event.images:
                 self._show_image(QPixmap(str(event.images[0])))
@@ -861,8 +863,8 @@ class WorkflowsTab(QWidget):
         elif isinstance(event, (JobFailed, JobCancelled)):
             self.test_button.setEnabled(True)
             reason = event.text if isinstance(event, JobFailed) else self.tr("cancelled")
-            self.test_status.setText("<span style='color:#C53030'>" + self.tr("Job #{id} failed: {reason}").format(
-                id=event.job_id, reason=reason) + "</span>")
+            say(self.test_status, self.tr("Job #{id} failed: {reason}").format(
+                id=event.job_id, reason=reason), Tone.PROBLEM)
             self.result_shown.emit(event.job_id)
 
     def _show_image(self, pixmap: QPixmap, data: bytes | None = None) -> None:

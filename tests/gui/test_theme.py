@@ -12,13 +12,13 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QPalette
 
-from gui.theme import TEXT_PAIRS, apply_theme, contrast, dark_palette, light_palette, text_contrast
+from gui.theme import (JSON_COLOURS, JSON_MARKS, JSON_TEXT, TEXT_PAIRS, apply_theme, contrast, dark_palette,
+                       light_palette, text_contrast)
 
 ROOT = Path(__file__).resolve().parents[2]
 COLOUR = re.compile(r"#[0-9A-Fa-f]{6}\b|QColor\(\"|color\s*:\s*#")
 # the palette itself, and the tray icon (a picture whose dot colour is the state, not text)
 ALLOWED = {"gui/theme.py", "gui/icons.py"}
-NOT_YET = {"gui/json_editor.py", "gui/tabs/workflows_tab.py"}   # the Workflows window moves to the palette with its issue
 UNDER_WINE = sys.platform == "win32" and hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")
 
 
@@ -27,8 +27,7 @@ def gui_files():
         name = path.relative_to(ROOT).as_posix()
         if name in ALLOWED:
             continue
-        marks = [pytest.mark.xfail(reason="hard-coded colours still there", strict=True)] if name in NOT_YET else []
-        yield pytest.param(path, id=name, marks=marks)
+        yield pytest.param(path, id=name)
 
 
 @pytest.mark.parametrize("path", list(gui_files()))
@@ -42,6 +41,42 @@ def test_every_text_pair_of_the_palette_reads_at_4_5_to_1(qapp, scheme):
     for text, background in TEXT_PAIRS:
         ratio = contrast(palette.color(text), palette.color(background))
         assert ratio >= 4.5, (text.name, background.name, round(ratio, 2))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_json_syntax_colours_read_at_4_5_to_1_on_the_base_and_on_marked_lines(qapp, scheme):
+    palette = light_palette() if scheme == "light" else dark_palette()
+    colours = JSON_COLOURS[scheme]
+    backgrounds = [palette.color(QPalette.ColorRole.Base)] + [QColor(colours[mark]) for mark in JSON_MARKS]
+    texts = [QColor(colours[name]) for name in JSON_TEXT] + [palette.color(QPalette.ColorRole.Text)]
+    for text in texts:
+        for background in backgrounds:
+            assert contrast(text, background) >= 4.5, (scheme, text.name(), background.name())
+
+
+async def test_the_json_editor_follows_the_theme(qtbot, qapp):
+    from gui.json_editor import JsonEditor
+
+    editor = JsonEditor()
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.setPlainText('{"3": {"class_type": "KSampler", "inputs": {"seed": 5}}}')
+    editor.mark_lines(error_lines=[1])
+
+    def key_colour() -> str:
+        block = editor.document().firstBlock()
+        key = next(r for r in block.layout().formats() if r.start == 1)      # the "3" key
+        return key.format.foreground().color().name().upper()
+
+    try:
+        for scheme in ("light", "dark"):
+            apply_theme(qapp, scheme)
+            qapp.processEvents()
+            assert key_colour() == JSON_COLOURS[scheme]["key"]
+            assert editor.extraSelections()[0].format.background().color().name().upper() == \
+                JSON_COLOURS[scheme]["error_line"]
+    finally:
+        apply_theme(qapp, "light")
 
 
 def test_contrast_is_the_wcag_ratio():

@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 from aiohttp import web
 
+from comfy.discovery import find_comfyui
 from core.secrets import SecretStore
 from core.settings import load_settings
 from core.status import DiscordUnreachable, TokenRejected
@@ -305,6 +306,33 @@ async def test_first_start_says_when_no_comfyui_answers(qtbot, fresh_services):
     await page.find_local_comfy()
     await until(lambda: "No ComfyUI answers" in page.status.text())
     assert page.url.text() == "http://127.0.0.1:8188"
+
+
+async def test_first_start_offers_an_installed_comfyui_when_none_answers(qtbot, fresh_services, tmp_path):
+    """ComfyUI's Windows portable package on the desktop, and ComfyUI Desktop installed but closed."""
+    home, appdata = tmp_path / "home", tmp_path / "AppData"
+    portable = home / "Desktop" / "ComfyUI_windows_portable"
+    for path in (portable / "ComfyUI" / "main.py", portable / "python_embeded" / "python.exe",
+                 appdata / "Local" / "Programs" / "@comfyorgcomfyui-electron" / "resources" / "ComfyUI" / "main.py",
+                 home / "Documents" / "ComfyUI" / ".venv" / "Scripts" / "python.exe"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    (appdata / "Roaming" / "ComfyUI").mkdir(parents=True)
+    (appdata / "Roaming" / "ComfyUI" / "config.json").write_text(
+        json.dumps({"basePath": str(home / "Documents" / "ComfyUI")}), encoding="utf-8")
+    environ = {"LOCALAPPDATA": str(appdata / "Local"), "APPDATA": str(appdata / "Roaming")}
+    fresh_services.comfy_stats = read_system_stats
+    wizard = make_wizard(qtbot, fresh_services)
+    page = wizard.comfy_page
+    page.candidates = ("http://127.0.0.1:9",)
+    page.find_installs = lambda: find_comfyui(home=home, environ=environ, drives=[])
+
+    await page.find_local_comfy()
+    await until(lambda: "Found ComfyUI in" in page.status.text())
+
+    assert page.folder.text() == str(portable / "ComfyUI") and page.launch.isChecked()
+    assert "No ComfyUI answers" in page.status.text()
+    assert "ComfyUI Desktop is installed: open it, then press Test connection." in page.status.text()
 
 
 async def test_settings_apply_live_and_say_what_needs_a_restart(qtbot, gui_services, memory_keyring):

@@ -301,6 +301,14 @@
         <translation>Ningún ComfyUI responde en {urls}. Arranca ComfyUI y pulsa Probar la conexión, o elige «Arrancar ComfyUI desde su carpeta».</translation>
     </message>
     <message>
+        <source>✓ Found ComfyUI in {folder}: the app can start it.</source>
+        <translation>✓ Encontrado ComfyUI en {folder}: la app puede iniciarlo.</translation>
+    </message>
+    <message>
+        <source>ComfyUI Desktop is installed: open it, then press Test connection.</source>
+        <translation>ComfyUI Desktop está instalado: ábrelo y pulsa Probar la conexión.</translation>
+    </message>
+    <message>
         <source>ComfyUI folder</source>
         <translation>Carpeta de ComfyUI</translation>
     </message>
