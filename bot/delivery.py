@@ -55,9 +55,9 @@ def _files_to_show(paths: list[Path], limit_bytes: int) -> tuple[list[tuple[str,
 def _as_grid(files: list[tuple[str, bytes]], limit_bytes: int) -> list[tuple[str, bytes]]:
     """Several images as one grid picture (smaller if it is over the upload limit); the images
     themselves when they cannot be combined."""
-    for max_side in (2048, 1024):
+    for max_tile_side in (1024, 512):
         try:
-            grid = compose([data for _, data in files], max_side=max_side)
+            grid = compose([data for _, data in files], max_tile_side=max_tile_side)
         except ImageError as exc:
             log.warning("could not make a grid (%s); sending the images one by one", exc)
             return files

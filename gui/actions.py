@@ -43,7 +43,8 @@ class AppActions(QObject):
                                          "and waiting users are told you are using the GPU"))
         self.toggle_bot.triggered.connect(self.on_bot_toggled)
         self.toggle_comfy.triggered.connect(self.on_comfy_toggled)
-        self.quit.triggered.connect(self.shutdown.set)     # never app.quit() under qasync
+        self.may_quit = lambda: True        # the app asks its windows (unsaved edits) before quitting
+        self.quit.triggered.connect(self.on_quit)
         self.toggle_comfy.setEnabled(services.supervisor is not None)
         autostart = services.autostart
         self.start_at_login.setCheckable(True)
@@ -52,6 +53,10 @@ class AppActions(QObject):
         self.start_at_login.toggled.connect(self.on_start_at_login_toggled)
         status.changed.connect(self.refresh)
         self.refresh(status.snapshot)
+
+    def on_quit(self) -> None:
+        if self.may_quit():
+            self.shutdown.set()             # never app.quit() under qasync
 
     def all(self) -> list[QAction | None]:
         """Menu order; None is a separator."""

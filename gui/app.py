@@ -102,6 +102,7 @@ class TrayApp:
             self.tray.available = False
         self.dashboard = Dashboard(services, self.bridge, self.actions, self.status, has_tray=self.tray.available,
                                    tick_ms=tick_ms)
+        self.actions.may_quit = self.dashboard.may_quit
         self.wizard: SetupWizard | None = None
         self.outbox = TrayOutbox(services.job_service, self.tray.notify)
         self.dashboard.home_tab.result_shown.connect(self.outbox.shown)

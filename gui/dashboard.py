@@ -15,7 +15,7 @@ from gui.tabs.logs_tab import LogsTab
 from gui.tabs.queue_tab import QueueTab
 from gui.tabs.sessions_tab import SessionsTab
 from gui.tabs.workflows_tab import WorkflowsTab
-from gui.widgets import NoticeBar
+from gui.widgets import NoticeBar, Unsaved
 
 
 class Dashboard(QMainWindow):
@@ -77,7 +77,14 @@ class Dashboard(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    def may_quit(self) -> bool:
+        """False when the admin chose to go back to unsaved edits (Cancel)."""
+        return self.workflows_tab.settle_unsaved() is not Unsaved.CANCEL
+
     def closeEvent(self, event) -> None:
+        if not self.may_quit():
+            event.ignore()
+            return
         if self.has_tray:
             event.ignore()
             self.hide()

@@ -57,7 +57,7 @@ class JsonEditor(QPlainTextEdit):
         font.setPointSize(9)
         self.setFont(font)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 2)
+        self.setTabChangesFocus(True)       # Tab leaves the editor (no keyboard trap); indent with spaces
         self.highlighter = JsonHighlighter(self.document(), self.palette())
         self._marks: tuple[list[int], list[int]] = ([], [])
 

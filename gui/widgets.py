@@ -1,6 +1,8 @@
 """Small widgets shared by the windows."""
 from __future__ import annotations
 
+from enum import Enum
+
 from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMessageBox, QStyle, QStyledItemDelegate,
                                QStyleOptionProgressBar, QToolButton, QWidget)
@@ -15,6 +17,21 @@ def confirm(parent: QWidget, title: str, text: str) -> bool:
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     return box.exec() == QMessageBox.StandardButton.Yes
+
+
+class Unsaved(Enum):
+    SAVE = "save"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+def ask_unsaved(parent: QWidget, title: str, text: str) -> Unsaved:
+    """Save, Discard or Cancel unsaved edits before they would be lost; Escape (or closing the box) cancels."""
+    buttons = QMessageBox.StandardButton
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, buttons.Save | buttons.Discard | buttons.Cancel, parent)
+    box.setDefaultButton(buttons.Save)
+    box.setEscapeButton(buttons.Cancel)
+    return {buttons.Save: Unsaved.SAVE, buttons.Discard: Unsaved.DISCARD}.get(box.exec(), Unsaved.CANCEL)
 
 
 class NoticeBar(QWidget):

@@ -26,10 +26,11 @@ from comfy.workflows import (FloatRange, InputRef, Range, WorkflowCatalog, Workf
                              check_graph_shape, is_link, live_nodes, node_sort_key, parse_manifest, save_manifest)
 from core.bootstrap import workflow_catalog
 from core.jobs import JobCancelled, JobFailed, JobFinished, JobProgress, JobRequest, JobStarted
+from gui import widgets
 from gui.json_editor import JsonEditor
 from gui.tasks import error_text, spawn
 from gui.theme import Tone, say
-from gui.widgets import NoticeBar
+from gui.widgets import NoticeBar, Unsaved
 
 NameRole = Qt.ItemDataRole.UserRole + 1
 TRAY_USER_ID = 0
@@ -344,8 +345,8 @@ class WorkflowsTab(QWidget):
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.notice)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.notice)       # below: showing it never moves a row under the mouse
 
         bridge.job_started.connect(self._on_test_event)
         bridge.job_progress.connect(self._on_test_event)
@@ -394,6 +395,13 @@ class WorkflowsTab(QWidget):
         if item is None:
             return
         name = item.data(NameRole)
+        if self.dirty and self.current is not None and name != self.current.name:
+            answer = self.settle_unsaved(then_select=name)
+            if answer is Unsaved.CANCEL:
+                self._select_quietly(self.current.name)
+                return
+            if answer is Unsaved.SAVE:
+                return              # saving reloaded the list with `name` selected
         if name is None:
             self.current = None
             self.editor.setPlainText("")
@@ -402,6 +410,33 @@ class WorkflowsTab(QWidget):
             return
         self.show_template(self.templates[name])
 
+    def settle_unsaved(self, then_select: str | None = None) -> Unsaved:
+        """Before unsaved edits would be lost (another workflow, the window closing): Save, Discard or
+        Cancel. CANCEL also when saving failed (the edits stay, with the reason shown)."""
+        if not self.dirty or self.current is None:
+            return Unsaved.DISCARD
+        answer = widgets.ask_unsaved(self, self.tr("Unsaved changes"), self.tr(
+            "{name} has unsaved changes. Save them?").format(name=self.current.display_name))
+        if answer is Unsaved.SAVE and not self.save_now(select=then_select):
+            return Unsaved.CANCEL
+        if answer is Unsaved.DISCARD:
+            self.show_template(self.current)        # the form shows what is saved again
+        return answer
+
+    def _select_quietly(self, name: str) -> None:
+        for row in range(self.list.count()):
+            if self.list.item(row).data(NameRole) == name:
+                self.list.blockSignals(True)
+                self.list.setCurrentRow(row)
+                self.list.blockSignals(False)
+                return
+
+    def _confirm_disable(self, template: WorkflowTemplate) -> bool:
+        """Disabling takes a workflow away from everyone on the server: ask first."""
+        return widgets.confirm(self, self.tr("Disable {name}?").format(name=template.display_name), self.tr(
+            "Nobody will be offered {name} until it is enabled again. Disable it?").format(
+            name=template.display_name))
+
     def _on_item_changed(self, item) -> None:
         name = item.data(NameRole)
         template = self.templates.get(name)
@@ -409,6 +444,11 @@ class WorkflowsTab(QWidget):
             return
         enabled = item.checkState() == Qt.CheckState.Checked
         if enabled == template.enabled:
+            return
+        if not enabled and not self._confirm_disable(template):
+            self.list.blockSignals(True)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.list.blockSignals(False)
             return
         try:
             saved = save_manifest(template.with_manifest(replace(template.manifest, enabled=enabled)))
@@ -478,6 +518,7 @@ class WorkflowsTab(QWidget):
                                      error=True)
             return
         self.current = None
+        self._set_dirty(False)          # the edits went with the workflow
         self.reload()
         self._workflows_changed((self.tr("Removed {name} (Restore defaults brings it back).") if shipped
                                  else self.tr("Removed {name}.")).format(name=name))
@@ -753,11 +794,14 @@ class WorkflowsTab(QWidget):
             self._show_problems([self.tr("Validation failed: {reason}").format(reason=error_text(exc))], error=True)
 
     # ---- save ----
-    def save_now(self) -> bool:
+    def save_now(self, select: str | None = None) -> bool:
+        """Save the form and the JSON; then the list shows `select` (by default the saved workflow)."""
         try:
             template = self.edited_template()
         except InvalidWorkflow as exc:
             self._invalid(exc)
+            return False
+        if self.current.enabled and not template.manifest.enabled and not self._confirm_disable(template):
             return False
         try:
             if not template.shipped or dict(template.graph) != dict(self.current.graph):
@@ -770,8 +814,9 @@ class WorkflowsTab(QWidget):
             return False
         self.templates[saved.name] = saved
         self.current = saved
+        self._set_dirty(False)
         self._workflows_changed(self.tr("Saved {file} and its manifest.").format(file=saved.path.name))
-        self.reload(select=saved.name)
+        self.reload(select=select or saved.name)
         return True
 
     def _workflows_changed(self, message: str | None) -> None:

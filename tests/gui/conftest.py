@@ -34,10 +34,13 @@ def no_quit_on_last_window(qapp):
 
 @pytest.fixture(autouse=True)
 def confirmations(monkeypatch):
-    """The admin's answers to "are you sure?" questions: yes unless a test sets `answer` to False.
-    Records (title, text) of each question asked."""
+    """The admin's answers to "are you sure?" questions: yes unless a test sets `answer` to False, and
+    Save to "Save your changes?" unless it sets `unsaved`. Records (title, text) of each question asked."""
+    from gui.widgets import Unsaved
+
     class Answers(list):
         answer = True
+        unsaved = Unsaved.SAVE          # the answer to "Save your changes?"
 
     asked = Answers()
 
@@ -45,7 +48,12 @@ def confirmations(monkeypatch):
         asked.append((title, text))
         return asked.answer
 
+    def ask_unsaved(parent, title, text):
+        asked.append((title, text))
+        return asked.unsaved
+
     monkeypatch.setattr("gui.widgets.confirm", confirm)
+    monkeypatch.setattr("gui.widgets.ask_unsaved", ask_unsaved)
     return asked
 
 

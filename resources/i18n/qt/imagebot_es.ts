@@ -1419,6 +1419,22 @@ Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda e
         <translation>No se quitó ningún flujo predeterminado</translation>
     </message>
     <message>
+        <source>Unsaved changes</source>
+        <translation>Cambios sin guardar</translation>
+    </message>
+    <message>
+        <source>{name} has unsaved changes. Save them?</source>
+        <translation>{name} tiene cambios sin guardar. ¿Guardarlos?</translation>
+    </message>
+    <message>
+        <source>Disable {name}?</source>
+        <translation>¿Desactivar {name}?</translation>
+    </message>
+    <message>
+        <source>Nobody will be offered {name} until it is enabled again. Disable it?</source>
+        <translation>Nadie podrá usar {name} hasta que se vuelva a activar. ¿Desactivarlo?</translation>
+    </message>
+    <message>
         <source>Could not enable {name}: {reason}</source>
         <translation>No se pudo activar {name}: {reason}</translation>
     </message>

@@ -238,3 +238,111 @@ async def test_a_disk_change_never_throws_away_an_edit(tab, gui_services):
     await gui_services.bus.drain()
     assert tab.dirty and tab.name_edit.text() == "Mine"
     assert "changed on disk" in tab.notice.label.text()
+
+
+# ---- safe editing --------------------------------------------------------------------------------
+
+def edit_name(tab: WorkflowsTab, name: str) -> None:
+    tab.name_edit.setText(name)
+    tab.name_edit.textEdited.emit(name)
+
+
+def saved_manifest(tab: WorkflowsTab, name: str) -> dict:
+    return json.loads(tab.templates[name].manifest_path.read_text())
+
+
+def test_tab_moves_focus_out_of_the_json_editor(tab, qtbot):
+    from PySide6.QtWidgets import QApplication
+    tab.advanced_group.setChecked(True)
+    tab.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is tab.window())
+    tab.editor.setFocus()
+    before = tab.editor.toPlainText()
+    qtbot.keyClick(tab.editor, Qt.Key.Key_Tab)
+    assert tab.editor.toPlainText() == before              # no tab typed: no keyboard trap
+    assert QApplication.focusWidget() is not tab.editor
+
+
+def test_another_workflow_with_unsaved_edits_asks_and_cancel_stays(tab, confirmations):
+    from gui.widgets import Unsaved
+    select(tab, "z_image_turbo")
+    edit_name(tab, "Mine")
+    confirmations.unsaved = Unsaved.CANCEL
+    select(tab, "flux_schnell")
+    assert confirmations[-1][0] == "Unsaved changes" and "Z-Image Turbo" in confirmations[-1][1]
+    assert tab.current.name == "z_image_turbo" and tab.list.currentItem().data(Qt.ItemDataRole.UserRole + 1) == \
+        "z_image_turbo"
+    assert tab.dirty and tab.name_edit.text() == "Mine"
+
+
+def test_unsaved_edits_discarded_are_not_saved(tab, confirmations):
+    from gui.widgets import Unsaved
+    select(tab, "z_image_turbo")
+    edit_name(tab, "Mine")
+    confirmations.unsaved = Unsaved.DISCARD
+    select(tab, "flux_schnell")
+    assert tab.current.name == "flux_schnell" and not tab.dirty
+    assert tab.templates["z_image_turbo"].display_name != "Mine"
+    select(tab, "z_image_turbo")
+    assert tab.name_edit.text() != "Mine"
+
+
+def test_unsaved_edits_saved_then_the_other_workflow_opens(tab, confirmations):
+    from gui.widgets import Unsaved
+    select(tab, "z_image_turbo")
+    edit_name(tab, "Mine")
+    confirmations.unsaved = Unsaved.SAVE
+    select(tab, "flux_schnell")
+    assert saved_manifest(tab, "z_image_turbo")["display_name"] == "Mine"
+    assert tab.current.name == "flux_schnell" and tab.name_edit.text() != "Mine" and not tab.dirty
+    assert tab.list.currentItem().data(Qt.ItemDataRole.UserRole + 1) == "flux_schnell"
+
+
+def test_edits_that_cannot_be_saved_keep_the_workflow_open(tab, confirmations):
+    select(tab, "z_image_turbo")
+    tab.editor.setPlainText("{ not json")
+    select(tab, "flux_schnell")
+    assert tab.current.name == "z_image_turbo" and tab.dirty
+    assert "Invalid JSON" in problems(tab)[0]
+
+
+async def test_closing_or_quitting_with_unsaved_edits_asks(qtbot, gui_services, confirmations):
+    from gui.app import TrayApp
+    from gui.widgets import Unsaved
+    shutdown = asyncio.Event()
+    app = TrayApp(gui_services, shutdown, tick_ms=0)
+    qtbot.addWidget(app.dashboard)
+    app.dashboard.show()
+    tab = app.dashboard.workflows_tab
+    select(tab, "z_image_turbo")
+    edit_name(tab, "Mine")
+    confirmations.unsaved = Unsaved.CANCEL
+    assert not app.dashboard.close() and app.dashboard.isVisible()
+    app.actions.quit.trigger()
+    assert not shutdown.is_set() and tab.dirty
+    confirmations.unsaved = Unsaved.DISCARD
+    app.actions.quit.trigger()
+    assert shutdown.is_set() and not tab.dirty
+    assert tab.templates["z_image_turbo"].display_name != "Mine"
+    await app.close()
+
+
+def test_unticking_a_workflow_asks_first_and_no_keeps_it(tab, confirmations):
+    select(tab, "z_image_turbo")
+    confirmations.answer = False
+    tab.list.currentItem().setCheckState(Qt.CheckState.Unchecked)
+    assert confirmations[-1][0] == "Disable Z-Image Turbo?"
+    assert tab.list.currentItem().checkState() == Qt.CheckState.Checked
+    assert saved_manifest(tab, "z_image_turbo").get("enabled", True) is True
+    tab.enabled_box.setChecked(False)                     # the form's box: asked when saving
+    assert tab.save_now() is False and len(confirmations) == 2
+    assert saved_manifest(tab, "z_image_turbo").get("enabled", True) is True
+    confirmations.answer = True
+    assert tab.save_now() is True and saved_manifest(tab, "z_image_turbo")["enabled"] is False
+
+
+def test_a_notice_shows_below_the_list_so_rows_never_move(tab):
+    row_top = tab.list.mapTo(tab, tab.list.rect().topLeft()).y()
+    tab.notice.show_message("Saved something.")
+    tab.layout().activate()
+    assert tab.list.mapTo(tab, tab.list.rect().topLeft()).y() == row_top
