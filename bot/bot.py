@@ -24,11 +24,13 @@ from discord.ext import commands
 
 from bot.channels import SessionChannels
 from bot.checks import guild_allowed
-from bot.results import RESULT_BUTTONS
+from bot.context import BotContext
+from bot.delivery import deliver_final
 from bot.errors import SessionChannelError, UserError
 from bot.feedback import FeedbackHub
 from bot.i18n import Catalog, CommandTranslator, default_catalog, interaction_lang, lang_of
 from bot.requests import refusal_text, reply
+from bot.results import RESULT_BUTTONS
 from core.errors import CoreError, JobRefused
 from core.events import EventBus
 from core.guildprefs import GuildPrefsStore
@@ -71,7 +73,10 @@ class GuardedTree(app_commands.CommandTree):
         await self.client.report_error(interaction, error)  # type: ignore[attr-defined]
 
 
-class ImageBot(commands.Bot):
+class ImageBot(BotContext):
+    feedback: FeedbackHub
+    session_channels: SessionChannels
+
     def __init__(self, *, job_service: JobService, session_service: SessionService, prefs: GuildPrefsStore,
                  bus: EventBus, settings: Settings, catalog: Catalog | None = None,
                  intents: discord.Intents | None = None) -> None:
@@ -84,7 +89,7 @@ class ImageBot(commands.Bot):
         self.settings = settings
         self.catalog = catalog or default_catalog()
         self.max_input_bytes = MAX_INPUT_BYTES
-        self.feedback = FeedbackHub(self)
+        self.feedback = FeedbackHub(self, deliver=deliver_final)
         self.session_channels = SessionChannels(self)
         self.left_guilds: list[int] = []
         self._langs: dict[int, str] = {}

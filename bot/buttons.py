@@ -7,12 +7,11 @@ the allowed guilds, and a failure in `press` becomes the one polite error messag
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import discord
 
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
+from bot.context import BotContext
 
 
 # The base's template matches nothing: only the subclasses are registered with the bot.
@@ -33,12 +32,12 @@ class PersistentButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ima
         return cls(*(int(value) for value in match.groups()), label=item.label)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        bot: BotContext = interaction.client  # type: ignore[assignment]
         return await bot.guard_interaction(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        bot: BotContext = interaction.client  # type: ignore[assignment]
         await bot.run_guarded(interaction, self.press(bot, interaction))
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         raise NotImplementedError

@@ -14,17 +14,14 @@ import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.checks import ADMIN_CHANNEL
+from bot.context import BotContext
 from bot.errors import SessionChannelError
 from bot.i18n import lang_of
 from core.sessions import SessionInfo
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,7 @@ class Opening:
 
 
 class SessionChannels:
-    def __init__(self, bot: "ImageBot") -> None:
+    def __init__(self, bot: BotContext) -> None:
         self.bot = bot
         self._locks: dict[tuple[int, int], asyncio.Lock] = {}
 

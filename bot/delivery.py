@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.context import BotContext
 from bot.i18n import format_duration
 from bot.results import RetryButton, only_user, prompt_embed, result_view
 from core.errors import ImageError
@@ -19,7 +20,6 @@ from core.grid import compose
 from core.jobs import FailureCode, JobCancelled, JobFailed, JobFinished
 
 if TYPE_CHECKING:
-    from bot.bot import ImageBot
     from bot.feedback import StatusMessage
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,9 @@ def _files_to_show(paths: list[Path], limit_bytes: int) -> tuple[list[tuple[str,
 def _as_grid(files: list[tuple[str, bytes]], limit_bytes: int) -> list[tuple[str, bytes]]:
     """Several images as one grid picture (smaller if it is over the upload limit); the images
     themselves when they cannot be combined."""
-    for max_side in (2048, 1024):
+    for max_tile_side in (1024, 512):
         try:
-            grid = compose([data for _, data in files], max_side=max_side)
+            grid = compose([data for _, data in files], max_tile_side=max_tile_side)
         except ImageError as exc:
             log.warning("could not make a grid (%s); sending the images one by one", exc)
             return files
@@ -73,7 +73,7 @@ def failure_reason(catalog, lang: str, event: JobFailed) -> str:
     return catalog.try_text(f"failure.{event.code}", lang) or catalog.text("failure.default", lang, code=event.code)
 
 
-async def deliver_final(bot: "ImageBot", status: "StatusMessage") -> None:
+async def deliver_final(bot: BotContext, status: "StatusMessage") -> None:
     event = status.final
     catalog, lang = bot.catalog, status.lang
     user_id = status.job.request.user_id

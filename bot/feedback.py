@@ -28,18 +28,16 @@ import logging
 import math
 import time
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
-from bot.delivery import deliver_final
+from bot.context import BotContext
 from bot.i18n import format_duration, format_percent, lang_of
 from core.gpu_mode import HostGpuChanged
 from core.jobs import (Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged, JobProgress, JobQueued,
                        JobStarted, JobState, QueueSnapshot)
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +308,10 @@ class StatusMessage:
 
 
 class FeedbackHub:
-    def __init__(self, bot: "ImageBot") -> None:
+    def __init__(self, bot: BotContext, deliver: Callable[[BotContext, StatusMessage], Awaitable[None]]) -> None:
+        """`deliver` turns a status message into its final result (bot/delivery.py's deliver_final)."""
         self.bot = bot
+        self._deliver_final = deliver
         self.statuses: dict[int, StatusMessage] = {}
         self.edit_count = 0
         self.delivery_latencies_s: list[float] = []
@@ -518,7 +518,7 @@ class FeedbackHub:
 
     async def deliver(self, status: StatusMessage) -> None:
         try:
-            await deliver_final(self.bot, status)
+            await self._deliver_final(self.bot, status)
             await self.bot.job_service.mark_delivered(status.job_id)   # the outbox: told, only now
         finally:
             self.forget(status)

@@ -11,20 +11,17 @@ import logging
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.checks import is_admin, role_ids
+from bot.context import BotContext
 from bot.errors import UserError
 from bot.i18n import format_duration, format_number, format_size, interaction_lang
 from comfy.workflows import Range
 from core.errors import JobRefused
 from core.jobs import Accepted, Job, JobRequest
 from core.jobservice import WorkflowInfo
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +66,7 @@ def _fit(value: float, allowed: Range) -> int:
     return max(allowed.min, min(allowed.max, round(value / step) * step))
 
 
-def workflow_info(bot: "ImageBot", name: str | None, kind: str) -> WorkflowInfo | None:
+def workflow_info(bot: BotContext, name: str | None, kind: str) -> WorkflowInfo | None:
     enabled = [w for w in bot.job_service.workflows() if w.kind == kind]
     if name is None:
         return enabled[0] if enabled else None
@@ -79,7 +76,7 @@ def workflow_info(bot: "ImageBot", name: str | None, kind: str) -> WorkflowInfo 
     return None
 
 
-def default_model(bot: "ImageBot", chosen: str | None, kind: str) -> str | None:
+def default_model(bot: BotContext, chosen: str | None, kind: str) -> str | None:
     """The admin's default when it is still an enabled workflow of this kind, else the first one."""
     if chosen is not None and workflow_info(bot, chosen, kind) is not None:
         return chosen
@@ -89,7 +86,7 @@ def default_model(bot: "ImageBot", chosen: str | None, kind: str) -> str | None:
     return first.name if first is not None else None
 
 
-def refusal_text(bot: "ImageBot", lang: str, refused: JobRefused) -> str:
+def refusal_text(bot: BotContext, lang: str, refused: JobRefused) -> str:
     return bot.catalog.refusal(refused.code, lang, refused.params, refused.message)
 
 
@@ -101,7 +98,7 @@ async def reply(interaction: discord.Interaction, text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 
-async def read_attachment(bot: "ImageBot", attachment: discord.Attachment, lang: str) -> bytes:
+async def read_attachment(bot: BotContext, attachment: discord.Attachment, lang: str) -> bytes:
     """The attachment's bytes if it is a PNG, JPEG or WebP within the size limit; UserError otherwise."""
     name = discord.utils.escape_markdown(attachment.filename)[:100]
     limit = bot.max_input_bytes
@@ -121,7 +118,7 @@ async def read_attachment(bot: "ImageBot", attachment: discord.Attachment, lang:
     return data
 
 
-def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative_prompt: str,
+def _early_refusal(bot: BotContext, member, workflow: str, prompt: str, negative_prompt: str,
                    has_image: bool, count: int | None) -> tuple[str, dict] | None:
     info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
     if not prompt.strip() and (info is None or info.kind in PROMPT_KINDS):
@@ -147,7 +144,7 @@ def _early_refusal(bot: "ImageBot", member, workflow: str, prompt: str, negative
     return None
 
 
-async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow: str, prompt: str,
+async def submit(bot: BotContext, interaction: discord.Interaction, *, workflow: str, prompt: str,
                  negative_prompt: str = "", width: int | None = None, height: int | None = None,
                  seed: int | None = None, input_image: bytes | None = None, input_image_name: str | None = None,
                  count: int | None = None, parent_job_id: int | None = None, spoiler: bool = False,
@@ -205,7 +202,7 @@ async def submit(bot: "ImageBot", interaction: discord.Interaction, *, workflow:
     return accepted
 
 
-async def choose_lora(bot: "ImageBot", info: WorkflowInfo, allowed: tuple[str, ...], name: str | None,
+async def choose_lora(bot: BotContext, info: WorkflowInfo, allowed: tuple[str, ...], name: str | None,
                       strength: float | None, lang: str) -> tuple[tuple[str, float | None], ...]:
     """The request's LoRA for the workflow's first slot, checked: the model has a slot, ComfyUI has
     the file, the admins allow it, the strength is in the manifest's range. UserError otherwise."""
@@ -227,7 +224,7 @@ async def choose_lora(bot: "ImageBot", info: WorkflowInfo, allowed: tuple[str, .
     return ((name if name is not None else slot.value, strength),)
 
 
-async def lora_choices(bot: "ImageBot", info: WorkflowInfo | None, allowed: tuple[str, ...]) -> list[str]:
+async def lora_choices(bot: BotContext, info: WorkflowInfo | None, allowed: tuple[str, ...]) -> list[str]:
     """The LoRA files a user may pick for a workflow: ComfyUI has them, the admins allow them, and
     the manifest's slot offers them (when it limits the choice)."""
     if info is None or not info.loras or not allowed:
@@ -261,7 +258,7 @@ def _banned(words: tuple[str, ...], *texts: str) -> tuple[str, dict] | None:
     return None
 
 
-def _with_prefix(bot: "ImageBot", workflow: str, prefix: str, negative: str) -> str:
+def _with_prefix(bot: BotContext, workflow: str, prefix: str, negative: str) -> str:
     """The server's negative-prompt prefix goes first, on models that take a negative prompt."""
     info = next((w for w in bot.job_service.workflows() if w.name == workflow), None)
     if not prefix.strip() or info is None or "negative_prompt" not in info.inputs:
@@ -269,19 +266,19 @@ def _with_prefix(bot: "ImageBot", workflow: str, prefix: str, negative: str) -> 
     return f"{prefix.strip()}, {negative.strip()}" if negative and negative.strip() else prefix.strip()
 
 
-async def _withdraw(bot: "ImageBot", job_id: int) -> None:
+async def _withdraw(bot: BotContext, job_id: int) -> None:
     try:
         await bot.job_service.cancel(job_id, is_admin=True)
     except JobRefused:
         pass      # it already ended
 
 
-def _output_path(bot: "ImageBot", path: Path | str) -> Path:
+def _output_path(bot: BotContext, path: Path | str) -> Path:
     path = Path(path)
     return path if path.is_absolute() else bot.settings.paths.data_dir / path
 
 
-async def read_result_image(bot: "ImageBot", job: Job, index: int | None = None) -> bytes | None:
+async def read_result_image(bot: BotContext, job: Job, index: int | None = None) -> bytes | None:
     """Image `index` (0-based) of a finished job, or its first readable one; None when the files are gone."""
     paths = list(job.outputs or ())
     if index is not None:
@@ -294,7 +291,7 @@ async def read_result_image(bot: "ImageBot", job: Job, index: int | None = None)
     return None
 
 
-async def _pressed_on(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> Job | None:
+async def _pressed_on(bot: BotContext, interaction: discord.Interaction, job_id: int) -> Job | None:
     """A button or modal about job `job_id`: defer the answer and load the job; None (said) when it is gone."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     job = await bot.job_service.get(job_id)
@@ -303,7 +300,7 @@ async def _pressed_on(bot: "ImageBot", interaction: discord.Interaction, job_id:
     return job
 
 
-async def edit_result(bot: "ImageBot", interaction: discord.Interaction, job_id: int, prompt: str) -> None:
+async def edit_result(bot: BotContext, interaction: discord.Interaction, job_id: int, prompt: str) -> None:
     """The Edit button's modal: edit the image of `job_id` with a new prompt."""
     job = await _pressed_on(bot, interaction, job_id)
     if job is None:
@@ -321,17 +318,17 @@ async def edit_result(bot: "ImageBot", interaction: discord.Interaction, job_id:
                  input_image_name=f"job_{job_id}.png", parent_job_id=job_id)
 
 
-async def reroll(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> None:
+async def reroll(bot: BotContext, interaction: discord.Interaction, job_id: int) -> None:
     """The Reroll button: the same request with a new seed, for whoever pressed it."""
     await _again(bot, interaction, job_id, keep_seed=False)
 
 
-async def retry(bot: "ImageBot", interaction: discord.Interaction, job_id: int) -> None:
+async def retry(bot: BotContext, interaction: discord.Interaction, job_id: int) -> None:
     """The Retry button under a failure: the same request, the same seed."""
     await _again(bot, interaction, job_id, keep_seed=True)
 
 
-async def upscale(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
+async def upscale(bot: BotContext, interaction: discord.Interaction, job_id: int, index: int) -> None:
     """U<n>: image n of the result, made bigger by the upscale workflow (a child job that replies to it)."""
     job = await _pressed_on(bot, interaction, job_id)
     if job is None:
@@ -349,7 +346,7 @@ async def upscale(bot: "ImageBot", interaction: discord.Interaction, job_id: int
                  input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
 
 
-async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, index: int) -> None:
+async def vary(bot: BotContext, interaction: discord.Interaction, job_id: int, index: int) -> None:
     """V<n>: a variation of image n. With a `vary` workflow, image-to-image from it with the same
     prompt; without one, the same request with a new seed (one image)."""
     info = workflow_info(bot, None, "vary")
@@ -368,7 +365,7 @@ async def vary(bot: "ImageBot", interaction: discord.Interaction, job_id: int, i
                  input_image_name=f"job_{job_id}_{index + 1}.png", parent_job_id=job_id, spoiler=job.request.spoiler)
 
 
-async def _again(bot: "ImageBot", interaction: discord.Interaction, job_id: int, *, keep_seed: bool,
+async def _again(bot: BotContext, interaction: discord.Interaction, job_id: int, *, keep_seed: bool,
                  count: int | None = None) -> None:
     job = await _pressed_on(bot, interaction, job_id)
     if job is None:

@@ -13,20 +13,17 @@ from __future__ import annotations
 import io
 import logging
 import re
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.buttons import PersistentButton
 from bot.checks import is_admin
+from bot.context import BotContext
 from bot.errors import UserError
 from bot.i18n import format_duration, interaction_lang
 from bot.requests import (ASPECTS, edit_result, read_result_image, reply, reroll, retry, size_for, submit, upscale, vary,
                           workflow_info)
 from core.jobs import Job
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +63,7 @@ def prompt_embed(catalog, lang: str, request) -> discord.Embed:
     return embed
 
 
-def result_view(bot: "ImageBot", job: Job, image_count: int, lang: str, *,
+def result_view(bot: BotContext, job: Job, image_count: int, lang: str, *,
                 view: discord.ui.View | None = None) -> discord.ui.View:
     """The buttons under a result. A grid of n: U1..Un and V1..Vn on their own rows; then Reroll,
     Info, Edit, Delete (and Originals for a grid). An upscaled image gets Info, Edit and Delete.
@@ -104,7 +101,7 @@ class RerollButton(PersistentButton, template=r"imagebot:reroll:(\d+)"):
         super().__init__(job_id, label=label, row=row)
         self.job_id = job_id
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await reroll(bot, interaction, self.job_id)
 
 
@@ -116,7 +113,7 @@ class RetryButton(PersistentButton, template=r"imagebot:retry:(\d+)"):
         super().__init__(job_id, label=label, row=row)
         self.job_id = job_id
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await retry(bot, interaction, self.job_id)
 
 
@@ -127,12 +124,12 @@ class EditButton(PersistentButton, template=r"imagebot:edit:(\d+)"):
         super().__init__(job_id, label=label, row=row)
         self.job_id = job_id
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await interaction.response.send_modal(EditPromptModal(bot, self.job_id, interaction_lang(interaction)))
 
 
 class EditPromptModal(discord.ui.Modal):
-    def __init__(self, bot: "ImageBot", job_id: int, lang: str) -> None:
+    def __init__(self, bot: BotContext, job_id: int, lang: str) -> None:
         super().__init__(title=bot.catalog.text("modal.edit_title", lang), timeout=15 * 60)
         self.bot = bot
         self.job_id = job_id
@@ -157,7 +154,7 @@ class DeleteButton(PersistentButton, template=r"imagebot:delete:(\d+):(\d+)"):
         self.job_id = job_id
         self.owner_id = owner_id
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         lang = interaction_lang(interaction)
         if interaction.user.id != self.owner_id and not is_admin(bot.settings, interaction.user):
             await interaction.response.send_message(bot.catalog.text("delete.not_owner", lang), ephemeral=True)
@@ -169,7 +166,7 @@ class DeleteButton(PersistentButton, template=r"imagebot:delete:(\d+):(\d+)"):
 class ConfirmDelete(discord.ui.View):
     """The ephemeral "Delete this image?" question: Delete removes the result, Keep leaves it."""
 
-    def __init__(self, bot: "ImageBot", result: discord.Message, lang: str) -> None:
+    def __init__(self, bot: BotContext, result: discord.Message, lang: str) -> None:
         super().__init__(timeout=5 * 60)
         self.bot, self.result = bot, result
         yes = discord.ui.Button(label=bot.catalog.text("button.delete", lang), emoji="🗑️", style=discord.ButtonStyle.danger)
@@ -201,7 +198,7 @@ class UpscaleButton(PersistentButton, template=r"imagebot:upscale:(\d+):(\d+)"):
         super().__init__(job_id, index, label=label, row=row)
         self.job_id, self.index = job_id, index
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await upscale(bot, interaction, self.job_id, self.index)
 
 
@@ -212,7 +209,7 @@ class VaryButton(PersistentButton, template=r"imagebot:vary:(\d+):(\d+)"):
         super().__init__(job_id, index, label=label, row=row)
         self.job_id, self.index = job_id, index
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await vary(bot, interaction, self.job_id, self.index)
 
 
@@ -223,7 +220,7 @@ class OriginalsButton(PersistentButton, template=r"imagebot:originals:(\d+)"):
         super().__init__(job_id, label=label, row=row)
         self.job_id = job_id
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         """The grid's images one by one, only for whoever asked (ephemeral)."""
         lang = interaction_lang(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -247,7 +244,7 @@ class InfoButton(PersistentButton, template=r"imagebot:info:(\d+)"):
         super().__init__(job_id, label=label, row=row)
         self.job_id = job_id
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         lang = interaction_lang(interaction)
         job = await bot.job_service.get(self.job_id)
         if job is None:
@@ -258,7 +255,7 @@ class InfoButton(PersistentButton, template=r"imagebot:info:(\d+)"):
         await interaction.response.send_message(embed=info_card(bot, job, lang), view=view, ephemeral=True)
 
 
-def info_card(bot: "ImageBot", job: Job, lang: str) -> discord.Embed:
+def info_card(bot: BotContext, job: Job, lang: str) -> discord.Embed:
     """Every setting of a job, for the ephemeral Info card."""
     catalog, request = bot.catalog, job.request
     info = workflow_info(bot, request.workflow, next((w.kind for w in bot.job_service.workflows()
@@ -298,7 +295,7 @@ class UseSettingsButton(discord.ui.Button):
         self.job_id = job_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        bot: BotContext = interaction.client  # type: ignore[assignment]
         job = await bot.job_service.get(self.job_id)
         lang = interaction_lang(interaction)
         if job is None:
@@ -308,7 +305,7 @@ class UseSettingsButton(discord.ui.Button):
 
 
 class SettingsModal(discord.ui.Modal):
-    def __init__(self, bot: "ImageBot", job: Job, lang: str) -> None:
+    def __init__(self, bot: BotContext, job: Job, lang: str) -> None:
         super().__init__(title=bot.catalog.text("modal.settings_title", lang), timeout=15 * 60)
         self.bot, self.job = bot, job
         catalog = bot.catalog

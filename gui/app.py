@@ -29,6 +29,7 @@ from gui.actions import AppActions
 from gui.bridge import CoreBridge
 from gui.dashboard import Dashboard
 from gui.icons import app_icon
+from gui.outbox import TrayOutbox
 from gui.pyside_check import refcount_problem
 from gui.services import GuiServices
 from gui.status import AppStatus, StatusSnapshot
@@ -103,6 +104,9 @@ class TrayApp:
                                    tick_ms=tick_ms)
         self.actions.may_quit = self.dashboard.may_quit
         self.wizard: SetupWizard | None = None
+        self.outbox = TrayOutbox(services.job_service, self.tray.notify)
+        self.dashboard.home_tab.result_shown.connect(self.outbox.shown)
+        self.dashboard.workflows_tab.result_shown.connect(self.outbox.shown)
 
         bridge = self.bridge
         bridge.comfy_state.connect(self._on_comfy_state)
@@ -118,6 +122,7 @@ class TrayApp:
 
     def start(self) -> None:
         self.tray.show()
+        self.outbox.deliver_pending()           # test runs that ended while the app was closed
         if not self.tray.available:
             self.dashboard.open()
             self.dashboard.show_notice(

@@ -6,7 +6,6 @@ an expected event, not an error.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -14,12 +13,10 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.checks import ADMIN_CHANNEL, guild_allowed, is_admin
+from bot.context import BotContext
 from bot.i18n import interaction_lang, lang_of
 from bot.requests import default_model, refusal_text, reply, workflow_info
 from core.errors import JobRefused
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +27,7 @@ class Admin(commands.Cog):
     admin = app_commands.Group(name=_("admin"), description=_("Bot administration"), guild_only=True,
                                default_permissions=discord.Permissions(manage_guild=True))
 
-    def __init__(self, bot: "ImageBot") -> None:
+    def __init__(self, bot: BotContext) -> None:
         self.bot = bot
 
     # ---------------------------------------------------------------- prefix commands
@@ -248,5 +245,5 @@ class Admin(commands.Cog):
                                                        user=discord.utils.escape_mentions(job.request.user_name)))
 
 
-async def setup(bot: "ImageBot") -> None:
+async def setup(bot: BotContext) -> None:
     await bot.add_cog(Admin(bot))

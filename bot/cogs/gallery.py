@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands
 
+from bot.context import BotContext
 from bot.i18n import interaction_lang
 from bot.requests import read_result_image
 from bot.results import prompt_embed, result_view
@@ -20,15 +21,12 @@ from core.errors import ImageError
 from core.grid import compose
 from core.jobs import Job
 
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
-
 log = logging.getLogger(__name__)
 
 PAGE_TIMEOUT_S = 15 * 60
 
 
-async def _picture(bot: "ImageBot", job: Job) -> tuple[str, bytes] | None:
+async def _picture(bot: BotContext, job: Job) -> tuple[str, bytes] | None:
     """The result as the channel showed it: the image, or the grid of several."""
     images = [data for index in range(len(job.outputs))
               if (data := await read_result_image(bot, job, index)) is not None]
@@ -42,7 +40,7 @@ async def _picture(bot: "ImageBot", job: Job) -> tuple[str, bytes] | None:
         return "image.png", images[0]
 
 
-async def gallery_page(bot: "ImageBot", user_id: int, lang: str, page: int) -> dict[str, Any] | None:
+async def gallery_page(bot: BotContext, user_id: int, lang: str, page: int) -> dict[str, Any] | None:
     """The message for page `page` (0 = newest) of the user's gallery; None when it is empty."""
     jobs, total = await bot.job_service.results_of(user_id, limit=1, offset=max(0, page))
     if not jobs and total:                       # the page went away (retention): show the last one
@@ -77,10 +75,10 @@ class PageButton(discord.ui.Button):
         self.user_id, self.page = user_id, page
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: ImageBot = interaction.client  # type: ignore[assignment]
+        bot: BotContext = interaction.client  # type: ignore[assignment]
         await bot.run_guarded(interaction, self._turn(bot, interaction))
 
-    async def _turn(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def _turn(self, bot: BotContext, interaction: discord.Interaction) -> None:
         lang = interaction_lang(interaction)
         page = await gallery_page(bot, self.user_id, lang, self.page)
         if page is None:
@@ -92,7 +90,7 @@ class PageButton(discord.ui.Button):
 
 
 class Gallery(commands.Cog):
-    def __init__(self, bot: "ImageBot") -> None:
+    def __init__(self, bot: BotContext) -> None:
         self.bot = bot
 
     @app_commands.command(name=_("gallery"), description=_("Your images, also those from deleted channels"))
@@ -110,5 +108,5 @@ class Gallery(commands.Cog):
         await interaction.followup.send(ephemeral=True, **page)
 
 
-async def setup(bot: "ImageBot") -> None:
+async def setup(bot: BotContext) -> None:
     await bot.add_cog(Gallery(bot))

@@ -1,23 +1,19 @@
 """/help, and `!help` (or `@Bot help`): the commands with an example each, the user's limits and the models."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.checks import guild_allowed, is_admin
+from bot.context import BotContext
 from bot.i18n import format_size, interaction_lang, lang_of
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 KIND_ORDER = ("imagine", "edit", "vary", "upscale")
 
 
-def help_embed(bot: "ImageBot", lang: str, member: discord.abc.User) -> discord.Embed:
+def help_embed(bot: BotContext, lang: str, member: discord.abc.User) -> discord.Embed:
     catalog, settings = bot.catalog, bot.settings
     embed = discord.Embed(title=catalog.text("help.title", lang), colour=discord.Colour.blurple(),
                           description="\n".join(catalog.text(key, lang, days=settings.result_retention_days) for key in
@@ -46,7 +42,7 @@ def help_embed(bot: "ImageBot", lang: str, member: discord.abc.User) -> discord.
 
 
 class Help(commands.Cog):
-    def __init__(self, bot: "ImageBot") -> None:
+    def __init__(self, bot: BotContext) -> None:
         self.bot = bot
 
     @app_commands.command(name=_("help"), description=_("What the bot can do, your limits and the models"))
@@ -64,5 +60,5 @@ class Help(commands.Cog):
         await ctx.reply(embed=help_embed(self.bot, lang, ctx.author), mention_author=False)
 
 
-async def setup(bot: "ImageBot") -> None:
+async def setup(bot: BotContext) -> None:
     await bot.add_cog(Help(bot))

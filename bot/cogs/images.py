@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands
 
+from bot.context import BotContext
 from bot.i18n import format_duration, interaction_lang
 from bot.requests import (check_sampling, choose_lora, default_model, lora_choices, read_attachment, read_result_image, refusal_text, reply, size_for, submit,
                           workflow_info)
 from core.errors import JobRefused
 from core.jobs import JobState
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +29,7 @@ ASPECT_CHOICES = [
 
 
 class ImageCommands(commands.Cog):
-    def __init__(self, bot: "ImageBot") -> None:
+    def __init__(self, bot: BotContext) -> None:
         self.bot = bot
 
     # ---------------------------------------------------------------- autocomplete
@@ -238,6 +235,6 @@ class ImageCommands(commands.Cog):
         await reply(interaction, "\n".join(lines))
 
 
-async def setup(bot: "ImageBot") -> None:
+async def setup(bot: BotContext) -> None:
     await bot.add_cog(ImageCommands(bot))
 

@@ -10,18 +10,15 @@ import logging
 import math
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands, tasks
 
 from bot.buttons import PersistentButton
 from bot.checks import guild_allowed, is_admin
+from bot.context import BotContext
 from bot.i18n import interaction_lang
 from core.sessions import SessionChanged, SessionInfo
-
-if TYPE_CHECKING:
-    from bot.bot import ImageBot
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +34,7 @@ class KeepButton(PersistentButton, template=r"imagebot:keep:(\d+):(\d+)"):
         self.guild_id = guild_id
         self.user_id = user_id
 
-    async def press(self, bot: "ImageBot", interaction: discord.Interaction) -> None:
+    async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         lang = interaction_lang(interaction)
         if interaction.user.id != self.user_id and not is_admin(bot.settings, interaction.user):
             await interaction.response.send_message(bot.catalog.text("session.keep_not_yours", lang), ephemeral=True)
@@ -51,7 +48,7 @@ class KeepButton(PersistentButton, template=r"imagebot:keep:(\d+):(\d+)"):
 
 
 class Sessions(commands.Cog):
-    def __init__(self, bot: "ImageBot") -> None:
+    def __init__(self, bot: BotContext) -> None:
         self.bot = bot
         self._last_activity: dict[tuple[int, int], float] = {}
         # The soonest warning/deletion instant, cached so a quiet tick costs no database query.
@@ -193,5 +190,5 @@ class Sessions(commands.Cog):
             await self.bot.session_service.close(info.user_id, info.guild_id)
 
 
-async def setup(bot: "ImageBot") -> None:
+async def setup(bot: BotContext) -> None:
     await bot.add_cog(Sessions(bot))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListView, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
@@ -61,6 +61,8 @@ def is_today(moment: datetime | None) -> bool:
 
 
 class HomeTab(QWidget):
+    result_shown = Signal(int)         # a test run's result or failure was shown (the outbox: delivered)
+
     def __init__(self, services, bridge, actions, status, *, stats_reader: StatsReader | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -174,6 +176,7 @@ class HomeTab(QWidget):
         status.changed.connect(self.show_status)
         bridge.job_finished.connect(self._on_job_finished)
         bridge.job_failed.connect(self._on_test_failed)
+        bridge.job_cancelled.connect(self._on_test_cancelled)
         self.show_status(status.snapshot)
         self._show_images_hint()
         self.load_images()
@@ -328,6 +331,7 @@ class HomeTab(QWidget):
             say(self.test_status, self.tr("Test image #{id} is ready: it is the first of today's images.")
                 .format(id=event.job_id), Tone.OK)
             self._test_job = None
+            self.result_shown.emit(event.job_id)
             if self.stats_reader is not None:
                 self.ask_comfy()           # VRAM after a job
 
@@ -335,6 +339,13 @@ class HomeTab(QWidget):
         if event.job_id == self._test_job:
             say(self.test_status, self.tr("The test image failed: {reason}").format(reason=event.text), Tone.PROBLEM)
             self._test_job = None
+            self.result_shown.emit(event.job_id)
+
+    def _on_test_cancelled(self, event) -> None:
+        if event.job_id == self._test_job:
+            say(self.test_status, self.tr("The test job was cancelled."), Tone.PROBLEM)
+            self._test_job = None
+            self.result_shown.emit(event.job_id)
 
     # ---- test run ----
     def test_run(self) -> asyncio.Task | None:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
@@ -184,6 +184,8 @@ class RoleRow:
 
 
 class WorkflowsTab(QWidget):
+    result_shown = Signal(int)         # a test run's result or failure was shown (the outbox: delivered)
+
     def __init__(self, services, bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
@@ -902,11 +904,13 @@ class WorkflowsTab(QWidget):
                 seconds=f"{event.generation_s:.1f}", waited=f"{event.queue_wait_s:.1f}", seed=event.seed))
             if event.images:
                 self._show_image(QPixmap(str(event.images[0])))
+            self.result_shown.emit(event.job_id)
         elif isinstance(event, (JobFailed, JobCancelled)):
             self.test_button.setEnabled(True)
             reason = event.text if isinstance(event, JobFailed) else self.tr("cancelled")
             say(self.test_status, self.tr("Job #{id} failed: {reason}").format(
                 id=event.job_id, reason=reason), Tone.PROBLEM)
+            self.result_shown.emit(event.job_id)
 
     def _show_image(self, pixmap: QPixmap, data: bytes | None = None) -> None:
         if data is not None:

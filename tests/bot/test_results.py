@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from bot.results import SETTINGS_ASPECT_ID, SETTINGS_PROMPT_ID, SETTINGS_SEED_ID
+from core.grid import GAP
 from tests.bot.conftest import SPANISH_USERS, World, results
 
 MODEL = "z_image_turbo"
@@ -50,7 +51,7 @@ async def test_a_grid_then_an_upscale_then_a_variation(world: World, lang):
     job = await w.job_service.get(1)
     assert job.request.batch_size == 4 and len(job.outputs) == 4
     tile = Image.open(job.outputs[0]).size
-    assert tile == (1024, 1024) and width == height == 2048      # 2x2 tiles, scaled to fit 2048 pixels
+    assert tile == (1024, 1024) and width == height == 2 * 1024 + GAP      # 2x2 tiles at full size
     assert grid.embeds[0].description == "a \\*\\*bold\\*\\* fox"
     assert grid.embeds[0].image.url.endswith("grid.jpg")
     assert grid.embeds[0].footer.text.startswith(t["footer"].format(n=1))

@@ -29,10 +29,26 @@ def test_tiles_keep_their_order_left_to_right_then_top_to_bottom():
 
 
 def test_two_images_side_by_side_and_big_ones_scaled_down():
-    grid = Image.open(io.BytesIO(compose([picture((1, 2, 3), (1600, 1600))] * 2, max_side=2048)))
-    assert grid.width <= 2048 and grid.height == (2048 - GAP) // 2 - 1    # each tile ~(2048 - GAP) / 2
+    grid = Image.open(io.BytesIO(compose([picture((1, 2, 3), (1600, 1200))] * 2, max_tile_side=1024)))
+    assert grid.size == (1024 * 2 + GAP, 768)
+
+
+@pytest.mark.parametrize("size, max_tile_side, tile", [((2048, 1024), 1024, (1024, 512)),   # halved exactly
+                                                      ((3000, 1500), 1000, (1000, 500)),    # a third
+                                                      ((1500, 900), 1000, (1000, 600)),     # resampled
+                                                      ((512, 768), 1024, (512, 768))])      # as it is
+def test_a_tile_is_the_image_within_the_tile_side_keeping_its_shape(size, max_tile_side, tile):
+    grid = Image.open(io.BytesIO(compose([picture((200, 40, 40), size)] * 4, max_tile_side=max_tile_side)))
+    assert grid.size == (tile[0] * 2 + GAP, tile[1] * 2 + GAP)
+    assert all(abs(a - b) <= 8 for a, b in zip(grid.getpixel((tile[0] // 2, tile[1] // 2)), (200, 40, 40)))
+
+
+def test_images_of_another_shape_are_fitted_to_the_first_ones_tile():
+    grid = Image.open(io.BytesIO(compose([picture((0, 0, 255), (512, 512)), picture((255, 0, 0), (640, 480))])))
+    assert grid.size == (512 * 2 + GAP, 512)
+    assert all(abs(a - b) <= 8 for a, b in zip(grid.getpixel((512 + GAP + 256, 256)), (255, 0, 0)))
 
 
 def test_an_unreadable_image_is_an_image_error():
     with pytest.raises(ImageError):
-        compose([b"not a png"])
+        compose([picture((1, 2, 3)), b"not a png"])

@@ -113,6 +113,16 @@ class FakeJobService:
     async def recent(self, limit: int = 50) -> list[Job]:
         return list(reversed(self._finished))[:limit]
 
+    async def undelivered(self, source: str | None = None) -> list[Job]:
+        return [job for job in self._finished
+                if job.delivered_at is None and (source is None or job.request.source == source)]
+
+    async def mark_delivered(self, job_id: int) -> None:
+        self.calls.append(("mark_delivered", job_id))
+        for job in self._finished:
+            if job.id == job_id and job.delivered_at is None:
+                job.delivered_at = datetime.now(timezone.utc)
+
     def backend_status(self) -> list[tuple[str, bool]]:
         return [(self.backend, self.backend_healthy)]
 

@@ -647,6 +647,10 @@
         <translation>La imagen de prueba ha fallado: {reason}</translation>
     </message>
     <message>
+        <source>The test job was cancelled.</source>
+        <translation>El trabajo de prueba se canceló.</translation>
+    </message>
+    <message>
         <source>No text-to-image workflow is enabled: enable one in Workflows.</source>
         <translation>No hay ningún flujo de texto a imagen activado: activa uno en Flujos.</translation>
     </message>
@@ -1164,6 +1168,37 @@
 If your system asks to unlock its keyring, the app keeps the bot token there.</source>
         <translation>FuLLetLabs Image Bot se está iniciando…
 Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda el token del bot.</translation>
+    </message>
+</context>
+<context>
+    <name>TrayOutbox</name>
+    <message>
+        <source>and {count} more</source>
+        <translation>y {count} más</translation>
+    </message>
+    <message>
+        <source>A test run ended while the app was closed</source>
+        <translation>Una prueba terminó mientras la aplicación estaba cerrada</translation>
+    </message>
+    <message>
+        <source>{count} test runs ended while the app was closed</source>
+        <translation>{count} pruebas terminaron mientras la aplicación estaba cerrada</translation>
+    </message>
+    <message>
+        <source>See them in History.</source>
+        <translation>Puedes verlas en Historial.</translation>
+    </message>
+    <message>
+        <source>#{id} {workflow}: done</source>
+        <translation>#{id} {workflow}: hecha</translation>
+    </message>
+    <message>
+        <source>#{id} {workflow}: cancelled</source>
+        <translation>#{id} {workflow}: cancelada</translation>
+    </message>
+    <message>
+        <source>#{id} {workflow}: failed ({reason})</source>
+        <translation>#{id} {workflow}: falló ({reason})</translation>
     </message>
 </context>
 <context>
