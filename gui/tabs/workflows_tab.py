@@ -511,6 +511,10 @@ class WorkflowsTab(QWidget):
         if self.current is None:
             return
         name, shipped = self.current.name, self.current.shipped
+        if not widgets.confirm(self, self.tr("Remove {name}?").format(name=self.current.display_name), self.tr(
+                "Nobody will be offered {name} any more.").format(name=self.current.display_name) + " " + (
+                self.tr("Restore defaults brings it back.") if shipped else self.tr("Its workflow file and manifest are deleted."))):
+            return
         try:
             self.catalog.remove(name)
         except (WorkflowError, OSError) as exc:

@@ -1487,6 +1487,22 @@ Si el sistema pide desbloquear su llavero, es ahí donde la aplicación guarda e
         <translation>{name} importado: revisa el formulario, marca Activo y Guarda.</translation>
     </message>
     <message>
+        <source>Remove {name}?</source>
+        <translation>¿Quitar {name}?</translation>
+    </message>
+    <message>
+        <source>Nobody will be offered {name} any more.</source>
+        <translation>Nadie podrá usar {name} a partir de ahora.</translation>
+    </message>
+    <message>
+        <source>Restore defaults brings it back.</source>
+        <translation>«Restaurar predeterminados» lo recupera.</translation>
+    </message>
+    <message>
+        <source>Its workflow file and manifest are deleted.</source>
+        <translation>Se borran su archivo de flujo y su manifiesto.</translation>
+    </message>
+    <message>
         <source>Could not remove {name}: {reason}</source>
         <translation>No se pudo quitar {name}: {reason}</translation>
     </message>

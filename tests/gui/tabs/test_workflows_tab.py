@@ -346,3 +346,14 @@ def test_a_notice_shows_below_the_list_so_rows_never_move(tab):
     tab.notice.show_message("Saved something.")
     tab.layout().activate()
     assert tab.list.mapTo(tab, tab.list.rect().topLeft()).y() == row_top
+
+
+def test_remove_asks_first_and_no_keeps_the_workflow(tab, confirmations):
+    select(tab, "z_image_turbo")
+    confirmations.answer = False
+    tab.remove_current()
+    assert confirmations[-1][0] == "Remove Z-Image Turbo?" and "Restore defaults brings it back" in confirmations[-1][1]
+    assert "z_image_turbo" in tab.catalog.load().templates and tab.current.name == "z_image_turbo"
+    confirmations.answer = True
+    tab.remove_current()
+    assert "z_image_turbo" not in tab.catalog.load().templates
