@@ -12,6 +12,9 @@ HTTP + ws, and the fake ComfyUI (which records when each prompt starts and finis
 - scaling / scaling_4_backends: throughput with 1, 2, 4 fake backends at a fixed exec time,
   and the 4-vs-1 ratio (4.0 would be perfect).
 - rss_mb_10k_queued: process RSS with 10,000 jobs waiting (and the growth they caused).
+- These figures measure the queue, so the fake makes small (64x64) images here: it runs in this
+  process, and encoding real-size PNGs (which ComfyUI does in its own process on the GPU machine)
+  would measure the fake, not us. Real-size images are measured by done_to_ready_* below.
 - GPU time (bench/gpu.py): first come first served and model-aware side by side on a mixed queue
   (mixed_*), 16 backends (scaling_16_backends), result ready after ComfyUI is done (done_to_ready_*).
 - stranded_after_outage (target 0): 100 jobs on PostgreSQL reached through a TCP proxy; 1 s
@@ -47,6 +50,7 @@ from tests.tcp_proxy import TcpProxy
 SHIPPED_OBJECT_INFO = resource_root() / "tests" / "fixtures" / "object_info" / "shipped_models.json"
 WORKFLOW = "z_image_turbo"
 
+QUEUE_OUTPUT_SIZE = (64, 64)
 GAP_JOBS, GAP_USERS, GAP_EXEC_MS = 200, 50, 200.0
 THROUGHPUT_JOBS = 400
 SCALING_JOBS, SCALING_EXEC_MS = 80, 50.0
@@ -82,7 +86,8 @@ class Rig:
 
     async def __aenter__(self) -> "Rig":
         extra = json.loads(SHIPPED_OBJECT_INFO.read_text())
-        self.fakes = [TimedFake(exec_ms=self.exec_ms, progress_steps=1, extra_object_info=extra)
+        self.fakes = [TimedFake(exec_ms=self.exec_ms, progress_steps=1, extra_object_info=extra,
+                                output_size=QUEUE_OUTPUT_SIZE)
                       for _ in range(self.backends)]
         for fake in self.fakes:
             await fake.start()

@@ -140,6 +140,8 @@ class FakeComfyUI:
     Models (see models.py): ``model_slots`` models fit in VRAM; loading one that is not there costs
     ``model_load_ms``, or ``model_load_ms_per_gib`` per GiB of ``model_file_sizes`` when given.
     ``output_compress_level``: SaveImage's PNG level (4, as ComfyUI; 1 is faster for tests).
+    ``output_size``: None makes images the size the prompt asks for, as ComfyUI does; a fixed
+    (width, height) is for benches that measure the queue rather than moving real-size images.
     """
 
     def __init__(
@@ -159,6 +161,7 @@ class FakeComfyUI:
         model_load_ms_per_gib: float | None = None,
         model_file_sizes: dict[str, int] | None = None,
         output_compress_level: int = images.SAVE_IMAGE_COMPRESS_LEVEL,
+        output_size: tuple[int, int] | None = None,
     ):
         self.host, self.port = host, port
         self.exec_ms = exec_ms
@@ -171,6 +174,7 @@ class FakeComfyUI:
         self.models = ModelMemory(slots=model_slots, load_ms=model_load_ms, load_ms_per_gib=model_load_ms_per_gib,
                                   file_sizes=dict(model_file_sizes or {}))
         self.output_compress_level = output_compress_level
+        self.output_size = output_size
         self._info_cache: tuple[tuple, dict] | None = None
         self._object_info = json.loads(_OBJECT_INFO_FILE.read_text())
         if extra_object_info:
@@ -970,6 +974,8 @@ class FakeComfyUI:
                         if p.name[len(prefix) + 1: len(prefix) + 6].isdigit()]
             self._counters[key] = max(existing, default=0) + 1
         width, height, batch = self._image_shape(item.prompt, node_id)
+        if self.output_size is not None:
+            width, height = self.output_size
         extra_pnginfo = item.extra_data.get("extra_pnginfo")
         refs, files = [], []
         for index in range(batch):
