@@ -148,7 +148,7 @@ class Recorder:
 async def answers_like_comfy(url: str) -> bool:
     try:
         async with aiohttp.ClientSession() as s, s.get(f"{url}/system_stats",
-                                                      timeout=aiohttp.ClientTimeout(total=1)) as r:
+                                                      timeout=aiohttp.ClientTimeout(total=10)) as r:
             body = await r.json()
             return r.status == 200 and "system" in body and "devices" in body
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):

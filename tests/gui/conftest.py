@@ -17,8 +17,8 @@ from gui.services import GuiServices
 from tests.gui.fakes import FakeJobService
 
 
-async def until(predicate, timeout: float = 5.0, step: float = 0.01) -> None:
-    """Let the loop run until `predicate()` holds; fail after `timeout` seconds."""
+async def until(predicate, timeout: float = 20.0, step: float = 0.01) -> None:
+    """Let the loop run until `predicate()` holds; fail after `timeout` seconds (a budget for a loaded machine, not a speed target)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
