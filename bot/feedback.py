@@ -36,6 +36,7 @@ import discord
 from bot.context import BotContext
 from bot.i18n import format_duration, format_percent, lang_of
 from core.gpu_mode import HostGpuChanged
+from core.tasks import TaskManager
 from core.jobs import (Job, JobCancelled, JobEvent, JobFailed, JobFinished, JobPositionChanged, JobProgress, JobQueued,
                        JobStarted, JobState, QueueSnapshot)
 
@@ -323,7 +324,7 @@ class FeedbackHub:
         self._done: OrderedDict[int, None] = OrderedDict()
         self.queue_state: QueueSnapshot | None = None     # the latest snapshot: paused, backends' health
         self.host_gpu = HostGpuChanged(False, (), None)
-        self._tasks: set[asyncio.Task] = set()
+        self.tasks = TaskManager("feedback")
         self._budgets: dict[int | None, ChannelBudget] = {}
 
     # ---------------------------------------------------------------- life cycle
@@ -339,8 +340,8 @@ class FeedbackHub:
         ]
         if self.bot.job_service is not None:
             self.queue_state = self.bot.job_service.snapshot()
-        self._router = asyncio.get_running_loop().create_task(self._route_forever(), name="imagebot-feedback-router")
-        self._spawn(self.deliver_outbox())
+        self._router = self.tasks.spawn(self._route_forever(), name="router")
+        self.tasks.spawn(self.deliver_outbox(), name="outbox")
 
     async def deliver_outbox(self) -> None:
         """Jobs that ended while nobody could tell their user (the bot was down or crashed between
@@ -364,10 +365,8 @@ class FeedbackHub:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
-        tasks = [t for t in (self._router, *self._tasks, *(s.task for s in self.statuses.values())) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        closing, self.tasks = self.tasks, TaskManager("feedback")   # a bot started again gets a fresh owner
+        await closing.close()
         self._router = None
 
     def _on_event(self, event: Any) -> None:
@@ -450,7 +449,7 @@ class FeedbackHub:
             if job is None or not isinstance(event, JobQueued):
                 # A job we have not seen (the bot restarted): look it up, then catch up.
                 self._adopting[job_id] = [event]
-                self._spawn(self._adopt(job_id, job))
+                self.tasks.spawn(self._adopt(job_id, job), name=f"adopt job {job_id}")
                 return
             if not self.ours(job):
                 self._ignored.add(job_id)
@@ -490,7 +489,7 @@ class FeedbackHub:
             status.task.cancel()
             status.task = None
         if status.task is None and (status.final is not None or status.dirty() or status.message is None):
-            status.task = asyncio.get_running_loop().create_task(status.run(), name=f"imagebot-status-{status.job_id}")
+            status.task = self.tasks.spawn(status.run(), name=f"status of job {status.job_id}")
 
     def budget(self, channel_id: int | None) -> ChannelBudget:
         budget = self._budgets.get(channel_id)
@@ -504,11 +503,6 @@ class FeedbackHub:
     def unfinished_in(self, channel_id: int | None) -> int:
         """Jobs of a channel still waiting for their final result (each will need one edit)."""
         return sum(1 for s in self.statuses.values() if s.channel_id == channel_id and s.final is None)
-
-    def _spawn(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def forget(self, status: StatusMessage) -> None:
         self.statuses.pop(status.job_id, None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -20,20 +20,33 @@ class TaskManager:
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task:
-        """Run `coro` as a task named `owner: name`. After `close()` the coroutine is closed unrun."""
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str,
+              on_done: Callable[[Any], None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None) -> asyncio.Task:
+        """Run `coro` as a task named `owner: name`. When it ends, `on_done(result)` or
+        `on_error(exception)` is called (without `on_error` a failure is logged); a cancelled task
+        calls neither. After `close()` the coroutine is closed unrun."""
         if self._closed:
             coro.close()
             raise RuntimeError(f"{self.owner} is closed; {name} was not started")
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.owner}: {name}")
         self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        task.add_done_callback(lambda t: self._finished(t, on_done, on_error))
         return task
 
-    def _finished(self, task: asyncio.Task) -> None:
+    def _finished(self, task: asyncio.Task, on_done: Callable[[Any], None] | None,
+                  on_error: Callable[[BaseException], None] | None) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", task.get_name(), exc_info=task.exception())
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            if on_done is not None:
+                on_done(task.result())
+        elif on_error is not None:
+            on_error(error)
+        else:
+            log.error("%s failed", task.get_name(), exc_info=error)
 
     @property
     def running(self) -> list[asyncio.Task]:

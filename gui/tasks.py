@@ -11,44 +11,29 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
+from core.tasks import TaskManager
+
 log = logging.getLogger("gui")
 translate = QCoreApplication.translate
 
-_running: set[asyncio.Task] = set()   # strong references: a task nobody holds may be collected
+_owner = TaskManager("gui")   # what the windows' slots started; the tray app closes it on quit
 
 
 def spawn(coro: Coroutine[Any, Any, Any], *, on_error: Callable[[BaseException], None] | None = None,
           on_done: Callable[[Any], None] | None = None, name: str | None = None) -> asyncio.Task:
-    task = asyncio.ensure_future(coro)
-    if name:
-        task.set_name(name)
-    _running.add(task)
+    what = name or "GUI action"
 
-    def finished(t: asyncio.Task) -> None:
-        _running.discard(t)
-        if t.cancelled():
-            return
-        exc = t.exception()
-        if exc is None:
-            if on_done is not None:
-                on_done(t.result())
-            return
-        if on_error is not None:
-            log.warning("%s failed: %s", name or "GUI action", exc)
-            on_error(exc)
-        else:
-            log.error("%s failed", name or "GUI action", exc_info=exc)
-
-    task.add_done_callback(finished)
-    return task
+    def failed(exc: BaseException) -> None:
+        log.warning("%s failed: %s", what, exc)
+        on_error(exc)
+    return _owner.spawn(coro, name=what, on_done=on_done, on_error=None if on_error is None else failed)
 
 
 async def cancel_all() -> None:
-    """Cancel what the GUI still runs (on quit)."""
-    tasks = list(_running)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    """Cancel what the GUI still runs (on quit); a tray app started again gets a fresh owner."""
+    global _owner
+    closing, _owner = _owner, TaskManager("gui")
+    await closing.close()
 
 
 # "(ClientConnectorError: Cannot connect to host ...)" and the like: a library's words, for the details

@@ -48,3 +48,22 @@ async def test_spawn_after_close_is_refused_and_the_coroutine_closed():
     with pytest.raises(RuntimeError):
         tasks.spawn(coro, name="late")
     assert coro.cr_frame is None
+
+
+async def test_on_done_gets_the_result_and_on_error_the_failure_instead_of_the_log(caplog):
+    tasks = TaskManager("svc")
+    results, errors = [], []
+
+    async def answer():
+        return 42
+
+    async def boom():
+        raise ValueError("bad")
+
+    with caplog.at_level(logging.ERROR, logger="comfy.tasks"):
+        await asyncio.gather(tasks.spawn(answer(), name="a", on_done=results.append),
+                             tasks.spawn(boom(), name="b", on_error=errors.append), return_exceptions=True)
+        await asyncio.sleep(0)
+    assert results == [42]
+    assert [str(e) for e in errors] == ["bad"]
+    assert "failed" not in caplog.text
