@@ -384,7 +384,8 @@ RESTART_SETTINGS = ("database_url", "comfy_urls", "comfy_folder", "comfy_python"
 
 def apply_settings(services: AppServices, settings) -> list[str]:
     """Put saved settings in force while running: the server list, limits, priorities, admin roles,
-    session minutes, logging. Returns the names that need a restart (RESTART_SETTINGS that changed)."""
+    session minutes, logging. Returns the names that need a restart (RESTART_SETTINGS that changed;
+    `_apply_saved_settings` then applies ComfyUI addresses live too, unless the app launches ComfyUI)."""
     before, services.settings = services.settings, settings
     services.jobs.use_settings(settings)
     services.sessions.use_settings(settings)
@@ -407,6 +408,13 @@ async def _apply_saved_settings(services: AppServices, changes: dict, gui_servic
     if token:            # from the keyring, or (no keyring) only in this run: keep what the admin typed
         settings = replace(settings, discord_token=token)
     restart = apply_settings(services, settings)
+    if "comfy_urls" in restart and not settings.comfy_folder:   # a launched ComfyUI's address needs a restart
+        await services.backends.use_urls(list(settings.comfy_urls), logins=settings.comfy_logins)
+        await services.jobs.use_backends()
+        restart.remove("comfy_urls")
+        log.info("ComfyUI addresses now in use: %s", ", ".join(services.backends.urls))
+        if gui_services is not None:
+            gui_services.comfy_client = services.backends.client(settings.comfy_url)
     if gui_services is not None:            # the tray app: its colours follow at once too
         from PySide6.QtWidgets import QApplication
 

@@ -175,6 +175,28 @@ class BackendPool:
             self._backends[url].client.remove_listener(listener)
         self._socket_listeners.clear()
 
+    async def use_urls(self, urls: list[str], *, logins: Mapping[str, ComfyLogin] | None = None) -> None:
+        """New addresses while running. An address kept keeps its client and health record; a
+        removed one's client is closed; a new one gets a client. The poller starts again if it ran."""
+        if not urls:
+            raise ValueError("BackendPool needs at least one ComfyUI URL (COMFY_URLS)")
+        running = self._task is not None
+        await self.stop()
+        logins = dict(self.logins if logins is None else logins)
+        backends: dict[str, Backend] = {}
+        for url in urls:
+            address = split_login(url)[0]
+            if address not in backends:
+                backends[address] = self._backends.get(address) or Backend(address, ComfyClient(
+                    url, api_key=self.api_key, login=logins.get(url), session=self.session,
+                    request_timeout=self.request_timeout))
+        removed = [b for address, b in self._backends.items() if address not in backends]
+        self.urls, self.logins, self._backends = list(backends), logins, backends
+        self._suspect &= set(backends)
+        await asyncio.gather(*(b.client.close() for b in removed), return_exceptions=True)
+        if running:
+            await self.start()
+
     async def close(self) -> None:
         await self.stop()
         await asyncio.gather(*(b.client.close() for b in self._backends.values()), return_exceptions=True)

@@ -223,6 +223,10 @@ class ComfyClient:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
         self._closed = True
         await self._tasks.close()

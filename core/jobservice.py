@@ -100,16 +100,31 @@ class JobService:
         self._store = JobStore(db, paths.data_dir, tasks=TaskManager("job store"), on_health=self._on_store_health,
                                timeout_s=store_timeout_s, retry_max_s=store_retry_max_s)
         self._eta = EtaModel()
-        self._scheduler = Scheduler(
-            store=self._store, bus=bus, settings=settings, paths=paths, workflows=lambda: self._workflow_set,
-            backends=backends, eta=self._eta, clock=self._clock, depth=pipeline_depth,
-            position_interval_s=position_interval_s, failover_after_s=failover_after_s,
-            probe_interval_s=probe_interval_s, tasks=TaskManager("scheduler"))
+        self._backends = backends
+        self._scheduler_options = dict(depth=pipeline_depth, position_interval_s=position_interval_s,
+                                       failover_after_s=failover_after_s, probe_interval_s=probe_interval_s)
+        self._scheduler = self._new_scheduler()
         self._reserved: Counter[int] = Counter()    # submissions being checked, per user
         self._unsubscribe: Callable[[], None] | None = None
         self._started = False
 
     # ---- lifecycle ---------------------------------------------------------------------------
+
+    def _new_scheduler(self) -> Scheduler:
+        return Scheduler(store=self._store, bus=self._bus, settings=self._settings, paths=self._paths,
+                         workflows=lambda: self._workflow_set, backends=self._backends, eta=self._eta,
+                         clock=self._clock, tasks=TaskManager("scheduler"), **self._scheduler_options)
+
+    async def use_backends(self) -> None:
+        """The pool's ComfyUI addresses changed while running: the queue starts over on them as after
+        a restart. Jobs inside a ComfyUI still configured are found again by their prompt id; jobs
+        sent to one no longer configured wait again in their place; nothing is lost."""
+        started = self._started
+        if started:
+            await self.stop()
+        self._scheduler = self._new_scheduler()
+        if started:
+            await self.start()
 
     def use_settings(self, settings) -> None:
         """Settings saved while running take effect for the next request: limits, priorities, batch

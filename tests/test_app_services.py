@@ -165,8 +165,8 @@ async def test_the_app_cleans_old_results_at_start_and_the_uploads_of_its_jobs_f
 
 
 async def test_settings_saved_while_running_take_effect_at_once(app_paths, fake_comfy):
-    """Limits, session minutes, allowed servers and logging apply live; the database and ComfyUI
-    addresses are named as needing a restart."""
+    """Limits, session minutes, allowed servers, logging and ComfyUI addresses apply live; the
+    database is named as needing a restart."""
     import json
     import logging
 
@@ -183,7 +183,8 @@ async def test_settings_saved_while_running_take_effect_at_once(app_paths, fake_
             "max_prompt_length": 10, "session_idle_minutes": 5, "allowed_guild_ids": [1, 2], "log_level": "DEBUG",
             "comfy_urls": [fake_comfy.url, "http://127.0.0.1:9"], "database_url": "postgresql://bot@db/imagebot"}))
         restart = await _apply_saved_settings(services, {"max_prompt_length": 10})
-        assert restart == ["database_url", "comfy_urls"]
+        assert restart == ["database_url"]
+        assert services.backends.urls == [fake_comfy.url, "http://127.0.0.1:9"]
         try:
             await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="z_image_turbo",
                                                   prompt="a prompt longer than ten characters"))
@@ -196,3 +197,36 @@ async def test_settings_saved_while_running_take_effect_at_once(app_paths, fake_
     finally:
         logging.getLogger().setLevel(logging.WARNING)
         await services.stop()
+
+
+async def test_comfyui_addresses_changed_while_running_take_the_next_jobs(app_paths, fake_comfy):
+    """A host moves the bot to another ComfyUI in Settings: no restart, the next job runs there, and
+    a job already waiting is not lost."""
+    import json
+
+    from main import _apply_saved_settings
+    from tests.fake_comfyui import FakeComfyUI
+
+    other = FakeComfyUI(exec_ms=20)
+    await other.start()
+    settings = Settings(paths=app_paths, comfy_urls=(fake_comfy.url,))
+    ensure_user_files(app_paths)
+    services = await build_services(settings)
+    events = EventLog(services.bus)
+    try:
+        await services.start(with_bot=False)
+        await services.jobs.pause()
+        waiting = (await services.jobs.submit(JobRequest(user_id=1, user_name="alice", workflow="z_image_turbo",
+                                                         prompt="queued before the move"))).job
+        app_paths.settings_file.parent.mkdir(parents=True, exist_ok=True)
+        app_paths.settings_file.write_text(json.dumps({"comfy_urls": [other.url]}))
+        assert await _apply_saved_settings(services, {"comfy_urls": [other.url]}) == []
+        assert services.backends.urls == [other.url]
+        assert services.jobs.queued()[0].id == waiting.id          # still waiting, in its place
+        await services.jobs.resume()
+        await events.wait_for(lambda: events.of(JobFinished, waiting.id))
+        assert events.of(JobFinished, waiting.id)[0].backend == other.url
+        assert len(other.received_prompts) == 1 and not fake_comfy.received_prompts
+    finally:
+        await services.stop()
+        await other.stop()

@@ -106,3 +106,27 @@ def test_a_backend_is_found_by_its_address_however_it_is_written():
     assert pool.urls == ["http://gpu", "http://other:8188"]
     assert pool.client("http://GPU:80").base_url == pool.client("http://gpu/").base_url == "http://gpu"
     assert "pw" not in repr(pool) and "'b'" not in repr(pool)
+
+
+async def test_new_addresses_while_running_keep_what_stays_and_close_what_goes():
+    first, second = FakeComfyUI(), FakeComfyUI()
+    await first.start()
+    await second.start()
+    pool = BackendPool([first.url], check_interval_s=0.02)
+    try:
+        await pool.start()
+        kept = pool.client(first.url)
+        await pool.use_urls([second.url, first.url + "/"])
+        assert pool.urls == [second.url, first.url]
+        assert pool.client(first.url) is kept                  # same address, same client and health
+        await _until(lambda: len(pool.healthy()) == 2)        # the poller runs again, for both
+        await pool.use_urls([second.url])
+        assert pool.urls == [second.url]
+        assert kept.closed                                      # no client is left behind open
+        with pytest.raises(ValueError):
+            await pool.use_urls([])
+        assert pool.urls == [second.url]
+    finally:
+        await pool.close()
+        await first.stop()
+        await second.stop()
