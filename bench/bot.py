@@ -103,7 +103,7 @@ async def _world(*, users: int, job_limit: int, side: int | None = None):
     await service.start()
     sessions = SessionService(db=db, bus=bus, settings=settings)
     bot = ImageBot(job_service=service, session_service=sessions, prefs=GuildPrefsStore(db), bus=bus, settings=settings)
-    env = simcord.Env(bot, settle_timeout=5.0)
+    env = simcord.Env(bot, settle_timeout=30.0)   # a budget for a loaded machine; the figures are measured, not this
     guild = env.create_guild("Home", id=HOME)
     general = guild.create_text_channel("general")
     members = [guild.add_member(env.create_user(f"user{i:02d}")) for i in range(users)]
