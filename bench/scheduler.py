@@ -12,9 +12,9 @@ HTTP + ws, and the fake ComfyUI (which records when each prompt starts and finis
 - scaling / scaling_4_backends: throughput with 1, 2, 4 fake backends at a fixed exec time,
   and the 4-vs-1 ratio (4.0 would be perfect).
 - rss_mb_10k_queued: process RSS with 10,000 jobs waiting (and the growth they caused).
-- These figures measure the queue, so the fake makes small (64x64) images here: it runs in this
-  process, and encoding real-size PNGs (which ComfyUI does in its own process on the GPU machine)
-  would measure the fake, not us. Real-size images are measured by done_to_ready_* below.
+- These figures measure the queue, so the fake makes small one-colour (64x64) images here: it runs
+  in this process, and making real-looking PNGs (which ComfyUI does in its own process on the GPU
+  machine) would measure the fake, not us. Real-size images are measured by done_to_ready_* below.
 - GPU time (bench/gpu.py): first come first served and model-aware side by side on a mixed queue
   (mixed_*), 16 backends (scaling_16_backends), result ready after ComfyUI is done (done_to_ready_*).
 - stranded_after_outage (target 0): 100 jobs on PostgreSQL reached through a TCP proxy; 1 s
@@ -87,7 +87,7 @@ class Rig:
     async def __aenter__(self) -> "Rig":
         extra = json.loads(SHIPPED_OBJECT_INFO.read_text())
         self.fakes = [TimedFake(exec_ms=self.exec_ms, progress_steps=1, extra_object_info=extra,
-                                output_size=QUEUE_OUTPUT_SIZE)
+                                output_size=QUEUE_OUTPUT_SIZE, flat_outputs=True)
                       for _ in range(self.backends)]
         for fake in self.fakes:
             await fake.start()

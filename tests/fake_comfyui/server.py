@@ -141,7 +141,8 @@ class FakeComfyUI:
     ``model_load_ms``, or ``model_load_ms_per_gib`` per GiB of ``model_file_sizes`` when given.
     ``output_compress_level``: SaveImage's PNG level (4, as ComfyUI; 1 is faster for tests).
     ``output_size``: None makes images the size the prompt asks for, as ComfyUI does; a fixed
-    (width, height) is for benches that measure the queue rather than moving real-size images.
+    (width, height) and ``flat_outputs`` (one colour) are for benches that measure the queue, not
+    the making and moving of real images.
     """
 
     def __init__(
@@ -162,6 +163,7 @@ class FakeComfyUI:
         model_file_sizes: dict[str, int] | None = None,
         output_compress_level: int = images.SAVE_IMAGE_COMPRESS_LEVEL,
         output_size: tuple[int, int] | None = None,
+        flat_outputs: bool = False,
     ):
         self.host, self.port = host, port
         self.exec_ms = exec_ms
@@ -175,6 +177,7 @@ class FakeComfyUI:
                                   file_sizes=dict(model_file_sizes or {}))
         self.output_compress_level = output_compress_level
         self.output_size = output_size
+        self.flat_outputs = flat_outputs
         self._info_cache: tuple[tuple, dict] | None = None
         self._object_info = json.loads(_OBJECT_INFO_FILE.read_text())
         if extra_object_info:
@@ -989,7 +992,7 @@ class FakeComfyUI:
         def write() -> None:      # encoding a real-size PNG takes ~0.1 s: off the loop, as in its own process
             for path, image_key in files:
                 path.write_bytes(images.output_png(width, height, image_key, item.prompt, extra_pnginfo,
-                                                   self.output_compress_level))
+                                                   self.output_compress_level, flat=self.flat_outputs))
         await asyncio.to_thread(write)
         return refs
 
