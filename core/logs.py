@@ -79,7 +79,8 @@ class LogRing(logging.Handler):
 
 OWN_LOGGERS = ("core", "comfy", "comfyui", "bot", "gui", "main", "__main__")
 # discord.py's warnings that say nothing to this app: it never joins voice, and it reads slash commands
-_IRRELEVANT = (("discord.client", "PyNaCl is not installed"), ("discord.ext.commands.bot", "Privileged message content"))
+_IRRELEVANT = (("discord.client", "voice will NOT be supported"),        # PyNaCl's or davey's absence
+               ("discord.ext.commands.bot", "Privileged message content"))
 
 
 class LibraryNoise(logging.Filter):
