@@ -108,6 +108,7 @@ class AppActions(QObject):
     def on_host_gpu_changed(self, event: HostGpuChanged) -> None:
         """HostGpuChanged (through the bridge): the action's text, and a notice when memory stayed in use."""
         self.host_gpu.setText(self.tr("Share my GPU again") if event.in_use else self.tr("I need my GPU"))
+        self.pause_queue.setEnabled(not event.in_use)   # while the host holds the GPU, "Share my GPU again" resumes
         if event.in_use and event.freed is False:
             self.notice.emit(self.tr("The GPU memory was not freed"),
                              self.tr("The queue holds, but {problem}. Close ComfyUI to free it.").format(

@@ -328,9 +328,10 @@ async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(
     app.actions.host_gpu.trigger()
     await until(lambda: app.actions.host_gpu.text() == "Share my GPU again")
     assert service.paused and app.status.snapshot.paused and not notices
+    assert not app.actions.pause_queue.isEnabled()        # "Resume queue" would end the host's hold
     app.actions.host_gpu.trigger()
     await until(lambda: app.actions.host_gpu.text() == "I need my GPU")
-    assert not service.paused
+    assert not service.paused and app.actions.pause_queue.isEnabled()
     backend.refuse = True
     app.actions.host_gpu.trigger()
     await until(lambda: notices)
