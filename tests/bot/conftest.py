@@ -189,3 +189,17 @@ async def imagine(w: World, member, prompt: str = "a cat", model: str | None = "
     session = w.session_of(member)
     await w.until(lambda: len(results(session)) > count, advance=2)
     return session
+
+
+@pytest.fixture
+def gate(fake_comfy):
+    """Hold every job at the fake's door until the test releases it (`gate.release()` lets one in)."""
+    door = asyncio.Semaphore(0)
+    execute = fake_comfy._execute
+
+    async def gated(item):
+        await door.acquire()
+        return await execute(item)
+
+    fake_comfy._execute = gated
+    return door

@@ -2,7 +2,6 @@
 
 The fake ComfyUI is gated here (`gate.release()` lets one job execute) so the jobs ahead finish one by one.
 """
-import asyncio
 import math
 from collections import defaultdict
 
@@ -19,18 +18,7 @@ MODEL = "z_image_turbo"
 DEPTH_1 = {"service_options": {"pipeline_depth": 1}}
 
 
-@pytest.fixture
-def gate(fake_comfy):
-    """Hold every job at the fake's door until the test releases it."""
-    door = asyncio.Semaphore(0)
-    execute = fake_comfy._execute
 
-    async def gated(item):
-        await door.acquire()
-        return await execute(item)
-
-    fake_comfy._execute = gated
-    return door
 
 
 def status_edits(w: World, channel, message_id: int) -> list[str]:

@@ -2,7 +2,6 @@
 the same number (before, a status said "Pos 12 · Queue 12" while /queue said "14 jobs")."""
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
@@ -12,17 +11,7 @@ from tests.bot.conftest import World
 MODEL = "z_image_turbo"
 
 
-@pytest.fixture
-def gate(fake_comfy):
-    """Hold every job at the fake's door: the first runs forever, the next wait behind it."""
-    door = asyncio.Semaphore(0)
-    execute = fake_comfy._execute
 
-    async def gated(item):
-        await door.acquire()
-        return await execute(item)
-    fake_comfy._execute = gated
-    return door
 
 
 @pytest.mark.parametrize("world_options", [{"user_job_limit": 3}])

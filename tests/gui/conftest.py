@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import keyring
+from aiohttp import web
 import pytest
 from keyring.backend import KeyringBackend
 
@@ -99,3 +100,19 @@ def gui_services(app_paths, workflows_copy):
     settings = Settings(paths=app_paths, workflows_dir=str(workflows_copy), allowed_guild_ids=(123456789012345678,),
                         discord_token="x" * 10)
     return GuiServices(settings=settings, paths=app_paths, bus=bus, job_service=FakeJobService(bus))
+
+
+@pytest.fixture
+async def not_comfy():
+    """Another program's web server on a port ComfyUI might use."""
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html>another app</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    await runner.cleanup()

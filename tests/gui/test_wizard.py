@@ -4,7 +4,6 @@ import json
 from dataclasses import replace
 
 import pytest
-from aiohttp import web
 
 from comfy.discovery import find_comfyui
 from core.logs import LibraryNoise
@@ -271,20 +270,7 @@ async def test_without_a_keyring_a_database_password_from_the_env_stays_there(qt
     assert reloaded.database_url == "postgresql://bot:s3cret@db:5432/imagebot"      # nothing dropped
 
 
-@pytest.fixture
-async def not_comfy():
-    """Another program's web server on a port ComfyUI might use."""
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text="<html>another app</html>", content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    await runner.cleanup()
 
 
 async def test_first_start_finds_comfyui_on_its_usual_ports(qtbot, fresh_services, fake_comfy, not_comfy):

@@ -4,8 +4,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-import pytest
-from aiohttp import web
 from PIL import Image
 
 from core.jobs import BackendHealthChanged
@@ -25,21 +23,7 @@ def build(qtbot, services) -> TrayApp:
     return app
 
 
-@pytest.fixture
-async def not_comfy():
-    """Something else listening on a port (a web page, as on a busy :8000)."""
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text="<html>my other app</html>", content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
 
 
 async def test_home_says_who_the_bot_is_and_what_comfyui_runs(qtbot, gui_services, fake_comfy, not_comfy):
