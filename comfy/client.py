@@ -613,7 +613,7 @@ class ComfyClient:
             self._last_progress = (prompt_id, data.get("node"))
             self._emit(ev.PromptProgress(prompt_id, data.get("node"), int(data["value"]), int(data["max"])))
         elif kind == "executed":
-            images = [ImageRef.from_json(i) for i in (data.get("output") or {}).get("images", [])]
+            images = [ImageRef.from_json(i, str(data["node"])) for i in (data.get("output") or {}).get("images", [])]
             self._collecting.setdefault(prompt_id, []).extend(images)
             self._emit(ev.NodeOutput(prompt_id, str(data["node"]), images))
         elif kind == "execution_success":
@@ -713,7 +713,8 @@ class ComfyClient:
 def _parse_history(prompt_id: str, entry: dict) -> HistoryEntry:
     status = entry.get("status") or {}
     messages = status.get("messages") or []
-    images = [ImageRef.from_json(i) for out in (entry.get("outputs") or {}).values() for i in out.get("images", [])]
+    images = [ImageRef.from_json(i, str(node)) for node, out in (entry.get("outputs") or {}).items()
+              for i in out.get("images", [])]
     error = None
     interrupted = False
     cached_nodes: list[str] = []

@@ -12,10 +12,13 @@ class ImageRef:
     filename: str
     subfolder: str = ""
     type: str = "output"
+    # The output node that made it (orders the images of a result made of copies); not part of
+    # what the image is.
+    node: str = field(default="", compare=False)
 
     @classmethod
-    def from_json(cls, data: dict) -> "ImageRef":
-        return cls(data["filename"], data.get("subfolder", ""), data.get("type", "output"))
+    def from_json(cls, data: dict, node: str = "") -> "ImageRef":
+        return cls(data["filename"], data.get("subfolder", ""), data.get("type", "output"), node)
 
 
 @dataclass(frozen=True)

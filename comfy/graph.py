@@ -6,6 +6,7 @@ never executed, so nothing a user sets there changes the result. `live_nodes` gi
 """
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -141,3 +142,58 @@ def live_nodes(graph: Mapping[str, Any], object_info: Mapping[str, Any] | None =
 
 def depends_on(graph: Mapping[str, Any], node_id: str, target: str) -> bool:
     return target in ancestors(graph, [node_id])
+
+
+def descendants(graph: Mapping[str, Any], starts) -> set[str]:
+    """Every node that depends on the `starts`, the starts included."""
+    users: dict[str, list[str]] = {}
+    for node_id in graph:
+        for _, source in links(graph, node_id):
+            users.setdefault(source, []).append(node_id)
+    seen: set[str] = set()
+    stack = [s for s in starts if s in graph]
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        stack.extend(user for user in users.get(node_id, ()) if user not in seen)
+    return seen
+
+
+def copy_plan(graph: Mapping[str, Any], starts, copies: int) -> dict[str, tuple[str, int]]:
+    """How to make `copies` images with one prompt where a workflow makes one: the part of the
+    graph that depends on `starts` (the seed's nodes) and reaches an output is repeated, the rest
+    (model loaders, text encoders) is shared, so ComfyUI loads and encodes once.
+
+    {node id: (original node id, copy index)} for every node of the repeated part, the originals
+    as copy 0. New ids are numbers after the graph's largest, so the plan is the same every time.
+    Empty when nothing the starts feed reaches an output."""
+    part = descendants(graph, starts) & live_nodes(graph)
+    if not any(node_id in part for node_id in output_nodes(graph)):
+        return {}
+    numbers = [int(node_id) for node_id in graph if str(node_id).isdigit()]
+    next_id = max(numbers, default=len(graph)) + 1
+    plan = {node_id: (node_id, 0) for node_id in part}
+    for index in range(1, copies):
+        for node_id in sorted_ids(part):
+            while str(next_id) in graph:
+                next_id += 1
+            plan[str(next_id)] = (node_id, index)
+            next_id += 1
+    return plan
+
+
+def repeat(graph: Mapping[str, Any], plan: Mapping[str, tuple[str, int]]) -> dict[str, Any]:
+    """`graph` with the copies of `copy_plan` added, their links pointing into their own copy."""
+    in_copy = {(original, index): node_id for node_id, (original, index) in plan.items()}
+    result = dict(graph)
+    for node_id, (original, index) in plan.items():
+        if index == 0:
+            continue
+        node = copy.deepcopy(graph[original])
+        for name, value in node.get("inputs", {}).items():
+            if is_link(value) and (str(value[0]), index) in in_copy:
+                node["inputs"][name] = [in_copy[(str(value[0]), index)], value[1]]
+        result[node_id] = node
+    return result

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from comfy.graph import WorkflowError, is_link, sorted_ids
+from comfy.graph import WorkflowError, copy_plan, is_link, repeat, sorted_ids
 
 MANIFEST_SUFFIX = ".manifest.json"
 
@@ -230,7 +230,7 @@ class FillParams:
 @dataclass(frozen=True)
 class FilledWorkflow:
     graph: dict[str, Any]          # ready for POST /prompt
-    seed: int | None               # the seed actually used; None when the workflow has no seed input
+    seed: int | None               # the seed actually used (copy i of a `copy_plan` has seed + i)
 
 
 def manifest_path_for(workflow_path: Path) -> Path:
@@ -299,6 +299,22 @@ class WorkflowTemplate:
         return Range(0, min(KNOWN_SEED_MAX.get(self.graph[r.node]["class_type"], DEFAULT_SEED_MAX)
                             for r in refs))
 
+    def copies_for(self, count: int | None) -> int:
+        """How many copies of the seeded part a request for `count` images runs as: a workflow
+        with a batch size makes them as one ComfyUI batch (1 copy), one without repeats its
+        seeded part, one per image (see `comfy.graph.copy_plan`)."""
+        if not count or count < 2 or "batch_size" in self.manifest.inputs:
+            return 1
+        return count
+
+    def copy_plan(self, count: int | None) -> dict[str, tuple[str, int]]:
+        """{node id: (original id, copy index)} of the repeated part for `count` images; {} when
+        the workflow makes them as one batch. The same every time for the same template and count."""
+        copies = self.copies_for(count)
+        if copies == 1:
+            return {}
+        return copy_plan(self.graph, {ref.node for ref in self.manifest.inputs.get("seed", ())}, copies)
+
     def fill(self, params: FillParams) -> FilledWorkflow:
         """A graph ready to queue. Raises FillError listing every parameter that breaks the limits."""
         values, lora_values, problems = self._resolve(params)
@@ -312,7 +328,30 @@ class WorkflowTemplate:
             graph[slot.node]["inputs"][slot.input] = name
             for input_name in slot.strength_inputs:
                 graph[slot.node]["inputs"][input_name] = strength
+        plan = self.copy_plan(params.batch_size)
+        if plan:
+            graph = repeat(graph, plan)
+            seeds, first = self.seed_range(), values["seed"]
+            for ref in self.manifest.inputs["seed"]:
+                for node_id, (original, index) in plan.items():
+                    if original == ref.node and index > 0:   # image i gets seed + i, within the range
+                        span = seeds.max - seeds.min + 1
+                        graph[node_id]["inputs"][ref.input] = seeds.min + (first - seeds.min + index) % span
         return FilledWorkflow(graph=graph, seed=values.get("seed"))
+
+    def _copies_problems(self, count: Any) -> list[str]:
+        """What is wrong with asking a workflow that has no batch size for `count` images."""
+        name = self.manifest.display_name
+        if count == 1:
+            return []
+        if "seed" not in self.manifest.inputs:
+            return [f"{name} has no seed input, so it makes one image per request"]
+        problem = _range_problem(_role_words("batch_size"), count, self.manifest.limits.batch_size)
+        if problem:
+            return [problem]
+        if not self.copy_plan(count):
+            return [f"{name}'s seed does not reach its output, so it makes one image per request"]
+        return []
 
     def _resolve(self, params: FillParams) -> tuple[dict[str, Any], list[tuple[str, float]], list[str]]:
         """The value for each mapped role and LoRA slot, and the problems with what was asked."""
@@ -354,7 +393,9 @@ class WorkflowTemplate:
         for role in (*INT_ROLES, *FLOAT_ROLES):
             given = getattr(params, role)
             if role not in inputs:
-                if given is not None and not (role == "batch_size" and given == 1):
+                if role == "batch_size" and given is not None:
+                    problems += self._copies_problems(given)
+                elif given is not None:
                     problems.append(f"{name} does not take a {_role_words(role)}")
                 continue
             value = given if given is not None else manifest.defaults.get(role)

@@ -469,7 +469,9 @@ class JobService:
     def _workflow_info(self, template) -> WorkflowInfo:
         manifest = template.manifest
         limits, takes = manifest.limits, manifest.inputs
-        batch_max = min(limits.batch_size.max, self._settings.max_batch_size) if "batch_size" in takes else 1
+        # Several images: one ComfyUI batch where the workflow has a batch size, else copies of its seeded part.
+        several = "batch_size" in takes or bool(template.copy_plan(2))
+        batch_max = min(limits.batch_size.max, self._settings.max_batch_size) if several else 1
         info_limits = WorkflowLimits(
             width=limits.width if "width" in takes else None,
             height=limits.height if "height" in takes else None,

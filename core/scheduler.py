@@ -40,7 +40,7 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -89,6 +89,8 @@ class Entry:
     start_task: asyncio.Task | None = None
     dispatched_at: float = 0.0
     progress: tuple[int, int] = (0, 0)
+    copy_of: Mapping[str, int] | None = None   # node -> copy index, where its images are made as copies
+    copies_started: list[int] = field(default_factory=list)   # copy indices in the order ComfyUI ran them
     preview: bytes | None = None
     preview_mime: str | None = None
     attempts_at_dispatch: int = 0
@@ -570,6 +572,8 @@ class Scheduler:
         refs = [r for r in result.images if r.type == "output"]
         if not refs and not result.image_data:
             refs = list(result.images)
+        copy_of = self._copy_of(entry)
+        refs.sort(key=lambda ref: copy_of.get(ref.node, 0))     # image i is copy i's (seed + i)
         folder = Path("images") / job.created_at.strftime("%Y-%m")
         # Saved images are fetched with /view; SaveImageWebsocket's came with the result itself.
         # A batch's images are fetched, cleaned and written side by side: the user waits for the slowest only.
@@ -599,8 +603,9 @@ class Scheduler:
             **fields)
         if not ended:
             return
-        if not entry.recovered:
-            self.eta.record(job.workflow, backend.url, job.generation_s or 0.0, loaded=entry.loads_model)
+        copies = self._copies(job)
+        if not entry.recovered and not (entry.loads_model and copies > 1):   # (a load in copies: no clean figure)
+            self.eta.record(job.workflow, backend.url, (job.generation_s or 0.0) / copies, loaded=entry.loads_model)
         if self.settings.export_path:
             self._spawn(asyncio.to_thread(_export, list(outputs), Path(self.settings.export_path).expanduser()),
                         f"export {job.id}")
@@ -722,7 +727,17 @@ class Scheduler:
         if entry is None or entry.phase not in _IN_COMFY or entry.backend is not backend:
             return
         if isinstance(event, cev.PromptProgress):
-            entry.progress = (event.value, event.max)
+            # Copies run one after another, in no fixed order: a copy's steps count after those
+            # of the copies that started before it.
+            copies = self._copies(entry.job)
+            if copies > 1:
+                copy = self._copy_of(entry).get(str(event.node), 0)
+                if copy not in entry.copies_started:
+                    entry.copies_started.append(copy)
+                before = entry.copies_started.index(copy)
+                entry.progress = (before * event.max + event.value, copies * event.max)
+            else:
+                entry.progress = (event.value, event.max)
         else:
             entry.preview, entry.preview_mime = event.image, event.mime
         value, maximum = entry.progress
@@ -894,7 +909,7 @@ class Scheduler:
             views = [(BackendView(b.url, self.dispatcher.backend(b.url).loaded, self.dispatcher.backend(b.url).known),
                       sum(self._remaining(e) for e in b.slots)) for b in serving]
             planned = plan(self.dispatcher.line(self.queue), views, time.monotonic(), self.dispatcher.fairness,
-                           lambda job, backend, loads: self.eta.expected(job.workflow, backend, loads))
+                           lambda waiting, backend, loads: self._expected(self.entries[waiting.job_id].job, backend, loads))
             runs = {p.job_id: p for p in planned}
             order = [p.job_id for p in planned] + [j for j in self.queue if j not in runs]   # none may take them
             self._plan = (order, {job_id: (index, runs.get(job_id)) for index, job_id in enumerate(order)})
@@ -943,7 +958,23 @@ class Scheduler:
         """(expected seconds, the model loaded after it) of a job run in line order after `held`."""
         model = self._model_of(entry.job.workflow)
         loads = bool(model) and model != held
-        return self.eta.expected(entry.job.workflow, None, loads), (model or held)
+        return self._expected(entry.job, None, loads), (model or held)
+
+    def _expected(self, job: Job, backend: str | None, loads: bool) -> float:
+        """Seconds `job` should take: its workflow's time per run, once per copy, plus a model load."""
+        return self.eta.expected(job.workflow, backend) * self._copies(job) + (self.eta.load_s(backend) if loads else 0.0)
+
+    def _copies(self, job: Job) -> int:
+        template = self._workflows().get(job.workflow)
+        return template.copies_for(job.request.batch_size) if template is not None else 1
+
+    def _copy_of(self, entry: Entry) -> Mapping[str, int]:
+        """Which copy each node belongs to (see `WorkflowTemplate.copy_plan`), worked out once per job."""
+        if entry.copy_of is None:
+            template = self._workflows().get(entry.job.workflow)
+            plan = template.copy_plan(entry.job.request.batch_size) if template is not None else {}
+            entry.copy_of = {node_id: index for node_id, (_, index) in plan.items()}
+        return entry.copy_of
 
     def _planned_eta(self, run: Planned | None) -> float | None:
         return None if run is None else run.end_s
@@ -955,7 +986,7 @@ class Scheduler:
 
     def _remaining(self, entry: Entry) -> float:
         backend = entry.backend.url if entry.backend else None
-        expected = self.eta.expected(entry.job.workflow, backend, entry.loads_model)
+        expected = self._expected(entry.job, backend, entry.loads_model)
         if entry.job.state == JobState.RUNNING and entry.job.started_at is not None:
             elapsed = (self.clock() - entry.job.started_at).total_seconds()
             return max(0.0, expected - elapsed)

@@ -8,6 +8,8 @@
   intervals; everything it made is stopped and closed after the test.
 - ``job_service``: one started service, ready for ``submit``.
 - ``job_request``: a factory for valid JobRequests (``job_request(user_id=7, prompt="a cat")``).
+- ``with_one_image_workflow(service)``: adds ``ONE_IMAGE`` (Z-Image Turbo without its batch size: it
+  makes several images as copies of its seeded part) to a running service's workflows.
 """
 from __future__ import annotations
 
@@ -30,6 +32,22 @@ from core.store import Database
 SHIPPED_OBJECT_INFO = resource_root() / "tests" / "fixtures" / "object_info" / "shipped_models.json"
 IMAGINE = "z_image_turbo"
 EDIT = "flux_edit"
+ONE_IMAGE = "z_image_one"
+
+
+def one_image_template(template):
+    """`template` as a workflow without a batch size, like many imported ones."""
+    manifest = template.manifest
+    inputs = {role: refs for role, refs in manifest.inputs.items() if role != "batch_size"}
+    defaults = {role: value for role, value in manifest.defaults.items() if role != "batch_size"}
+    return replace(template, name=ONE_IMAGE, path=template.path.with_name(ONE_IMAGE + ".json"),
+                   manifest=replace(manifest, display_name="Z-Image One", inputs=inputs, defaults=defaults))
+
+
+def with_one_image_workflow(service) -> None:
+    workflows = service._workflow_set
+    templates = {**workflows.templates, ONE_IMAGE: one_image_template(workflows.get(IMAGINE))}
+    service.set_workflows(replace(workflows, templates=templates))
 
 
 def shipped_object_info() -> dict:

@@ -7,6 +7,7 @@ from PIL import Image
 from bot.results import SETTINGS_ASPECT_ID, SETTINGS_PROMPT_ID, SETTINGS_SEED_ID
 from core.grid import GAP
 from tests.bot.conftest import SPANISH_USERS, World, results
+from tests.fixtures_core import ONE_IMAGE, with_one_image_workflow
 
 MODEL = "z_image_turbo"
 
@@ -81,6 +82,29 @@ async def test_a_grid_then_an_upscale_then_a_variation(world: World, lang):
     assert varied.request.parent_job_id == 1
     # Nothing else was posted: welcome, grid, upscale, variation.
     assert [m.id for m in session.history()] == [welcome.id, grid.id, upscaled.id, variation.id]
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+async def test_a_model_without_a_batch_size_makes_the_grid_from_one_prompt_per_image(world: World, lang):
+    """The same grid, buttons and Info from a workflow that makes one image per run: its seeded
+    part runs once per image (seed, seed + 1...), all in one job with one status message."""
+    w = world
+    t = TEXTS[lang]
+    if lang == "es":
+        SPANISH_USERS.add(w.alice.id)
+    with_one_image_workflow(w.job_service)
+    r = await w.alice.slash(w.general, "imagine", prompt="a fox", model=ONE_IMAGE, count=4, seed=77)
+    assert r.ephemeral and r.response.content.startswith(t["queued"].format(n=1))
+    session = w.session_of(w.alice)
+    await w.until(lambda: len(results(session)) == 1, advance=2)
+    welcome, grid = session.history()
+    assert grid.content.startswith(f"<@{w.alice.id}> {t['grid']}") and grid.content.endswith(" · Z-Image One")
+    assert labels(grid) == [["U1", "U2", "U3", "U4"], ["V1", "V2", "V3", "V4"], t["last_row"], [t["originals"]]]
+    job = await w.job_service.get(1)
+    assert len(job.outputs) == 4 and len({Image.open(path).tobytes() for path in job.outputs}) == 4
+    r = await w.alice.click(grid, label=t["last_row"][1])
+    model, _size, seeds, images = (f.value for f in r.response.embeds[0].fields[:4])
+    assert (model, seeds, images) == ("Z-Image One", "`77`, `78`, `79`, `80`", "4")
 
 
 async def test_originals_come_on_request_and_only_to_whoever_asks(world: World):

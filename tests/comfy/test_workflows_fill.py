@@ -16,6 +16,8 @@ from comfy.workflows import (
     parse_manifest,
 )
 
+from tests.fixtures_core import one_image_template
+
 FLUJOS = Path(__file__).resolve().parents[2] / "flujos"
 
 LORA_GRAPH = {
@@ -145,3 +147,60 @@ def test_malformed_new_keys_say_what_to_fix(manifest, expected):
     with pytest.raises(WorkflowError, match=None) as info:
         parse_manifest(data, LORA_GRAPH)
     assert expected in str(info.value)
+
+
+# ---- several images from a workflow that has no batch size ------------------------------------
+
+def test_a_workflow_without_batch_size_makes_several_images_as_copies_of_its_seeded_part(shipped):
+    one = one_image_template(shipped.get("z_image_turbo"))
+    filled = one.fill(FillParams(prompt="a fox", seed=100, batch_size=3))
+    graph = filled.graph
+    assert filled.seed == 100
+    # sampler 8 -> decode 9 -> save 10, twice more as 11-13 and 14-16; loaders and encoders are shared
+    assert sorted(graph, key=int) == [str(n) for n in range(1, 17)]
+    assert [graph[n]["class_type"] for n in ("11", "12", "13", "14", "15", "16")] == \
+        ["KSampler", "VAEDecode", "SaveImage"] * 2
+    assert [graph[n]["inputs"]["seed"] for n in ("8", "11", "14")] == [100, 101, 102]
+    assert graph["11"]["inputs"]["positive"] == ["5", 0] and graph["11"]["inputs"]["model"] == ["4", 0]
+    assert graph["12"]["inputs"]["samples"] == ["11", 0] and graph["12"]["inputs"]["vae"] == ["3", 0]
+    assert graph["16"]["inputs"]["images"] == ["15", 0]
+    assert graph["5"]["inputs"]["text"] == "a fox" and "batch_size" not in one.manifest.inputs
+    assert one.copy_plan(3) == {"8": ("8", 0), "9": ("9", 0), "10": ("10", 0), "11": ("8", 1), "12": ("9", 1),
+                                "13": ("10", 1), "14": ("8", 2), "15": ("9", 2), "16": ("10", 2)}
+    assert one.copies_for(3) == 3 and one.copies_for(1) == 1 and one.copy_plan(1) == {}
+
+
+def test_copies_seeds_wrap_inside_the_seed_range_and_one_image_is_the_plain_graph(shipped):
+    one = one_image_template(shipped.get("z_image_turbo"))
+    top = one.seed_range().max
+    graph = one.fill(FillParams(prompt="a fox", seed=top, batch_size=2)).graph
+    assert (graph["8"]["inputs"]["seed"], graph["11"]["inputs"]["seed"]) == (top, 0)
+    assert sorted(one.fill(FillParams(prompt="a fox", batch_size=1)).graph, key=int) == [str(n) for n in range(1, 11)]
+
+
+def test_a_workflow_with_a_batch_size_makes_them_in_one_batch(shipped):
+    turbo = shipped.get("z_image_turbo")
+    graph = turbo.fill(FillParams(prompt="a fox", batch_size=3)).graph
+    assert len(graph) == 10 and graph["7"]["inputs"]["batch_size"] == 3
+    assert turbo.copies_for(3) == 1 and turbo.copy_plan(3) == {}
+
+
+def test_copies_are_refused_beyond_the_limit_without_a_seed_or_where_the_seed_reaches_no_output(shipped):
+    one = one_image_template(shipped.get("z_image_turbo"))
+    with pytest.raises(FillError) as info:
+        one.fill(FillParams(prompt="a fox", batch_size=5))
+    assert info.value.problems == ["the batch size must be between 1 and 4 (got 5)"]
+    graph = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "color": 0}},
+             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}},
+             "3": {"class_type": "KSampler", "inputs": {"seed": 1}},
+             "4": {"class_type": "CLIPTextEncode", "inputs": {"text": ""}}}
+    prompt = {"node": "4", "input": "text"}
+    no_seed = _template({"display_name": "Plain", "kind": "imagine", "inputs": {"prompt": prompt}}, graph)
+    with pytest.raises(FillError) as info:
+        no_seed.fill(FillParams(prompt="x", batch_size=2))
+    assert info.value.problems == ["Plain has no seed input, so it makes one image per request"]
+    dead_seed = _template({"display_name": "Dead", "kind": "imagine",
+                           "inputs": {"prompt": prompt, "seed": {"node": "3", "input": "seed"}}}, graph)
+    with pytest.raises(FillError) as info:
+        dead_seed.fill(FillParams(prompt="x", batch_size=2))
+    assert info.value.problems == ["Dead's seed does not reach its output, so it makes one image per request"]

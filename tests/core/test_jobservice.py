@@ -96,7 +96,8 @@ async def test_workflow_info_carries_defaults_and_limits(make_job_service, job_r
     assert imagine.limits.height.multiple_of == 16
     assert imagine.limits.batch_max == 2                  # the manifest allows 4, the settings 2
     assert imagine.limits.prompt_max_length == 300
-    assert edit.limits.width is None and edit.limits.height is None and edit.limits.batch_max == 1
+    assert edit.limits.width is None and edit.limits.height is None
+    assert edit.limits.batch_max == 2     # no batch size: several images are copies of its seeded part
     assert "width" not in edit.defaults and edit.defaults["steps"] == 20
     # every size inside the limits is accepted
     width = imagine.limits.width

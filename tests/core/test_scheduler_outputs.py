@@ -1,13 +1,17 @@
-"""A workflow whose only output is SaveImageWebsocket delivers its images (they arrive as websocket
-frames, not as files to download)."""
+"""What a job's images are: a SaveImageWebsocket workflow's (they arrive as websocket frames, not
+as files to download), and several images from a workflow without a batch size (copies)."""
 from __future__ import annotations
 
 import json
 import shutil
 
+import pytest
+from PIL import Image
+
 from comfy.workflows import load_workflows
-from core.jobs import JobFinished, JobState
+from core.jobs import JobFinished, JobProgress, JobState
 from core.paths import resource_root
+from tests.fixtures_core import ONE_IMAGE, with_one_image_workflow
 
 
 async def test_a_save_image_websocket_workflow_finishes_with_its_images(tmp_path, job_service, job_request,
@@ -27,3 +31,42 @@ async def test_a_save_image_websocket_workflow_finishes_with_its_images(tmp_path
     assert len(finished.images) == 2
     job = await job_service.get(accepted.job.id)
     assert job.state == JobState.DONE and all(path.exists() for path in job.outputs)
+
+
+async def test_several_images_from_a_workflow_without_batch_size_come_in_seed_order(
+        job_service, job_request, core_events, fake_comfy):
+    """Three images as three copies of the seeded part in one prompt: image i is copy i's (seed + i),
+    whatever order ComfyUI runs the copies' outputs in; progress counts through all the copies."""
+    with_one_image_workflow(job_service)
+    # ComfyUI runs a prompt's output nodes in no fixed order (they are a set): here the last copy first.
+    run_in_order = fake_comfy._execution_order
+    fake_comfy._execution_order = lambda prompt, outputs: run_in_order(prompt, list(reversed(outputs)))
+    accepted = await job_service.submit(job_request(workflow=ONE_IMAGE, batch_size=3, seed=500))
+    await core_events.wait_final([accepted.job.id])
+    job = await job_service.get(accepted.job.id)
+    assert job.state == JobState.DONE and job.seed == 500 and len(job.outputs) == 3
+    [prompt] = fake_comfy.received_prompts
+    graph = prompt["prompt"]
+    assert [graph[n]["inputs"]["seed"] for n in ("8", "11", "14")] == [500, 501, 502]
+    made = fake_comfy.history[job.prompt_id]["outputs"]
+    for index, save_node in enumerate(("10", "13", "16")):
+        [ref] = made[save_node]["images"]
+        with Image.open(fake_comfy.dir_for("output") / ref["subfolder"] / ref["filename"]) as theirs, \
+                Image.open(job.outputs[index]) as ours:
+            assert theirs.convert("RGB").tobytes() == ours.convert("RGB").tobytes()
+    progress = [(e.value, e.max) for e in core_events.of(JobProgress, job.id) if e.max]
+    steps = sorted(set(progress))
+    assert progress == sorted(progress) and steps == [(value, 9) for value in range(1, 10)]   # (previews repeat a step)
+
+
+async def test_the_eta_of_copies_counts_each_copy(job_service, job_request, core_events):
+    with_one_image_workflow(job_service)
+    first = await job_service.submit(job_request(workflow=ONE_IMAGE))
+    await core_events.wait_final([first.job.id])
+    await job_service.pause()
+    two = await job_service.submit(job_request(workflow=ONE_IMAGE, batch_size=2))
+    one = await job_service.submit(job_request(workflow=ONE_IMAGE))
+    per_run = job_service._scheduler.eta.expected(ONE_IMAGE)
+    assert per_run > 0
+    assert job_service._scheduler.eta_s(two.job.id) == pytest.approx(2 * per_run)
+    assert job_service._scheduler.eta_s(one.job.id) == pytest.approx(3 * per_run)
