@@ -300,13 +300,14 @@ async def _pressed_on(bot: BotContext, interaction: discord.Interaction, job_id:
     return job
 
 
-async def edit_result(bot: BotContext, interaction: discord.Interaction, job_id: int, prompt: str) -> None:
-    """The Edit button's modal: edit the image of `job_id` with a new prompt."""
+async def edit_result(bot: BotContext, interaction: discord.Interaction, job_id: int, prompt: str,
+                      index: int = 0) -> None:
+    """The Edit button's modal: edit image `index` (0-based) of `job_id` with a new prompt."""
     job = await _pressed_on(bot, interaction, job_id)
     if job is None:
         return
     lang = interaction_lang(interaction)
-    data = await read_result_image(bot, job)
+    data = await read_result_image(bot, job, index)
     if data is None:
         await reply(interaction, bot.catalog.text("edit.source_gone", lang, job_id=job_id))
         return

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 EMBED_TEXT_MAX = 1024
 PROMPT_MAX = 4000
 MODAL_PROMPT_ID = "imagebot:edit_prompt"
+MODAL_IMAGE_ID = "imagebot:edit_image"
 SETTINGS_PROMPT_ID, SETTINGS_ASPECT_ID, SETTINGS_SEED_ID = "imagebot:again_prompt", "imagebot:again_aspect", "imagebot:again_seed"
 _LINE_MARKUP = re.compile(r"(?m)^(\s*)(#|>|-(?=\s))")
 _NUMBERED = re.compile(r"(?m)^(\s*\d+)\.(?=\s)")
@@ -125,25 +126,43 @@ class EditButton(PersistentButton, template=r"imagebot:edit:(\d+)"):
         self.job_id = job_id
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(EditPromptModal(bot, self.job_id, interaction_lang(interaction)))
+        job = await bot.job_service.get(self.job_id)
+        images = len(job.outputs) if job is not None else 1
+        await interaction.response.send_modal(EditPromptModal(bot, self.job_id, interaction_lang(interaction), images))
 
 
 class EditPromptModal(discord.ui.Modal):
-    def __init__(self, bot: BotContext, job_id: int, lang: str) -> None:
+    """The new prompt; under a grid, also which image to edit (1 unless the user says otherwise)."""
+
+    def __init__(self, bot: BotContext, job_id: int, lang: str, images: int = 1) -> None:
         super().__init__(title=bot.catalog.text("modal.edit_title", lang), timeout=15 * 60)
         self.bot = bot
         self.job_id = job_id
+        self.images = images
         self.prompt = discord.ui.TextInput(
             label=bot.catalog.text("modal.edit_label", lang), style=discord.TextStyle.paragraph,
             placeholder=bot.catalog.text("modal.edit_placeholder", lang),
             max_length=min(PROMPT_MAX, bot.settings.max_prompt_length), required=True, custom_id=MODAL_PROMPT_ID)
         self.add_item(self.prompt)
+        self.image = None
+        if images > 1:
+            self.image = discord.ui.TextInput(
+                label=bot.catalog.text("modal.edit_image_label", lang, count=images), default="1", max_length=2,
+                required=False, custom_id=MODAL_IMAGE_ID)
+            self.add_item(self.image)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await self.bot.guard_interaction(interaction)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self.bot.run_guarded(interaction, edit_result(self.bot, interaction, self.job_id, str(self.prompt.value)))
+        chosen = (self.image.value or "1").strip() if self.image is not None else "1"
+        if not chosen.isdigit() or not 1 <= int(chosen) <= self.images:
+            await interaction.response.send_message(self.bot.catalog.text(
+                "edit.image_number", interaction_lang(interaction), count=self.images, given=chosen[:10]),
+                ephemeral=True)
+            return
+        await self.bot.run_guarded(interaction, edit_result(self.bot, interaction, self.job_id, str(self.prompt.value),
+                                                            int(chosen) - 1))
 
 
 class DeleteButton(PersistentButton, template=r"imagebot:delete:(\d+):(\d+)"):

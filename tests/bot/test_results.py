@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.results import SETTINGS_ASPECT_ID, SETTINGS_PROMPT_ID, SETTINGS_SEED_ID
+from bot.results import MODAL_IMAGE_ID, MODAL_PROMPT_ID, SETTINGS_ASPECT_ID, SETTINGS_PROMPT_ID, SETTINGS_SEED_ID
 from core.grid import GAP
 from tests.bot.conftest import SPANISH_USERS, World, results
 from tests.fixtures_core import ONE_IMAGE, with_one_image_workflow
@@ -105,6 +105,34 @@ async def test_a_model_without_a_batch_size_makes_the_grid_from_one_prompt_per_i
     r = await w.alice.click(grid, label=t["last_row"][1])
     model, _size, seeds, images = (f.value for f in r.response.embeds[0].fields[:4])
     assert (model, seeds, images) == ("Z-Image One", "`77`, `78`, `79`, `80`", "4")
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+async def test_edit_under_a_grid_asks_which_image(world: World, lang):
+    w = world
+    if lang == "es":
+        SPANISH_USERS.add(w.alice.id)
+    await w.alice.slash(w.general, "imagine", prompt="three foxes", model=MODEL, count=3)
+    session = w.session_of(w.alice)
+    await w.until(lambda: len(results(session)) == 1, advance=2)
+    grid = results(session)[0]
+    edit = TEXTS[lang]["last_row"][2]
+    shown = await w.alice.click(grid, label=edit)
+    fields = {c["custom_id"]: c for row in shown.modal["components"] for c in row["components"]}
+    assert fields[MODAL_IMAGE_ID]["value"] == "1"
+    assert fields[MODAL_IMAGE_ID]["label"] == ("Which image (1–3)" if lang == "en" else "Qué imagen (1–3)")
+    r = await w.alice.submit_modal(shown, {MODAL_PROMPT_ID: "add a hat", MODAL_IMAGE_ID: "7"})
+    assert r.ephemeral and r.response.content == (
+        "Pick an image from 1 to 3 (“7” is not one). Press Edit again." if lang == "en" else
+        "Elige una imagen del 1 al 3 («7» no es ninguna). Pulsa Editar otra vez.")
+    assert await w.job_service.get(2) is None                 # nothing was queued
+    shown = await w.alice.click(grid, label=edit)
+    await w.alice.submit_modal(shown, {MODAL_PROMPT_ID: "add a hat", MODAL_IMAGE_ID: "3"})
+    await w.until(lambda: len(results(session)) == 2, advance=2)
+    source, edited = await w.job_service.get(1), await w.job_service.get(2)
+    assert edited.request.parent_job_id == 1 and edited.request.prompt == "add a hat"
+    given = Image.open(io.BytesIO(await w.job_service.input_image(2)))
+    assert given.convert("RGB").tobytes() == Image.open(source.outputs[2]).convert("RGB").tobytes()   # image 3
 
 
 async def test_originals_come_on_request_and_only_to_whoever_asks(world: World):
