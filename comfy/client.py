@@ -21,6 +21,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -371,6 +372,13 @@ class ComfyClient:
                     raise NotComfyUIError(f"{self.base_url}/object_info is not a JSON object")
                 self._object_info = info
             return self._object_info
+
+    async def node_info(self, class_type: str) -> dict:
+        """One node class's /object_info entry, asked now (small, and it lists the model files
+        ComfyUI has at this moment); {} when ComfyUI has no such node."""
+        info = await self._json("GET", f"object_info/{quote(class_type, safe='')}")
+        entry = info.get(class_type) if isinstance(info, dict) else None
+        return entry if isinstance(entry, dict) else {}
 
     # ---- prompts ---------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -44,6 +45,7 @@ PAUSED_SETTING = "queue_paused"
 # edits or this recent; older ones are deleted when the service starts.
 INPUT_KEEP_JOBS = 200
 INPUT_KEEP_DAYS = 7
+LORA_LIST_KEEP_S = 60.0          # how long ComfyUI's LoRA list is reused before asking again
 MAX_DB_INT = 2**63 - 1          # BIGINT columns (user, guild, channel ids)
 TEXT_HARD_LIMIT = 4000          # no text field is ever longer, whatever the settings say
 # Characters no prompt or name needs: NUL and other C0 controls (tab and newlines are fine),
@@ -91,6 +93,7 @@ class JobService:
         self._bus = bus
         self._settings = settings
         self._workflow_set = workflows
+        self._loras: tuple[float, list[str]] | None = None   # (when asked, ComfyUI's LoRA files)
         self._paths = paths
         self._clock = clock or utcnow
         self._max_input_bytes = max_input_bytes
@@ -485,16 +488,21 @@ class JobService:
 
     async def lora_files(self) -> list[str]:
         """The LoRA files ComfyUI has (its LoraLoader's choices), from the first backend that
-        answers; [] when none does. The client caches object_info, so this is cheap after the first."""
+        answers; [] when none does. Kept for a minute: autocomplete asks on every key, and a LoRA
+        copied into ComfyUI's folder shows up without a restart."""
+        now = time.monotonic()
+        if self._loras is not None and now - self._loras[0] < LORA_LIST_KEEP_S:
+            return self._loras[1]
         for backend in self._scheduler.backends:
-            try:
-                info = await backend.client.object_info()
-            except ComfyError:
-                continue
             for node in ("LoraLoaderModelOnly", "LoraLoader"):
-                choices = ((info.get(node) or {}).get("input", {}).get("required", {}).get("lora_name") or [[]])[0]
+                try:
+                    info = await backend.client.node_info(node)
+                except ComfyError:
+                    break
+                choices = ((info.get("input") or {}).get("required", {}).get("lora_name") or [[]])[0]
                 if isinstance(choices, list) and choices:
-                    return [str(name) for name in choices]
+                    self._loras = (now, [str(name) for name in choices])
+                    return self._loras[1]
         return []
 
     async def input_image(self, job_id: int) -> bytes | None:

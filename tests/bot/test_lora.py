@@ -5,22 +5,28 @@ import shutil
 import pytest
 
 from comfy.workflows import load_workflows
+from core import jobservice
 from core.paths import resource_root
 from tests.bot.conftest import SPANISH_USERS, World, results
 
 FILES = ["style.safetensors", "ink_wash.safetensors", "pixel_art.safetensors", "secret.safetensors"]
 
 
-@pytest.fixture
-async def lora_world(world: World, fake_comfy, tmp_path):
-    """Z-Image Turbo with a LoRA loader between the model and the sampler; ComfyUI has four LoRAs."""
-    fake_comfy.add_object_info({"LoraLoaderModelOnly": {
-        "input": {"required": {"model": ["MODEL"], "lora_name": [FILES],
+def lora_loader(files: list[str]) -> dict:
+    """ComfyUI's LoraLoaderModelOnly as /object_info describes it, with `files` in its LoRA folder."""
+    return {"LoraLoaderModelOnly": {
+        "input": {"required": {"model": ["MODEL"], "lora_name": [files],
                                "strength_model": ["FLOAT", {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.01}]}},
         "input_order": {"required": ["model", "lora_name", "strength_model"]}, "output": ["MODEL"],
         "output_is_list": [False], "output_name": ["MODEL"], "name": "LoraLoaderModelOnly",
         "display_name": "LoraLoaderModelOnly", "description": "", "python_module": "nodes", "category": "loaders",
-        "output_node": False}})
+        "output_node": False}}
+
+
+@pytest.fixture
+async def lora_world(world: World, fake_comfy, tmp_path):
+    """Z-Image Turbo with a LoRA loader between the model and the sampler; ComfyUI has four LoRAs."""
+    fake_comfy.add_object_info(lora_loader(FILES))
     folder = tmp_path / "flujos"
     shutil.copytree(resource_root() / "flujos", folder)
     graph = json.loads((folder / "z_image_turbo.json").read_text())
@@ -50,6 +56,21 @@ async def test_lora_is_offered_from_comfyuis_list_filtered_by_the_admins(lora_wo
     await w.env.restart_bot(w.make_bot())
     choices = await w.alice.autocomplete(w.general, "imagine", "lora", "", model="z_image_turbo")
     assert len(choices) == 3
+
+
+async def test_a_lora_copied_into_comfyui_is_offered_without_a_restart(lora_world: World, fake_comfy, monkeypatch):
+    w = lora_world
+    await w.admin.slash(w.general, "admin loras", allow="style.safetensors, watercolor.safetensors")
+    offered = lambda choices: [c["value"] for c in choices]   # noqa: E731
+    assert offered(await w.alice.autocomplete(w.general, "imagine", "lora", "", model="z_image_turbo")) == \
+        ["style.safetensors"]
+    fake_comfy.add_object_info(lora_loader(FILES + ["watercolor.safetensors"]))   # the host adds a LoRA
+    # ComfyUI's list is reused for a minute (autocomplete asks on every key)...
+    assert offered(await w.alice.autocomplete(w.general, "imagine", "lora", "", model="z_image_turbo")) == \
+        ["style.safetensors"]
+    monkeypatch.setattr(jobservice, "LORA_LIST_KEEP_S", 0.0)   # ...then asked again
+    assert offered(await w.alice.autocomplete(w.general, "imagine", "lora", "", model="z_image_turbo")) == \
+        ["style.safetensors", "watercolor.safetensors"]
 
 
 async def test_the_chosen_lora_and_strength_reach_the_graph(lora_world: World, fake_comfy):
