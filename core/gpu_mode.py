@@ -45,7 +45,7 @@ class HostGpuChanged:
     reasons: tuple[Reason, ...]
     back_at: datetime | None          # when the GPU is shared again, when known (a schedule window's end)
     freed: bool | None = None         # taken: did every ComfyUI free its memory? None while sharing
-    problem: str = ""                 # for the host: why memory could not be freed
+    not_freed: tuple[str, ...] = ()   # the ComfyUIs that did not free their memory (why: in the log)
 
 
 # ---- the schedule ---------------------------------------------------------------------------
@@ -183,7 +183,7 @@ class HostGpu:
         self._schedule_ignored_until: datetime | None = None
         self._program_ignored = False
         self.freed: bool | None = None
-        self.problem = ""
+        self.not_freed: tuple[str, ...] = ()
         self._paused_by_us = False
         self._lock = asyncio.Lock()
         self.check_every_s = check_every_s
@@ -223,7 +223,7 @@ class HostGpu:
 
     def state(self) -> HostGpuChanged:
         return HostGpuChanged(self.in_use, tuple(sorted(self.reasons)), self.back_at(),
-                              self.freed if self.in_use else None, self.problem if self.in_use else "")
+                              self.freed if self.in_use else None, self.not_freed if self.in_use else ())
 
     async def take(self, reason: Reason = Reason.MANUAL) -> HostGpuChanged:
         """ "I need my GPU" (or the schedule, or a program): hold the queue and free the GPU."""
@@ -277,28 +277,28 @@ class HostGpu:
             if not self._queue.paused:
                 await self._queue.hold(True)     # the running job finishes; the rest come back to wait
                 self._paused_by_us = True
-            self.freed, self.problem = await self._free_all()
-            log.info("the host is using the GPU (%s)%s", ", ".join(sorted(self.reasons)),
-                     "" if self.freed else f"; {self.problem}")
+            self.not_freed = await self._free_all()
+            self.freed = not self.not_freed
+            log.info("the host is using the GPU (%s)", ", ".join(sorted(self.reasons)))
         elif was_in_use and not self.in_use:
             if self._paused_by_us and self._queue.paused:
                 await self._queue.hold(False)
             self._paused_by_us = False
-            self.freed, self.problem = None, ""
+            self.freed, self.not_freed = None, ()
             log.info("the host shares the GPU again")
         state = self.state()
         self._publish(state)
         return state
 
-    async def _free_all(self) -> tuple[bool, str]:
+    async def _free_all(self) -> tuple[str, ...]:
         """Ask every ComfyUI to unload its models and free its memory (it does so once the running
-        job ends). The queue stays held whatever the answer; the host is told what failed."""
-        problems = []
+        job ends); the ones that did not. The queue stays held whatever the answer; the host is
+        told which failed (in their language), the log says why."""
+        not_freed = []
         for backend in self._backends():
             try:
                 await backend.free(unload_models=True, free_memory=True)
             except ComfyError as exc:
-                problems.append(f"{backend.base_url}: {exc}")
-        if problems:
-            return False, "GPU memory could not be freed on " + "; ".join(problems)
-        return True, ""
+                log.warning("GPU memory could not be freed on %s: %s", backend.base_url, exc)
+                not_freed.append(backend.base_url)
+        return tuple(not_freed)

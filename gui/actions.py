@@ -111,8 +111,9 @@ class AppActions(QObject):
         self.pause_queue.setEnabled(not event.in_use)   # while the host holds the GPU, "Share my GPU again" resumes
         if event.in_use and event.freed is False:
             self.notice.emit(self.tr("The GPU memory was not freed"),
-                             self.tr("The queue holds, but {problem}. Close ComfyUI to free it.").format(
-                                 problem=event.problem), True)
+                             self.tr("The queue holds, but ComfyUI at {addresses} kept its memory (the Logs tab "
+                                     "says why). Close ComfyUI to free it.").format(
+                                 addresses=", ".join(event.not_freed)), True)
 
     def on_bot_toggled(self) -> None:
         bot = self.services.bot

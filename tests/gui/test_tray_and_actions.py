@@ -337,7 +337,7 @@ async def test_i_need_my_gpu_from_the_tray_holds_the_queue_and_share_resumes_it(
     await until(lambda: notices)
     title, text, is_error = notices[0]
     assert service.paused and is_error and title == "The GPU memory was not freed"
-    assert "http://127.0.0.1:8188" in text
+    assert text.startswith("The queue holds, but ComfyUI at http://127.0.0.1:8188 kept its memory")
     await app.close()
 
 

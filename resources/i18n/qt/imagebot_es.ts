@@ -88,8 +88,8 @@
         <translation>No se liberó la memoria de la GPU</translation>
     </message>
     <message>
-        <source>The queue holds, but {problem}. Close ComfyUI to free it.</source>
-        <translation>La cola está en espera, pero {problem}. Cierra ComfyUI para liberarla.</translation>
+        <source>The queue holds, but ComfyUI at {addresses} kept its memory (the Logs tab says why). Close ComfyUI to free it.</source>
+        <translation>La cola está en espera, pero ComfyUI en {addresses} no liberó su memoria (la pestaña Registro dice por qué). Cierra ComfyUI para liberarla.</translation>
     </message>
     <message>
         <source>Could not stop the bot</source>
