@@ -143,6 +143,7 @@ class JobService:
         paused = bool(await self._store.get_setting(PAUSED_SETTING, False))
         self._scheduler.set_paused(paused)
         await self._prune_inputs()
+        await self._store.take_back_unanswered()
         for workflow, backend, seconds in await self._store.generation_times():
             self._eta.record(workflow, backend, seconds)
         loaded = await self._store.load_active()

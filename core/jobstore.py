@@ -12,8 +12,10 @@ changes): it repeats one with backoff until the database takes it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,10 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import StoreError, StoreUnavailable
 from core.jobs import Job, JobRequest, JobState
+from core.paths import write_file
 from core.store import Database, ImageRow, JobRow, SettingRow
 from core.tasks import TaskManager
 
 log = logging.getLogger(__name__)
+UNANSWERED_FILE = "unanswered-inserts.json"   # keys of inserts refused though they may have landed
 T = TypeVar("T")
 HealthListener = Callable[[bool, str], None]
 # The driver errors that mean "the database is not answering now" (as opposed to a bad value).
@@ -89,6 +93,7 @@ class JobStore:
         # sleep-and-retry of a blocked writer, and spares every write its own transaction.
         self._pending: list[tuple[Callable[[AsyncConnection], Awaitable[Any]], asyncio.Future]] = []
         self._writer: asyncio.Task | None = None
+        self._unanswered_lock = asyncio.Lock()
 
     # ---- health -------------------------------------------------------------------------------
 
@@ -245,12 +250,58 @@ class JobStore:
             attempts=0, created_at=created_at, feedback_message_id=None,
         )
 
+        values["request_key"] = key = uuid.uuid4().hex
+
         async def op(conn: AsyncConnection) -> int:
             result = await conn.execute(_JOBS.insert().values(**values))
             return result.inserted_primary_key[0]
-        job_id = await self._write(op)
+        try:
+            job_id = await self._write(op)
+        except StoreUnavailable:
+            # The row may have been committed with only the answer lost. The caller refuses the
+            # request, so such a row must never run: noted on disk, removed once the database answers.
+            await self._note_unanswered(key, True)
+            try:
+                self._tasks.spawn(self._take_back(key), name="take back an unanswered insert")
+            except RuntimeError:            # closing: the next start takes it back
+                pass
+            raise
         return Job(id=job_id, request=request, state=JobState.QUEUED, priority=priority,
                    created_at=created_at, seed=seed)
+
+    async def take_back_unanswered(self) -> None:
+        """At start: remove the rows of inserts refused while their answer was lost (see `insert`)
+        that the last run could not remove before it stopped."""
+        for key in await asyncio.to_thread(self._unanswered):
+            await self._take_back(key)
+
+    async def _take_back(self, key: str) -> None:
+        async def op(conn: AsyncConnection) -> int:
+            result = await conn.execute(_JOBS.delete().where(_JOBS.c.request_key == key,
+                                                             _JOBS.c.state == JobState.QUEUED.value))
+            return result.rowcount
+        removed = await self.retrying(lambda: self._write(op), "taking back a refused request")
+        if removed:
+            log.info("removed a job whose insert landed although its request was refused")
+        await self._note_unanswered(key, False)
+
+    def _unanswered(self) -> list[str]:
+        try:
+            keys = json.loads((self._data_dir / UNANSWERED_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
+
+    async def _note_unanswered(self, key: str, pending: bool) -> None:
+        def note() -> None:
+            keys = [k for k in self._unanswered() if k != key] + ([key] if pending else [])
+            path = self._data_dir / UNANSWERED_FILE
+            if keys:
+                write_file(path, json.dumps(keys).encode())
+            else:
+                path.unlink(missing_ok=True)
+        async with self._unanswered_lock:
+            await asyncio.to_thread(note)
 
     async def update(self, job_id: int, **fields: Any) -> None:
         # Core UPDATE on the table: the ORM's bulk-update bookkeeping costs more than the write.

@@ -40,6 +40,7 @@ class JobRow(Base):
     error_text: Mapped[str | None] = mapped_column(Text)
     feedback_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the bot's live status message
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # the outbox
+    request_key: Mapped[str | None] = mapped_column(String(32), index=True)   # finds an insert whose answer was lost
 
     images: Mapped[list["ImageRow"]] = relationship(back_populates="job", order_by="ImageRow.index", lazy="selectin")
 

@@ -265,6 +265,63 @@ async def test_a_queue_paused_before_a_restart_is_paused_after_it(make_job_servi
         await db.close()
 
 
+# ---- an insert whose answer was lost ---------------------------------------------------------------
+
+def lose_answers(monkeypatch, store, *, then_down: bool = False) -> None:
+    """The next write commits but its answer never comes (the connection drops first); with
+    `then_down`, every write after it finds the database unreachable."""
+    write, lost = store._write, []
+
+    async def answer_lost(op):
+        if lost and then_down:
+            raise StoreUnavailable("The database is unreachable: connection refused")
+        if not lost:
+            lost.append(await write(op))
+            raise StoreUnavailable("The database is unreachable: connection reset by peer")
+        return await write(op)
+    monkeypatch.setattr(store, "_write", answer_lost)
+
+
+async def test_a_refused_request_whose_insert_landed_is_taken_back(make_job_service, job_request, app_paths,
+                                                                   fake_comfy, monkeypatch):
+    from core.store import Database
+    db = await Database.open(None, app_paths.data_dir)
+    try:
+        service = await make_job_service(db=db)
+        lose_answers(monkeypatch, service._store)
+        with pytest.raises(JobRefused) as refused:
+            await service.submit(job_request())
+        assert refused.value.code == RefusalCode.DATABASE_UNAVAILABLE      # what the user is told...
+        await eventually(lambda: not (app_paths.data_dir / "unanswered-inserts.json").exists())
+        assert await count_jobs(db) == 0                                   # ...is what happened
+        assert not executed_prompts(fake_comfy)
+    finally:
+        await db.close()
+
+
+async def test_one_the_last_run_could_not_take_back_is_taken_back_at_start(make_job_service, job_request, app_paths,
+                                                                           fake_comfy, core_events, monkeypatch):
+    from core.store import Database
+    db = await Database.open(None, app_paths.data_dir)
+    try:
+        first = await make_job_service(db=db)
+        await first.pause()               # (so nothing would start before the restart)
+        lose_answers(monkeypatch, first._store, then_down=True)
+        with pytest.raises(JobRefused):
+            await first.submit(job_request())
+        await first.stop()                # the database stayed unreachable until this run stopped
+        assert await count_jobs(db) == 1 and (app_paths.data_dir / "unanswered-inserts.json").exists()
+        monkeypatch.undo()
+        second = await make_job_service(db=db)
+        assert await count_jobs(db) == 0 and not (app_paths.data_dir / "unanswered-inserts.json").exists()
+        await second.resume()
+        accepted = await second.submit(job_request())
+        await core_events.wait_final([accepted.job.id])
+        assert len(executed_prompts(fake_comfy)) == 1                     # only the request that was accepted
+    finally:
+        await db.close()
+
+
 # ---- the outbox ------------------------------------------------------------------------------------
 
 async def test_finished_jobs_wait_in_the_outbox_until_delivered(job_service, job_request, core_events, fake_comfy):
