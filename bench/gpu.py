@@ -31,16 +31,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.scheduler import WORKFLOW, TimedFake
-from comfy.client import ComfyClient
+from bench.scheduler import WORKFLOW, Rig, TimedFake
 from comfy.events import PromptSucceeded
-from comfy.workflows import load_workflows
-from core.events import EventBus
-from core.jobs import JobFinished, JobRequest
-from core.jobservice import JobService
-from core.paths import AppPaths, resource_root
-from core.settings import Settings
-from core.store import Database, JobRow
+from core.jobs import JobRequest
+from core.paths import resource_root
+from core.store import JobRow
 from tests.fixtures_core import SHIPPED_OBJECT_INFO, shipped_object_info
 
 READY_JOBS, READY_EXEC_MS = 12, 300.0
@@ -51,53 +46,35 @@ MIXED_WORKFLOWS = ("z_image_turbo", "flux_schnell")
 SCALE_EXEC_MS, SCALE_JOBS_PER_BACKEND = 2000.0, (6 if QUICK else 12)
 
 
-class GpuRig:
-    """`backends` fakes that load models, clients, a SQLite database and the real JobService."""
+class GpuRig(Rig):
+    """`backends` fakes that load models (in this process, or each in its own), clients, a SQLite
+    database and the real JobService."""
 
     def __init__(self, root: Path, *, backends: int = 1, exec_ms: float, load_ms: float = 0.0,
                  own_process: bool = False, **settings) -> None:
-        self.root, self.count, self.exec_ms, self.load_ms, self.settings = root, backends, exec_ms, load_ms, settings
-        self.own_process = own_process
+        super().__init__(backends, exec_ms, root)
+        self.load_ms, self.extra_settings, self.own_process = load_ms, settings, own_process
         self.processes: list[asyncio.subprocess.Process] = []
         self.succeeded: dict[str, float] = {}          # prompt_id -> when our client heard execution_success
-        self.finished: dict[int, float] = {}
-        self.all_done = asyncio.Event()
-        self.expected = 0
+
+    async def start_fakes(self) -> list[str]:
+        if self.own_process:
+            return [await self._launch() for _ in range(self.backends)]
+        self.fakes = [TimedFake(exec_ms=self.exec_ms, progress_steps=1, extra_object_info=shipped_object_info(),
+                                model_load_ms=self.load_ms, output_compress_level=1) for _ in range(self.backends)]
+        return [await fake.start() for fake in self.fakes]
+
+    def settings(self) -> dict:
+        return dict(user_job_limit=10_000, queue_cap=20_000, **self.extra_settings)
 
     async def __aenter__(self) -> "GpuRig":
-        if self.own_process:
-            urls = [await self._launch() for _ in range(self.count)]
-            self.fakes = []
-        else:
-            self.fakes = [TimedFake(exec_ms=self.exec_ms, progress_steps=1, extra_object_info=shipped_object_info(),
-                                    model_load_ms=self.load_ms, output_compress_level=1) for _ in range(self.count)]
-            urls = [await fake.start() for fake in self.fakes]
-        paths = AppPaths(config_dir=self.root / "config", data_dir=self.root / "data")
-        self.db = await Database.open(None, paths.data_dir)
-        self.bus = EventBus()
-        self.bus.subscribe(JobFinished, self._on_finished)
-        self.clients = [ComfyClient(url, reconnect_min_s=0.05) for url in urls]
+        await super().__aenter__()
         for client in self.clients:
             client.add_listener(self._on_comfy_event)
-        settings = Settings(paths=paths, comfy_urls=tuple(urls), user_job_limit=10_000,
-                            queue_cap=20_000, **self.settings)
-        self.service = JobService(db=self.db, bus=self.bus, settings=settings,
-                                  workflows=load_workflows(resource_root() / "flujos"), backends=self.clients,
-                                  paths=paths)
-        await self.service.start()
-        for client in self.clients:
-            await client.connect(wait=True)
-        while not all(up for _, up in self.service.backend_status()):
-            await asyncio.sleep(0.01)
         return self
 
     async def __aexit__(self, *exc) -> None:
-        await self.service.stop()
-        for client in self.clients:
-            await client.close()
-        await self.db.close()
-        for fake in self.fakes:
-            await fake.stop()
+        await super().__aexit__(*exc)
         for process in self.processes:
             process.terminate()
             await process.wait()
@@ -117,11 +94,6 @@ class GpuRig:
     def _on_comfy_event(self, event) -> None:
         if isinstance(event, PromptSucceeded):
             self.succeeded.setdefault(event.prompt_id, time.perf_counter())
-
-    def _on_finished(self, event: JobFinished) -> None:
-        self.finished[event.job_id] = time.perf_counter()
-        if len(self.finished) >= self.expected:
-            self.all_done.set()
 
     async def run(self, workflows: list[str], users: int) -> float:
         """Queue the jobs while paused (job n uses workflows[n]), resume, wait for all; the makespan."""

@@ -73,33 +73,40 @@ class TimedFake(FakeComfyUI):
 
 
 class Rig:
-    """Fakes + clients + database + service for one measurement, torn down after."""
+    """Fakes + clients + database + service for one measurement, torn down after. Subclasses
+    choose the fakes (`start_fakes`) and the settings (`settings`)."""
 
     def __init__(self, backends: int, exec_ms: float, root: Path, database_url: str | None = None,
                  **service_options) -> None:
         self.backends, self.exec_ms, self.root = backends, exec_ms, root
         self.database_url, self.service_options = database_url, service_options
+        self.fakes: list[FakeComfyUI] = []
         self.finished: dict[int, float] = {}
         self.ended: set[int] = set()
         self.all_done = asyncio.Event()
         self.expected = 0
 
-    async def __aenter__(self) -> "Rig":
+    async def start_fakes(self) -> list[str]:
+        """The fake ComfyUIs (in this process, one-colour 64x64 outputs: these figures measure the queue); their URLs."""
         extra = json.loads(SHIPPED_OBJECT_INFO.read_text())
         self.fakes = [TimedFake(exec_ms=self.exec_ms, progress_steps=1, extra_object_info=extra,
                                 output_size=QUEUE_OUTPUT_SIZE, flat_outputs=True)
                       for _ in range(self.backends)]
-        for fake in self.fakes:
-            await fake.start()
+        return [await fake.start() for fake in self.fakes]
+
+    def settings(self) -> dict:
+        return dict(user_job_limit=QUEUED_JOBS, queue_cap=QUEUED_JOBS * 2)
+
+    async def __aenter__(self) -> "Rig":
+        urls = await self.start_fakes()
         self.paths = AppPaths(config_dir=self.root / "config", data_dir=self.root / "data")
         self.db = await Database.open(self.database_url, self.paths.data_dir)
         self.bus = EventBus()
         self.bus.subscribe(JobFinished, self._on_finished)
         for kind in (JobFinished, JobFailed, JobCancelled):
             self.bus.subscribe(kind, lambda event: self.ended.add(event.job_id))
-        self.clients = [ComfyClient(f.url, reconnect_min_s=0.05) for f in self.fakes]
-        settings = Settings(paths=self.paths, comfy_urls=tuple(f.url for f in self.fakes),
-                            user_job_limit=QUEUED_JOBS, queue_cap=QUEUED_JOBS * 2)
+        self.clients = [ComfyClient(url, reconnect_min_s=0.05) for url in urls]
+        settings = Settings(paths=self.paths, comfy_urls=tuple(urls), **self.settings())
         self.service = JobService(db=self.db, bus=self.bus, settings=settings,
                                   workflows=load_workflows(resource_root() / "flujos"),
                                   backends=self.clients, paths=self.paths, **self.service_options)
