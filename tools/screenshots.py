@@ -51,14 +51,15 @@ PROMPTS = [
 ]
 
 
-def _reexec_under_xvfb() -> None:
+def reexec_under_xvfb(script: str, out: Path, screen: str = "1920x1080x24") -> None:
+    """Run `script` again under `xvfb-run -a` when there is no X server (and exit with its code)."""
     if os.environ.get("DISPLAY") or os.environ.get("IMAGEBOT_SCREENSHOTS_CHILD"):
         return
     xvfb = shutil.which("xvfb-run")
     if not xvfb:
         sys.exit("screenshots need an X server: install xvfb (apt-get install xvfb xauth) or set DISPLAY")
     env = dict(os.environ, IMAGEBOT_SCREENSHOTS_CHILD="1")
-    cmd = [xvfb, "-a", "-s", "-screen 0 1920x1080x24", sys.executable, __file__, str(OUT)]
+    cmd = [xvfb, "-a", "-s", f"-screen 0 {screen}", sys.executable, script, str(out)]
     sys.exit(subprocess.run(cmd, env=env).returncode)
 
 
@@ -407,7 +408,7 @@ async def _run(out: Path, scale: int) -> tuple[list[Path], list[str]]:
 
 
 def main() -> int:
-    _reexec_under_xvfb()
+    reexec_under_xvfb(__file__, OUT)
     scale = os.environ.get("IMAGEBOT_SCREENSHOTS_SCALE")
     if scale is None:                  # the parent: one process per scale factor
         codes = []

@@ -22,17 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
 ORIGINAL = ROOT / "tests" / "fixtures" / "workflows" / "original"
-
-
-def _reexec_under_xvfb() -> None:
-    if os.environ.get("DISPLAY") or os.environ.get("IMAGEBOT_SCREENSHOTS_CHILD"):
-        return
-    xvfb = shutil.which("xvfb-run")
-    if not xvfb:
-        sys.exit("screenshots need an X server: install xvfb (apt-get install xvfb xauth) or set DISPLAY")
-    env = dict(os.environ, IMAGEBOT_SCREENSHOTS_CHILD="1")
-    cmd = [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, __file__, str(OUT)]
-    sys.exit(subprocess.run(cmd, env=env).returncode)
+sys.path.insert(0, str(ROOT))
+from tools.screenshots import reexec_under_xvfb  # noqa: E402  (ROOT on the path first)
 
 
 async def _run(out: Path) -> list[Path]:
@@ -120,7 +111,7 @@ async def _run(out: Path) -> list[Path]:
 
 
 def main() -> int:
-    _reexec_under_xvfb()
+    reexec_under_xvfb(__file__, OUT, "1600x1000x24")
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     home = tempfile.mkdtemp(prefix="imagebot-shots-")
     os.environ["IMAGEBOT_HOME"] = home
