@@ -332,10 +332,10 @@ class WorkflowTemplate:
         if plan:
             graph = repeat(graph, plan)
             seeds, first = self.seed_range(), values["seed"]
+            span = seeds.max - seeds.min + 1
             for ref in self.manifest.inputs["seed"]:
                 for node_id, (original, index) in plan.items():
                     if original == ref.node and index > 0:   # image i gets seed + i, within the range
-                        span = seeds.max - seeds.min + 1
                         graph[node_id]["inputs"][ref.input] = seeds.min + (first - seeds.min + index) % span
         return FilledWorkflow(graph=graph, seed=values.get("seed"))
 
