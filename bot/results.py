@@ -286,7 +286,7 @@ def info_card(bot: BotContext, job: Job, lang: str) -> discord.Embed:
     fields = [
         ("info.model", info.display_name if info is not None else request.workflow),
         ("info.size", f"{width} × {height}" if width and height else "-"),
-        ("info.seed", _seeds(job, info)),
+        ("info.seed", ", ".join(f"`{seed}`" for seed in bot.job_service.image_seeds(job)) or "-"),
         ("info.images", str(max(1, len(job.outputs), request.batch_size or 1))),
         ("info.time", format_duration(job.generation_s, lang) if job.generation_s is not None else "-"),
         ("info.wait", format_duration(job.queue_wait_s, lang) if job.queue_wait_s is not None else "-"),
@@ -304,14 +304,6 @@ def info_card(bot: BotContext, job: Job, lang: str) -> discord.Embed:
     for key, value in fields:
         embed.add_field(name=catalog.text(key, lang), value=value, inline=True)
     return embed
-
-
-def _seeds(job: Job, info) -> str:
-    """The seed; for images made as copies of a workflow without a batch size, image i's is seed + i."""
-    if job.seed is None:
-        return "-"
-    copies = info is not None and "batch_size" not in info.inputs and len(job.outputs) > 1
-    return ", ".join(f"`{job.seed + index}`" for index in range(len(job.outputs) if copies else 1))
 
 
 class UseSettingsButton(discord.ui.Button):

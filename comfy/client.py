@@ -57,9 +57,8 @@ class PromptResult:
     prompt_id: str
     images: list[ImageRef]
     cached: bool = False
-    # Images a SaveImageWebsocket node sent as binary websocket frames (never saved on the server,
-    # so there is nothing to /view): the encoded bytes, in the order they came.
-    image_data: tuple[bytes, ...] = field(default=(), repr=False)
+    # Images SaveImageWebsocket nodes sent as binary websocket frames, in the order they came.
+    image_data: tuple[ev.ImageBytes, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,7 @@ class _Tracked:
         self.posted = False
         self.gap = False
         self.websocket_nodes: frozenset[str] = frozenset()   # SaveImageWebsocket node ids
-        self.websocket_images: list[bytes] = []
+        self.websocket_images: list[ev.ImageBytes] = []
 
 
 def _mark_retrieved(future: asyncio.Future) -> None:
@@ -662,7 +661,7 @@ class ComfyClient:
             return
         tracked = self._tracked.get(prompt_id) if prompt_id else None
         if tracked is not None and node is not None and str(node) in tracked.websocket_nodes:
-            tracked.websocket_images.append(image)     # an output, not a preview
+            tracked.websocket_images.append(ev.ImageBytes(image, str(node)))     # an output, not a preview
         self._emit(ev.PreviewImage(prompt_id, node, image, mime))
 
     # ---- reconciliation --------------------------------------------------------------------

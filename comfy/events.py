@@ -22,6 +22,14 @@ class ImageRef:
 
 
 @dataclass(frozen=True)
+class ImageBytes:
+    """An image a SaveImageWebsocket node sent as a binary websocket frame (never saved on the
+    server, so there is nothing to /view), with that node (orders a result made of copies)."""
+    data: bytes = field(repr=False)
+    node: str = ""
+
+
+@dataclass(frozen=True)
 class QueueStatus:
     remaining: int
 

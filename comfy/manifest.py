@@ -331,13 +331,18 @@ class WorkflowTemplate:
         plan = self.copy_plan(params.batch_size)
         if plan:
             graph = repeat(graph, plan)
-            seeds, first = self.seed_range(), values["seed"]
-            span = seeds.max - seeds.min + 1
+            seeds = self.image_seeds(params.batch_size, values["seed"])
             for ref in self.manifest.inputs["seed"]:
                 for node_id, (original, index) in plan.items():
-                    if original == ref.node and index > 0:   # image i gets seed + i, within the range
-                        graph[node_id]["inputs"][ref.input] = seeds.min + (first - seeds.min + index) % span
+                    if original == ref.node and index > 0:
+                        graph[node_id]["inputs"][ref.input] = seeds[index]
         return FilledWorkflow(graph=graph, seed=values.get("seed"))
+
+    def image_seeds(self, count: int | None, seed: int) -> list[int]:
+        """The seed of each image of a request for `count` images made with `seed`: one seed for a
+        batch, seed + i (within the seed range) for image i where they are made as copies."""
+        low, high = self.seed_range().min, self.seed_range().max
+        return [low + (seed - low + index) % (high - low + 1) for index in range(self.copies_for(count))]
 
     def _copies_problems(self, count: Any) -> list[str]:
         """What is wrong with asking a workflow that has no batch size for `count` images."""

@@ -487,6 +487,16 @@ class JobService:
         return WorkflowInfo(template.name, template.display_name, template.kind, manifest.description,
                             defaults, info_limits, frozenset(takes), tuple(manifest.loras))
 
+    def image_seeds(self, job: Job) -> list[int]:
+        """The seed each image of a finished job was made with (several where its images were
+        made as copies, see `WorkflowTemplate.image_seeds`); [] when it had no seed."""
+        template = self._workflow_set.get(job.request.workflow) if self._workflow_set is not None else None
+        if job.seed is None:
+            return []
+        if template is None or "seed" not in template.manifest.inputs:
+            return [job.seed]
+        return template.image_seeds(job.request.batch_size, job.seed)
+
     async def lora_files(self) -> list[str]:
         """The LoRA files ComfyUI has (its LoraLoader's choices), from the first backend that
         answers; [] when none does. Kept for a minute: autocomplete asks on every key, and a LoRA

@@ -573,7 +573,10 @@ class Scheduler:
         if not refs and not result.image_data:
             refs = list(result.images)
         copy_of = self._copy_of(entry)
-        refs.sort(key=lambda ref: copy_of.get(ref.node, 0))     # image i is copy i's (seed + i)
+
+        def in_copy_order(image: Any) -> int:      # image i is copy i's (seed + i)
+            return copy_of.get(image.node, 0)
+        refs.sort(key=in_copy_order)
         folder = Path("images") / job.created_at.strftime("%Y-%m")
         # Saved images are fetched with /view; SaveImageWebsocket's came with the result itself.
         # A batch's images are fetched, cleaned and written side by side: the user waits for the slowest only.
@@ -583,7 +586,7 @@ class Scheduler:
             await self._fail(entry, FailureCode.OUTPUT_UNAVAILABLE,
                              f"The image was made but could not be downloaded from ComfyUI: {exc}")
             return
-        blobs += result.image_data
+        blobs += [image.data for image in sorted(result.image_data, key=in_copy_order)]
 
         async def keep(index: int, data: bytes) -> StoredImage:
             clean = await sanitize_output(data, limit_bytes=self.upload_limit_bytes)

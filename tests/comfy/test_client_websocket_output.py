@@ -21,9 +21,9 @@ async def test_save_image_websocket_frames_are_the_results_images(comfy_client):
     comfy_client.add_listener(lambda event: previews.append(event) if isinstance(event, ev.PreviewImage) else None)
     submitted = await comfy_client.submit(workflow)
     result = await comfy_client.wait(submitted.prompt_id, timeout=10)
-    assert len(result.image_data) == 3
-    for data in result.image_data:
-        with Image.open(io.BytesIO(data)) as image:
+    assert len(result.image_data) == 3 and {image.node for image in result.image_data} == {"3"}
+    for image_bytes in result.image_data:
+        with Image.open(io.BytesIO(image_bytes.data)) as image:
             assert image.format == "PNG"
     assert [ref.type for ref in result.images] == ["temp"] * 3          # PreviewImage's, for /view
     assert len([p for p in previews if p.node == "3"]) == 3              # still shown as previews too
@@ -38,5 +38,5 @@ async def test_sampler_previews_are_not_mistaken_for_outputs(comfy_client):
     result = await comfy_client.wait(submitted.prompt_id, timeout=10)
     assert {p.node for p in previews} == {"6", "9"}                      # the sampler's and the output's
     assert len(result.image_data) == 1 and result.images == []
-    with Image.open(io.BytesIO(result.image_data[0])) as image:
+    with Image.open(io.BytesIO(result.image_data[0].data)) as image:
         assert image.format == "PNG"

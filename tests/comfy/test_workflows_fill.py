@@ -175,6 +175,8 @@ def test_copies_seeds_wrap_inside_the_seed_range_and_one_image_is_the_plain_grap
     top = one.seed_range().max
     graph = one.fill(FillParams(prompt="a fox", seed=top, batch_size=2)).graph
     assert (graph["8"]["inputs"]["seed"], graph["11"]["inputs"]["seed"]) == (top, 0)
+    assert one.image_seeds(3, top - 1) == [top - 1, top, 0]             # what the Info card lists
+    assert shipped.get("z_image_turbo").image_seeds(3, top) == [top]    # a batch: one seed
     assert sorted(one.fill(FillParams(prompt="a fox", batch_size=1)).graph, key=int) == [str(n) for n in range(1, 11)]
 
 

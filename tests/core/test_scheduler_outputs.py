@@ -3,7 +3,6 @@ as files to download), and several images from a workflow without a batch size (
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from PIL import Image
@@ -11,26 +10,52 @@ from PIL import Image
 from comfy.workflows import load_workflows
 from core.jobs import JobFinished, JobProgress, JobState
 from core.paths import resource_root
+from tests.fake_comfyui.images import colour_for
 from tests.fixtures_core import ONE_IMAGE, with_one_image_workflow
 
 
-async def test_a_save_image_websocket_workflow_finishes_with_its_images(tmp_path, job_service, job_request,
-                                                                        core_events):
-    folder = tmp_path / "flujos"
+def websocket_workflow(folder, *, batch_size: bool = True) -> str:
+    """Flux Schnell saving through SaveImageWebsocket (its images come as websocket frames), with
+    or without its batch size, installed in `folder`; its save node."""
     folder.mkdir()
     graph = json.loads((resource_root() / "flujos" / "flux_schnell.json").read_text(encoding="utf-8"))
     save = next(node_id for node_id, node in graph.items() if node["class_type"] == "SaveImage")
     graph[save] = {"class_type": "SaveImageWebsocket", "inputs": {"images": graph[save]["inputs"]["images"]}}
     (folder / "flux_ws.json").write_text(json.dumps(graph), encoding="utf-8")
-    shutil.copy(resource_root() / "flujos" / "flux_schnell.manifest.json", folder / "flux_ws.manifest.json")
-    job_service.set_workflows(load_workflows(folder))
+    manifest = json.loads((resource_root() / "flujos" / "flux_schnell.manifest.json").read_text(encoding="utf-8"))
+    if not batch_size:
+        del manifest["inputs"]["batch_size"], manifest["defaults"]["batch_size"]
+    (folder / "flux_ws.manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return save
 
+
+async def test_a_save_image_websocket_workflow_finishes_with_its_images(tmp_path, job_service, job_request,
+                                                                        core_events):
+    websocket_workflow(tmp_path / "flujos")
+    job_service.set_workflows(load_workflows(tmp_path / "flujos"))
     accepted = await job_service.submit(job_request(workflow="flux_ws", batch_size=2))
     await core_events.wait_final([accepted.job.id])
     [finished] = core_events.of(JobFinished, accepted.job.id)
     assert len(finished.images) == 2
     job = await job_service.get(accepted.job.id)
     assert job.state == JobState.DONE and all(path.exists() for path in job.outputs)
+
+
+async def test_websocket_images_of_copies_come_in_seed_order(tmp_path, job_service, job_request, core_events,
+                                                            fake_comfy):
+    save = websocket_workflow(tmp_path / "flujos", batch_size=False)
+    workflows = load_workflows(tmp_path / "flujos")
+    job_service.set_workflows(workflows)
+    run_in_order = fake_comfy._execution_order          # ComfyUI runs the copies in no fixed order
+    fake_comfy._execution_order = lambda prompt, outputs: run_in_order(prompt, list(reversed(outputs)))
+    accepted = await job_service.submit(job_request(workflow="flux_ws", batch_size=3))
+    await core_events.wait_final([accepted.job.id])
+    job = await job_service.get(accepted.job.id)
+    plan = workflows.get("flux_ws").copy_plan(3)
+    saves = sorted((index, node) for node, (original, index) in plan.items() if original == save)
+    for (_, node), path in zip(saves, job.outputs, strict=True):
+        with Image.open(path) as image:      # the fake's SaveImageWebsocket sends one colour per node
+            assert image.convert("RGB").getpixel((0, 0)) == colour_for(f"{job.prompt_id}-{node}-0")
 
 
 async def test_several_images_from_a_workflow_without_batch_size_come_in_seed_order(

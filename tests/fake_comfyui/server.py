@@ -913,7 +913,7 @@ class FakeComfyUI:
                 await self._pause(seconds / batch, node_id)
                 self._send_progress_with_preview(
                     {"value": index, "max": batch, "prompt_id": prompt_id, "node": node_id},
-                    images.preview_png(f"{prompt_id}-{index}", min(width, 256)), "image/png", node_id,
+                    images.preview_png(f"{prompt_id}-{node_id}-{index}", min(width, 256)), "image/png", node_id,
                     prompt_id, sid)
             return None
         await self._pause(seconds, node_id)
