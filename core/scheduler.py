@@ -91,6 +91,7 @@ class Entry:
     progress: tuple[int, int] = (0, 0)
     copy_of: Mapping[str, int] | None = None   # node -> copy index, where its images are made as copies
     copies_started: list[int] = field(default_factory=list)   # copy indices in the order ComfyUI ran them
+    copies_cached: set[int] = field(default_factory=set)       # copies ComfyUI had from an earlier run
     preview: bytes | None = None
     preview_mime: str | None = None
     attempts_at_dispatch: int = 0
@@ -537,6 +538,7 @@ class Scheduler:
             raise _Refused(FailureCode.WORKFLOW_MISSING, f"The workflow {job.workflow!r} is no longer installed.")
         prompt_id = str(uuid.uuid4())
         self._drop_prompt(entry)
+        entry.copies_started, entry.copies_cached = [], set()     # a new prompt: its copies start afresh
         # Stored before the POST: after a crash the job is looked up by this id, never re-run blindly.
         # Position 0 ("sent to ComfyUI") is published only once that is stored.
         self._published_position[job.id] = 0
@@ -606,9 +608,9 @@ class Scheduler:
             **fields)
         if not ended:
             return
-        copies = self._copies(job)
-        if not entry.recovered and not (entry.loads_model and copies > 1):   # (a load in copies: no clean figure)
-            self.eta.record(job.workflow, backend.url, (job.generation_s or 0.0) / copies, loaded=entry.loads_model)
+        runs = self._copies(job) - len(entry.copies_cached)     # the copies ComfyUI really ran
+        if not entry.recovered and runs > 0 and not (entry.loads_model and runs > 1):   # (no clean figure then)
+            self.eta.record(job.workflow, backend.url, (job.generation_s or 0.0) / runs, loaded=entry.loads_model)
         if self.settings.export_path:
             self._spawn(asyncio.to_thread(_export, list(outputs), Path(self.settings.export_path).expanduser()),
                         f"export {job.id}")
@@ -717,6 +719,10 @@ class Scheduler:
                     self._settle_pull_back(entry, clear=True)   # too late to take it back: it runs
                     self.changed()
                     entry.start_task = self._spawn(self._mark_running(entry), f"job {entry.job.id} started")
+            elif isinstance(event, cev.PromptCached):
+                entry = self.by_prompt.get(event.prompt_id)
+                if entry is not None and entry.backend is backend:
+                    self._copies_cached(entry, event.nodes)
             elif isinstance(event, cev.QueueStatus):
                 if any(e.recovered for e in backend.slots):
                     self._reconcile_soon(backend)
@@ -746,6 +752,18 @@ class Scheduler:
         value, maximum = entry.progress
         self.bus.publish(JobProgress(entry.job.id, entry.job.user_id, value, maximum, entry.preview,
                                      entry.preview_mime))
+
+    def _copies_cached(self, entry: Entry, nodes: list[str]) -> None:
+        """Copies whose nodes ComfyUI kept from an earlier run (a Retry with the same seed) are
+        done before the rest start: they count as the first copies in the progress."""
+        if self._copies(entry.job) == 1:
+            return
+        copy_of, cached = self._copy_of(entry), set(map(str, nodes))
+        for copy in sorted({copy_of[node] for node in cached if node in copy_of}):
+            if all(node in cached for node, index in copy_of.items() if index == copy):
+                entry.copies_cached.add(copy)
+                if copy not in entry.copies_started:
+                    entry.copies_started.append(copy)
 
     async def _mark_running(self, entry: Entry) -> None:
         if entry.job.state != JobState.SUBMITTED:

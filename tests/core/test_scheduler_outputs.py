@@ -84,6 +84,19 @@ async def test_several_images_from_a_workflow_without_batch_size_come_in_seed_or
     assert progress == sorted(progress) and steps == [(value, 9) for value in range(1, 10)]   # (previews repeat a step)
 
 
+async def test_copies_comfyui_kept_from_the_last_run_count_as_done(job_service, job_request, core_events):
+    """A Retry with the same seed: ComfyUI has the first copies cached and runs only the rest;
+    the progress still climbs to the end."""
+    with_one_image_workflow(job_service)
+    first = await job_service.submit(job_request(workflow=ONE_IMAGE, batch_size=2, seed=500))
+    await core_events.wait_final([first.job.id])
+    again = await job_service.submit(job_request(workflow=ONE_IMAGE, batch_size=3, seed=500))
+    await core_events.wait_final([again.job.id])
+    progress = [(e.value, e.max) for e in core_events.of(JobProgress, again.job.id) if e.max]
+    assert progress == sorted(progress) and sorted(set(progress)) == [(7, 9), (8, 9), (9, 9)]
+    assert len((await job_service.get(again.job.id)).outputs) == 3
+
+
 async def test_the_eta_of_copies_counts_each_copy(job_service, job_request, core_events):
     with_one_image_workflow(job_service)
     first = await job_service.submit(job_request(workflow=ONE_IMAGE))
