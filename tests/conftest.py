@@ -17,18 +17,12 @@ pytest_plugins = [
 ]
 
 
-def _qasync_loop():
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication([])
-    return qasync.QEventLoop(app)
-
-
 def pytest_asyncio_loop_factories(config, item):
     # simcord and the core run on plain asyncio; the GUI tests on qasync's loop, as the app does.
     if item.get_closest_marker("qt") or "tests/gui/" in str(item.path).replace(os.sep, "/"):
-        return {"qasync": _qasync_loop}
+        from tests.qt_loop import qasync_loop   # Qt is imported only where a test runs on it
+
+        return {"qasync": qasync_loop}
     return {"asyncio": asyncio.new_event_loop}
 
 
