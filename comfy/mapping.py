@@ -119,6 +119,9 @@ class _Mapper:
         else:
             kind = self.map_upscale(images)
 
+        if kind in ("imagine", "edit", "vary") and "seed" in self.inputs and "batch_size" not in self.inputs:
+            self.notes.append("no batch size: several images (/imagine count) run the seeded part once per "
+                              "image, in the same prompt")
         models, loras = self.map_models()
         limits = self.widened_limits()
         manifest = Manifest(

@@ -127,6 +127,19 @@ def test_notes_say_why_a_negative_prompt_or_a_stage_was_left_out():
     assert "no negative prompt: node 7 (BasicGuider) takes none" in notes
     _, notes = propose_manifest(graph_of("original/flux_edit"))
     assert any("never run: nodes 81" in note for note in notes)
+    assert "no batch size: several images (/imagine count) run the seeded part once per image, in the same prompt" \
+        in notes
+
+
+def test_the_original_flux_edit_makes_several_images_as_copies():
+    graph = graph_of("original/flux_edit")
+    manifest, _ = propose_manifest(graph)
+    template = WorkflowTemplate("e", Path("e.json"), graph, manifest)
+    filled = template.fill(FillParams(prompt="add a hat", image="in.png", seed=7, batch_size=2)).graph
+    copies = {node: index for node, (_, index) in template.copy_plan(2).items() if index == 1}
+    assert "75:73" in template.copy_plan(2) and all(node.isdigit() and node not in graph for node in copies)
+    [noise] = [node for node in copies if filled[node]["class_type"] == filled["75:73"]["class_type"]]
+    assert (filled["75:73"]["inputs"]["noise_seed"], filled[noise]["inputs"]["noise_seed"]) == (7, 8)
 
 
 def test_two_stage_z_image_moves_both_seeds():
