@@ -2,7 +2,6 @@
 configured folder (the fake, as a real child process), a job runs through the queue, and an
 orderly stop ends the child it started."""
 import os
-import socket
 import sys
 import textwrap
 from pathlib import Path
@@ -16,14 +15,10 @@ from core.settings import Settings
 from core.status import BotStateChanged
 from main import build_services
 from tests.fixtures_core import EventLog
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def comfy_folder(path: Path) -> Path:

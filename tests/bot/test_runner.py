@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 
 import discord
 import discord.http
@@ -22,6 +21,7 @@ from bot.runner import (INTENTS_REFUSED, RECONNECTING, STOPPED, TOKEN_MISSING, T
                         DiscordConnection, backoff, check_token)
 from core.status import BotStateChanged, DiscordUnreachable, TokenRejected
 from tests.bot.conftest import HOME
+from tests.ports import free_port
 
 GOOD_TOKEN = "good.token.value"
 
@@ -197,11 +197,6 @@ async def test_a_missing_token_is_said_clearly(make_bot, core_bus, states, token
 
 
 # ---------------------------------------------------------------- the real connection, over HTTP
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DiscordRest:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from comfy.check_workflows import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREACHABLE, check_workflows
 from tests.fake_comfyui import FakeComfyUI
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUJOS = ROOT / "flujos"
@@ -25,11 +25,6 @@ def _loaders_with_models() -> dict:
     info = json.loads(OBJECT_INFO.read_text(encoding="utf-8"))
     return {cls: info[cls] for cls in LOADERS}
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _check(folder: Path, url: str) -> tuple[int, str]:
@@ -97,14 +92,14 @@ async def test_default_fake_fixture_is_checked(fake_comfy):
 
 
 async def test_unreachable_comfyui_gives_exit_2_naming_the_url():
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     code, text = await _check(FLUJOS, url)
     assert code == EXIT_UNREACHABLE
     assert f"ComfyUI at {url} is unreachable" in text
 
 
 def test_module_entry_point_runs(tmp_path):
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = subprocess.run([sys.executable, "-m", "comfy.check_workflows", "--folder", str(FLUJOS),
                              "--comfy-url", url], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == EXIT_UNREACHABLE, result.stderr

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 
 import aiohttp
 import pytest
@@ -11,6 +10,7 @@ from aiohttp import web
 from comfy.client import ComfyClient
 from comfy.errors import (ComfyAuthError, ComfyConnectionError, ComfyHTTPError, ComfyTimeoutError,
                           NotComfyUIError)
+from tests.ports import free_port
 
 SECRET = "sk-very-secret-key-123"
 
@@ -22,11 +22,6 @@ async def _serve(app: web.Application):
     await site.start()
     return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_bearer_key_sent_to_base_url_only_and_never_logged(fake_comfy, comfy_workflow, caplog):
@@ -108,7 +103,7 @@ async def test_url_that_is_not_comfyui():
 
 
 async def test_unreachable_url_names_url_and_what_to_do():
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     async with ComfyClient(url, request_timeout=1, reconnect_min_s=0.01) as client:
         with pytest.raises(ComfyConnectionError) as info:
             await client.system_stats()

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import textwrap
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import pytest
 from aiohttp import web
 
 from tests.fake_comfyui import FakeComfyUI
+from tests.ports import free_port
 
 from comfy.backends import BackendPool, Probe
 from comfy.errors import ComfyError
@@ -44,11 +44,6 @@ IS_WINDOWS = sys.platform == "win32"
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pid_alive(pid: int) -> bool:
