@@ -26,7 +26,12 @@ class AutostartError(CoreError):
 def launch_command() -> list[str]:
     """How this app is started again: the built executable itself, or this Python with main.py."""
     if getattr(sys, "frozen", False):
-        return [sys.executable]
+        # Windows: the bundle's console twin (FuLLetLabsImageBot.com, run from a terminal) would open
+        # a console window at every login; the windowed .exe beside it is the app.
+        executable = Path(sys.executable)
+        if executable.suffix.lower() == ".com":
+            executable = executable.with_suffix(".exe")
+        return [str(executable)]
     executable = sys.executable
     if sys.platform == "win32":  # no console window at every login
         windowed = Path(executable).with_name("pythonw.exe")

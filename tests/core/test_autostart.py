@@ -47,6 +47,14 @@ def test_from_source_it_starts_this_python_with_main_py():
     assert command[-1].endswith("main.py") and len(command) == 2
 
 
+@pytest.mark.parametrize("executable", ["FuLLetLabsImageBot.exe", "FuLLetLabsImageBot.com", "FuLLetLabsImageBot"])
+def test_built_app_starts_the_windowed_executable_never_the_console_twin(monkeypatch, tmp_path, executable):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / executable))
+    windowed = "FuLLetLabsImageBot" if executable == "FuLLetLabsImageBot" else "FuLLetLabsImageBot.exe"
+    assert launch_command() == [str(tmp_path / windowed)]
+
+
 @pytest.mark.skipif(sys.platform != "win32", reason="the Windows registry")
 def test_windows_run_value_is_written_read_back_and_removed():
     import winreg
