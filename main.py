@@ -460,23 +460,6 @@ def fail(message: str, *, dialog: bool) -> int:
     return 1
 
 
-def attach_parent_console() -> None:
-    """The Windows build is a windowed app: it has no console, so `--help` and `--self-test` typed in
-    a terminal would print nothing (PyInstaller leaves sys.stdout None). Attach to the console of the
-    terminal that started it and write there, in UTF-8 whatever its code page. Started from
-    Explorer there is no such console, and nothing changes."""
-    if sys.platform != "win32" or (sys.stdout is not None and sys.stderr is not None):
-        return
-    import ctypes
-
-    if not ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
-        return
-    # "CONOUT$" opens as a console file, which takes UTF-8 and shows it right on any code page.
-    sys.stdout = sys.stdout or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
-    sys.stderr = sys.stderr or open("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
-    print()  # the terminal's prompt is already on the line: start below it
-
-
 def never_fail_on_output() -> None:
     """Printing a path or a name the output's encoding cannot show (a Windows code page such as
     cp1252, output piped to a file) shows '?' instead of ending the app with UnicodeEncodeError."""
@@ -486,8 +469,8 @@ def never_fail_on_output() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if sys.argv[1:] if argv is None else argv:
-        attach_parent_console()  # a command-line use; a plain double-click opens no console
+    # Windows: the command line runs FuLLetLabsImageBot.com, the bundle's console twin (build.spec);
+    # the windowed .exe has no console to print to.
     never_fail_on_output()
     args = parse_args(argv)
     from core.errors import CoreError

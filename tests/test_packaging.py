@@ -25,9 +25,9 @@ class _Step:
         self.binaries, self.datas, self.pure, self.scripts = [], [], [], []
 
 
-@pytest.fixture(scope="module")
-def spec():
-    """The spec's namespace after it ran, plus the collect_submodules calls it made."""
+def _run_spec(distpath: Path, platform: str = sys.platform) -> dict:
+    """The spec's namespace after it ran as on `platform`, plus the collect_submodules calls it made.
+    Its COLLECT leaves the bundle's executables in `distpath` as empty files, as PyInstaller names them."""
     import PyInstaller.utils.hooks as hooks
 
     collected = []
@@ -36,17 +36,35 @@ def spec():
         collected.append(package)
         return []
 
-    real, saved_path = hooks.collect_submodules, list(sys.path)
+    real, saved_path, saved_platform = hooks.collect_submodules, list(sys.path), sys.platform
     hooks.collect_submodules = fake_collect_submodules
-    namespace = {"SPECPATH": str(ROOT), "__file__": str(SPEC), "__name__": "__main__"}
-    namespace.update({name: type(name, (_Step,), {}) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")})
+    namespace = {"SPECPATH": str(ROOT), "DISTPATH": str(distpath), "__file__": str(SPEC), "__name__": "__main__"}
+    namespace.update({name: type(name, (_Step,), {}) for name in ("Analysis", "PYZ", "EXE", "BUNDLE")})
+
+    class COLLECT(_Step):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bundle = distpath / kwargs["name"]
+            bundle.mkdir(parents=True)
+            for exe in (arg for arg in args if isinstance(arg, namespace["EXE"])):
+                name = exe.kwargs["name"]
+                (bundle / (name if platform != "win32" or name.endswith(".exe") else name + ".exe")).touch()
+
+    namespace["COLLECT"] = COLLECT
     try:
+        sys.platform = platform
         exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)
     finally:
+        sys.platform = saved_platform
         hooks.collect_submodules = real
         sys.path[:] = saved_path
     namespace["collected"] = collected
     return namespace
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    return _run_spec(tmp_path_factory.mktemp("dist"))
 
 
 def _project_files(folder: str) -> list[Path]:
@@ -104,6 +122,27 @@ def test_windowed_except_on_linux_one_dir_named_after_the_app(spec):
     assert exe.kwargs["console"] is sys.platform.startswith("linux")
     assert exe.kwargs["exclude_binaries"] is True  # one-dir: the libraries sit beside the executable
     assert exe.kwargs["name"] == coll.kwargs["name"] == "FuLLetLabsImageBot"
+
+
+def test_linux_bundle_has_one_executable(tmp_path):
+    spec = _run_spec(tmp_path, "linux")
+    assert spec["coll"].args[0] is spec["exe"] and spec["exe"].kwargs["console"] is True
+    assert sorted(p.name for p in (tmp_path / "FuLLetLabsImageBot").iterdir()) == ["FuLLetLabsImageBot"]
+
+
+def test_windows_bundle_has_a_console_twin_renamed_to_com(tmp_path):
+    """FuLLetLabsImageBot.com, a console build of the same program, sits beside the windowed .exe: cmd
+    and PowerShell run it for `FuLLetLabsImageBot --help` (PATHEXT: .COM before .EXE) and wait for it."""
+    spec = _run_spec(tmp_path, "win32")
+    exe, console, coll = spec["exe"], spec["console_exe"], spec["coll"]
+    assert exe.kwargs["console"] is False and console.kwargs["console"] is True
+    assert coll.args[:2] == (exe, console)  # one bundle: both share _internal/
+    assert console.args == exe.args  # the same code
+    same = {k: v for k, v in console.kwargs.items() if k not in ("name", "console")}
+    assert same == {k: v for k, v in exe.kwargs.items() if k not in ("name", "console")}
+    assert exe.kwargs["icon"] and exe.kwargs["exclude_binaries"] is True
+    bundle = tmp_path / "FuLLetLabsImageBot"
+    assert sorted(p.name for p in bundle.iterdir()) == ["FuLLetLabsImageBot.com", "FuLLetLabsImageBot.exe"]
 
 
 def test_size_filter_drops_qt_extras_but_keeps_what_runs_the_app(spec):
