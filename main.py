@@ -468,6 +468,23 @@ def never_fail_on_output() -> None:
             stream.reconfigure(errors="replace")
 
 
+def hand_tray_to_windowed_app(argv: list[str]) -> bool:
+    """Windows: typed in a terminal, the app's name runs FuLLetLabsImageBot.com, the bundle's console
+    twin (build.spec). For the tray app it starts the windowed .exe beside it, on its own, as a
+    double-click would: the terminal gets its prompt back, and closing it does not end the app.
+    False (nothing done) anywhere else."""
+    if not (getattr(sys, "frozen", False) and Path(sys.executable).suffix.lower() == ".com"):
+        return False
+    import subprocess
+
+    from core.autostart import launch_command
+
+    subprocess.Popen([*launch_command(), *argv], close_fds=True,
+                     creationflags=getattr(subprocess, "DETACHED_PROCESS", 0)
+                     | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0))
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     # Windows: the command line runs FuLLetLabsImageBot.com, the bundle's console twin (build.spec);
     # the windowed .exe has no console to print to.
@@ -478,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
 
     workflow_file = args.import_workflow or args.propose_manifest
     tray = not (args.headless or args.self_test or args.check_workflows or workflow_file)
+    if tray and hand_tray_to_windowed_app(sys.argv[1:] if argv is None else argv):
+        return 0
     starting = show_starting_window() if tray else None    # before the keyring, which may ask to be unlocked
     try:
         settings = load_configuration(args)

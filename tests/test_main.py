@@ -86,3 +86,19 @@ def test_the_tray_app_with_an_unreachable_database_says_so_and_exits(tmp_path):
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: Cannot open the database") and "Check DATABASE_URL" in last
+
+
+def test_the_console_twin_hands_the_tray_app_to_the_windowed_exe(tmp_path, monkeypatch):
+    """Windows: `FuLLetLabsImageBot` typed in a terminal runs the .com; the tray app then starts as
+    the windowed .exe on its own (the terminal gets its prompt back), the command-line uses stay."""
+    import main
+
+    started = []
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "FuLLetLabsImageBot.com"))
+    monkeypatch.setattr(subprocess, "Popen", lambda command, **options: started.append(command))
+    assert main.main(["--env-file", "my.env"]) == 0
+    assert started == [[str(tmp_path / "FuLLetLabsImageBot.exe"), "--env-file", "my.env"]]
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "FuLLetLabsImageBot.exe"))
+    assert not main.hand_tray_to_windowed_app([])              # the windowed app itself: nothing to hand over
+    assert len(started) == 1
