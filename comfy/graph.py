@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from comfy.errors import ComfyError
@@ -124,15 +124,7 @@ def output_nodes(graph: Mapping[str, Any], object_info: Mapping[str, Any] | None
 
 def ancestors(graph: Mapping[str, Any], starts) -> set[str]:
     """Every node the `starts` depend on, the starts included (iterative: any depth)."""
-    seen: set[str] = set()
-    stack = [s for s in starts if s in graph]
-    while stack:
-        node_id = stack.pop()
-        if node_id in seen:
-            continue
-        seen.add(node_id)
-        stack.extend(source for _, source in links(graph, node_id) if source not in seen)
-    return seen
+    return _reachable(graph, starts, lambda node_id: (source for _, source in links(graph, node_id)))
 
 
 def live_nodes(graph: Mapping[str, Any], object_info: Mapping[str, Any] | None = None) -> set[str]:
@@ -150,6 +142,11 @@ def descendants(graph: Mapping[str, Any], starts) -> set[str]:
     for node_id in graph:
         for _, source in links(graph, node_id):
             users.setdefault(source, []).append(node_id)
+    return _reachable(graph, starts, lambda node_id: users.get(node_id, ()))
+
+
+def _reachable(graph: Mapping[str, Any], starts, neighbours: Callable[[str], Iterable[str]]) -> set[str]:
+    """The `starts` (those in the graph) and every node reached from them through `neighbours`."""
     seen: set[str] = set()
     stack = [s for s in starts if s in graph]
     while stack:
@@ -157,7 +154,7 @@ def descendants(graph: Mapping[str, Any], starts) -> set[str]:
         if node_id in seen:
             continue
         seen.add(node_id)
-        stack.extend(user for user in users.get(node_id, ()) if user not in seen)
+        stack.extend(other for other in neighbours(node_id) if other not in seen)
     return seen
 
 
@@ -169,8 +166,9 @@ def copy_plan(graph: Mapping[str, Any], starts, copies: int) -> dict[str, tuple[
     {node id: (original node id, copy index)} for every node of the repeated part, the originals
     as copy 0. New ids are numbers after the graph's largest, so the plan is the same every time.
     Empty when nothing the starts feed reaches an output."""
-    part = descendants(graph, starts) & live_nodes(graph)
-    if not any(node_id in part for node_id in output_nodes(graph)):
+    outputs = output_nodes(graph)
+    part = descendants(graph, starts) & ancestors(graph, outputs)
+    if not any(node_id in part for node_id in outputs):
         return {}
     numbers = [int(node_id) for node_id in graph if str(node_id).isdigit()]
     next_id = max(numbers, default=len(graph)) + 1
