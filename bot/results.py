@@ -95,35 +95,40 @@ def result_view(bot: BotContext, job: Job, image_count: int, lang: str, *,
 
 # ---------------------------------------------------------------- buttons
 
-class RerollButton(PersistentButton, template=r"imagebot:reroll:(\d+)"):
-    action, emoji, style = "reroll", "🎲", discord.ButtonStyle.primary
+# The bases' templates match nothing: only the buttons below them are registered with the bot.
+class JobButton(PersistentButton, template=r"imagebot:(?!)"):
+    """A button about one job: its custom_id carries the job's id."""
 
     def __init__(self, job_id: int, *, label: str | None, row: int | None = None) -> None:
         super().__init__(job_id, label=label, row=row)
         self.job_id = job_id
+
+
+class ImageButton(PersistentButton, template=r"imagebot:(?!)"):
+    """A button about one image of a job (U<n>, V<n>): the job's id and the image's index."""
+
+    def __init__(self, job_id: int, index: int, *, label: str | None, row: int | None = None) -> None:
+        super().__init__(job_id, index, label=label, row=row)
+        self.job_id, self.index = job_id, index
+
+
+class RerollButton(JobButton, template=r"imagebot:reroll:(\d+)"):
+    action, emoji, style = "reroll", "🎲", discord.ButtonStyle.primary
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await reroll(bot, interaction, self.job_id)
 
 
-class RetryButton(PersistentButton, template=r"imagebot:retry:(\d+)"):
+class RetryButton(JobButton, template=r"imagebot:retry:(\d+)"):
     """Under a failure: the same request again, same seed (a transient fault should not change the image)."""
     action, emoji, style = "retry", "🔁", discord.ButtonStyle.primary
-
-    def __init__(self, job_id: int, *, label: str | None, row: int | None = None) -> None:
-        super().__init__(job_id, label=label, row=row)
-        self.job_id = job_id
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await retry(bot, interaction, self.job_id)
 
 
-class EditButton(PersistentButton, template=r"imagebot:edit:(\d+)"):
+class EditButton(JobButton, template=r"imagebot:edit:(\d+)"):
     action, emoji, style = "edit", "✏️", discord.ButtonStyle.secondary
-
-    def __init__(self, job_id: int, *, label: str | None, row: int | None = None) -> None:
-        super().__init__(job_id, label=label, row=row)
-        self.job_id = job_id
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         job = await bot.job_service.get(self.job_id)
@@ -210,34 +215,22 @@ class ConfirmDelete(discord.ui.View):
         await interaction.response.edit_message(content=text, view=None)
 
 
-class UpscaleButton(PersistentButton, template=r"imagebot:upscale:(\d+):(\d+)"):
+class UpscaleButton(ImageButton, template=r"imagebot:upscale:(\d+):(\d+)"):
     action, emoji, style = "upscale", None, discord.ButtonStyle.secondary
-
-    def __init__(self, job_id: int, index: int, *, label: str | None, row: int | None = None) -> None:
-        super().__init__(job_id, index, label=label, row=row)
-        self.job_id, self.index = job_id, index
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await upscale(bot, interaction, self.job_id, self.index)
 
 
-class VaryButton(PersistentButton, template=r"imagebot:vary:(\d+):(\d+)"):
+class VaryButton(ImageButton, template=r"imagebot:vary:(\d+):(\d+)"):
     action, emoji, style = "vary", None, discord.ButtonStyle.secondary
-
-    def __init__(self, job_id: int, index: int, *, label: str | None, row: int | None = None) -> None:
-        super().__init__(job_id, index, label=label, row=row)
-        self.job_id, self.index = job_id, index
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         await vary(bot, interaction, self.job_id, self.index)
 
 
-class OriginalsButton(PersistentButton, template=r"imagebot:originals:(\d+)"):
+class OriginalsButton(JobButton, template=r"imagebot:originals:(\d+)"):
     action, emoji, style = "originals", "🖼️", discord.ButtonStyle.secondary
-
-    def __init__(self, job_id: int, *, label: str | None, row: int | None = None) -> None:
-        super().__init__(job_id, label=label, row=row)
-        self.job_id = job_id
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         """The grid's images one by one, only for whoever asked (ephemeral)."""
@@ -256,12 +249,8 @@ class OriginalsButton(PersistentButton, template=r"imagebot:originals:(\d+)"):
                                         files=images, ephemeral=True)
 
 
-class InfoButton(PersistentButton, template=r"imagebot:info:(\d+)"):
+class InfoButton(JobButton, template=r"imagebot:info:(\d+)"):
     action, emoji, style = "info", "ℹ️", discord.ButtonStyle.secondary
-
-    def __init__(self, job_id: int, *, label: str | None, row: int | None = None) -> None:
-        super().__init__(job_id, label=label, row=row)
-        self.job_id = job_id
 
     async def press(self, bot: BotContext, interaction: discord.Interaction) -> None:
         lang = interaction_lang(interaction)
