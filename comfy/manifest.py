@@ -11,6 +11,7 @@ import copy
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +308,12 @@ class WorkflowTemplate:
             return 1
         return count
 
+    @cached_property
+    def makes_copies(self) -> bool:
+        """Several images are made as copies of the seeded part (no batch size, a seed that
+        reaches an output). Worked out once per template: the service's workflow list asks often."""
+        return bool(self.copy_plan(2))
+
     def copy_plan(self, count: int | None) -> dict[str, tuple[str, int]]:
         """{node id: (original id, copy index)} of the repeated part for `count` images; {} when
         the workflow makes them as one batch. The same every time for the same template and count."""
@@ -354,7 +361,7 @@ class WorkflowTemplate:
         problem = _range_problem(_role_words("batch_size"), count, self.manifest.limits.batch_size)
         if problem:
             return [problem]
-        if not self.copy_plan(count):
+        if not self.makes_copies:
             return [f"{name}'s seed does not reach its output, so it makes one image per request"]
         return []
 

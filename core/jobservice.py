@@ -474,7 +474,7 @@ class JobService:
         manifest = template.manifest
         limits, takes = manifest.limits, manifest.inputs
         # Several images: one ComfyUI batch where the workflow has a batch size, else copies of its seeded part.
-        several = "batch_size" in takes or bool(template.copy_plan(2))
+        several = "batch_size" in takes or template.makes_copies
         batch_max = min(limits.batch_size.max, self._settings.max_batch_size) if several else 1
         info_limits = WorkflowLimits(
             width=limits.width if "width" in takes else None,
@@ -490,9 +490,9 @@ class JobService:
     def image_seeds(self, job: Job) -> list[int]:
         """The seed each image of a finished job was made with (several where its images were
         made as copies, see `WorkflowTemplate.image_seeds`); [] when it had no seed."""
-        template = self._workflow_set.get(job.request.workflow) if self._workflow_set is not None else None
         if job.seed is None:
             return []
+        template = self._workflow_set.get(job.request.workflow) if self._workflow_set is not None else None
         if template is None or "seed" not in template.manifest.inputs:
             return [job.seed]
         return template.image_seeds(job.request.batch_size, job.seed)

@@ -242,15 +242,14 @@ class JobStore:
             if name == "seed" and value is not None:
                 value = str(value)             # may exceed JSON-safe ints on some drivers
             params[name] = list(value) if isinstance(value, tuple) else value
+        key = uuid.uuid4().hex         # finds the row again if the answer to this insert is lost
         values = dict(
             state=JobState.QUEUED.value, priority=priority, user_id=request.user_id,
             user_name=request.user_name[:100], guild_id=request.guild_id, channel_id=request.channel_id,
             source=request.source[:16], workflow=request.workflow[:100], prompt=request.prompt,
             params=params, input_image=input_path, seed=None if seed is None else str(seed),
-            attempts=0, created_at=created_at, feedback_message_id=None,
+            attempts=0, created_at=created_at, feedback_message_id=None, request_key=key,
         )
-
-        values["request_key"] = key = uuid.uuid4().hex
 
         async def op(conn: AsyncConnection) -> int:
             result = await conn.execute(_JOBS.insert().values(**values))
